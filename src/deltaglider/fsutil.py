@@ -1,0 +1,32 @@
+"""File-system helpers shared by the codec, storage and downloads."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Write a file so that it appears under ``path`` only when complete.
+
+    Bytes go to a temporary file in the same folder, which is flushed,
+    fsynced and renamed over ``path`` when the block exits normally.  On an
+    exception the temporary file is removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise

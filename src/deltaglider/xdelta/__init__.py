@@ -1,0 +1,58 @@
+"""xdelta3 (VCDIFF) encoding and decoding, in-process.
+
+The vendored xdelta3 3.1.1 library and liblzma are compiled into the
+extension ``deltaglider._xdelta3``: no binary, no subprocess, no temporary
+files.  Deltas are byte-compatible with the ``xdelta3`` command line tool in
+both directions (LZMA, DJW, FGK or no secondary compression).
+
+- :func:`encode` / :func:`decode` / :func:`decode_into`: buffers in memory.
+- :func:`encode_file` / :func:`decode_file`: files of any size, streamed
+  with bounded memory.
+- :func:`inspect`: a delta's headers, without decoding it.
+
+Every call releases the GIL while the codec runs; any number of threads may
+call at once.
+"""
+
+from deltaglider.xdelta.errors import (
+    CorruptDeltaError,
+    DeltaTooLargeError,
+    OutputLimitError,
+    TruncatedDeltaError,
+    UnsupportedDeltaError,
+    WrongSourceError,
+    XDeltaError,
+)
+from deltaglider.xdelta.header import DeltaHeader, WindowInfo, inspect
+from deltaglider.xdelta.memory import BytesLike, decode, decode_into, encode
+from deltaglider.xdelta.options import (
+    DEFAULT_MEMORY_BUDGET,
+    DEFAULT_TARGET_WINDOW,
+    MAX_TARGET_WINDOW,
+    Secondary,
+)
+from deltaglider.xdelta.streaming import PathOrFile, decode_file, encode_file
+
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "DEFAULT_TARGET_WINDOW",
+    "MAX_TARGET_WINDOW",
+    "BytesLike",
+    "CorruptDeltaError",
+    "DeltaHeader",
+    "DeltaTooLargeError",
+    "OutputLimitError",
+    "PathOrFile",
+    "Secondary",
+    "TruncatedDeltaError",
+    "UnsupportedDeltaError",
+    "WindowInfo",
+    "WrongSourceError",
+    "XDeltaError",
+    "decode",
+    "decode_file",
+    "decode_into",
+    "encode",
+    "encode_file",
+    "inspect",
+]
