@@ -31,6 +31,43 @@
  * real pointer. */
 static const unsigned char dg_empty[1] = { 0 };
 
+/* The decoder sizes some buffers from numbers in the delta (secondary
+ * section sizes, the app header) without a bound.  A valid window is at
+ * most XD3_HARDMAXWINSIZE (64 MiB) and no section xdelta3 writes for it
+ * comes near 4 times that; refuse larger requests as corrupt input. */
+#define DG_DECODER_ALLOC_LIMIT ((size_t) 4 * XD3_HARDMAXWINSIZE)
+
+typedef struct
+{
+  size_t limit;   /* largest single allocation; 0 = none */
+  int refused;    /* an allocation was refused for exceeding the limit */
+} dg_alloc_state;
+
+static void *
+dg_alloc (void *opaque, size_t items, usize_t size)
+{
+  dg_alloc_state *state = (dg_alloc_state *) opaque;
+
+  if (size != 0 && items > SIZE_MAX / size)
+    {
+      state->refused = 1;
+      return NULL;
+    }
+  if (state->limit != 0 && items * (size_t) size > state->limit)
+    {
+      state->refused = 1;
+      return NULL;
+    }
+  return malloc (items * (size_t) size);
+}
+
+static void
+dg_free (void *opaque, void *address)
+{
+  (void) opaque;
+  free (address);
+}
+
 struct dg_stream
 {
   xd3_stream xs;
@@ -42,6 +79,7 @@ struct dg_stream
   int done;
   uint64_t output_limit;
   uint64_t total_out;
+  dg_alloc_state alloc;
   unsigned char *appheader; /* owned copy: xdelta3 keeps only a pointer */
 };
 
@@ -79,6 +117,15 @@ dg_error (xd3_stream *xs, int ret, int encoding, const char **message)
     }
   if (ret == ENOMEM)
     {
+      dg_alloc_state *state = (dg_alloc_state *) xs->opaque;
+      if (state != NULL && state->refused)
+        {
+          if (message != NULL)
+            {
+              *message = "the delta declares a buffer larger than any valid delta needs";
+            }
+          return DG_ERR_CORRUPT;
+        }
       return DG_ERR_NOMEM;
     }
   if (ret == XD3_UNIMPLEMENTED || dg_matches (msg, "unknown secondary compressor ID")
@@ -163,7 +210,22 @@ dg_configure_encoder (xd3_stream *xs, const dg_encode_options *o,
   cfg.iopt_size = XD3_DEFAULT_IOPT_SIZE;
   cfg.sprevsz = XD3_DEFAULT_SPREVSZ;
 
-  switch (o->level)
+  if (o->soft_matcher)
+    {
+      cfg.smatch_cfg = XD3_SMATCH_SOFT;
+      cfg.smatcher_soft.large_look = o->soft[0];
+      cfg.smatcher_soft.large_step = o->soft[1];
+      cfg.smatcher_soft.small_look = o->soft[2];
+      cfg.smatcher_soft.small_chain = o->soft[3];
+      cfg.smatcher_soft.small_lchain = o->soft[4];
+      cfg.smatcher_soft.max_lazy = o->soft[5];
+      cfg.smatcher_soft.long_enough = o->soft[6];
+      if (o->level == 0)
+        {
+          cfg.flags |= XD3_NOCOMPRESS;
+        }
+    }
+  else switch (o->level)
     {
     case 0: cfg.flags |= XD3_NOCOMPRESS; cfg.smatch_cfg = XD3_SMATCH_FASTEST; break;
     case 1: cfg.smatch_cfg = XD3_SMATCH_FASTEST; break;
@@ -370,12 +432,18 @@ dg_encode (const unsigned char *source, size_t source_len,
 }
 
 static int
-dg_configure_decoder (xd3_stream *xs, uint32_t flags, const char **message)
+dg_configure_decoder (xd3_stream *xs, uint32_t flags, dg_alloc_state *alloc,
+                      const char **message)
 {
   xd3_config cfg;
   int ret;
 
   xd3_init_config (&cfg, flags);
+  alloc->limit = DG_DECODER_ALLOC_LIMIT;
+  alloc->refused = 0;
+  cfg.alloc = dg_alloc;
+  cfg.freef = dg_free;
+  cfg.opaque = alloc;
   if ((ret = xd3_config_stream (xs, &cfg)) != 0)
     {
       return dg_error (xs, ret, 0, message);
@@ -391,11 +459,12 @@ dg_decode (const unsigned char *source, size_t source_len,
 {
   xd3_stream xs;
   xd3_source src;
+  dg_alloc_state alloc;
   int ret;
 
   *out_len = 0;
   memset (&xs, 0, sizeof (xs));
-  if ((ret = dg_configure_decoder (&xs, 0, message)) == DG_OK)
+  if ((ret = dg_configure_decoder (&xs, 0, &alloc, message)) == DG_OK)
     {
       /* Always set a source, even an empty one: a delta that copies from
        * a source we do not have must fail, not read garbage. */
@@ -421,6 +490,7 @@ dg_inspect (const unsigned char *delta, size_t delta_len,
             const char **message)
 {
   xd3_stream xs;
+  dg_alloc_state alloc;
   int ret;
 
   header->header_indicator = 0;
@@ -431,7 +501,7 @@ dg_inspect (const unsigned char *delta, size_t delta_len,
 
   memset (&xs, 0, sizeof (xs));
   if ((ret = dg_configure_decoder (&xs, XD3_SKIP_WINDOW | XD3_ADLER32_NOVER,
-                                   message)) != DG_OK)
+                                   &alloc, message)) != DG_OK)
     {
       xd3_free_stream (&xs);
       return ret;
@@ -594,7 +664,7 @@ dg_stream_new_decoder (uint64_t source_size, uint64_t block_size,
     {
       return NULL;
     }
-  ret = dg_configure_decoder (&s->xs, 0, message);
+  ret = dg_configure_decoder (&s->xs, 0, &s->alloc, message);
   if (ret == DG_OK)
     {
       ret = dg_stream_set_source (s, source_size, block_size,

@@ -45,6 +45,9 @@ typedef struct {
     uint64_t source_window;     /* bytes of source the matcher may see */
     uint64_t target_window;     /* target window size in bytes */
     int checksum;               /* nonzero: Adler-32 on every window */
+    int soft_matcher;           /* nonzero: use soft[] instead of the level's matcher */
+    unsigned int soft[7];       /* as `xdelta3 -C`: large_look, large_step, small_look,
+                                   small_chain, small_lchain, max_lazy, long_enough */
     const unsigned char *appheader;
     size_t appheader_len;
 } dg_encode_options;

@@ -28,12 +28,16 @@ from deltaglider.xdelta.memory import BytesLike, decode, decode_into, encode
 from deltaglider.xdelta.options import (
     DEFAULT_MEMORY_BUDGET,
     DEFAULT_TARGET_WINDOW,
+    DEEP_MATCHER,
     MAX_TARGET_WINDOW,
+    SLOW_MATCHER,
     Secondary,
+    SoftMatcher,
 )
 from deltaglider.xdelta.streaming import PathOrFile, decode_file, encode_file
 
 __all__ = [
+    "DEEP_MATCHER",
     "DEFAULT_MEMORY_BUDGET",
     "DEFAULT_TARGET_WINDOW",
     "MAX_TARGET_WINDOW",
@@ -42,8 +46,10 @@ __all__ = [
     "DeltaHeader",
     "DeltaTooLargeError",
     "OutputLimitError",
+    "SLOW_MATCHER",
     "PathOrFile",
     "Secondary",
+    "SoftMatcher",
     "TruncatedDeltaError",
     "UnsupportedDeltaError",
     "WindowInfo",

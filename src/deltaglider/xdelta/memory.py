@@ -18,6 +18,7 @@ from deltaglider.xdelta.options import (
     DEFAULT_TARGET_WINDOW,
     EncodeSettings,
     Secondary,
+    SoftMatcher,
     fit_source_window,
 )
 
@@ -33,7 +34,7 @@ def as_c_buffer(data: BytesLike, *, writable: bool = False) -> Any:
     """A ``unsigned char[]`` view of ``data``, without copying it."""
     try:
         return ffi.from_buffer("unsigned char[]", data, require_writable=writable)
-    except TypeError as exc:
+    except (TypeError, BufferError) as exc:
         kind = "a writable" if writable else "a"
         raise TypeError(
             f"expected {kind} bytes-like object, got {type(data).__name__}"
@@ -59,6 +60,7 @@ def encode(
     target_window: int = DEFAULT_TARGET_WINDOW,
     checksum: bool = True,
     app_header: bytes = b"",
+    matcher: SoftMatcher | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> bytes:
     """Encode ``target`` as a VCDIFF delta against ``source``.
@@ -83,6 +85,8 @@ def encode(
         target_window: target window size, 16 KiB..16 MiB.
         checksum: write an Adler-32 checksum for every window.
         app_header: VCDIFF application header (logical names only).
+        matcher: an explicit string matcher (the CLI's ``-C``), e.g.
+            :data:`DEEP_MATCHER`; None uses the one ``level`` selects.
         memory_budget: bytes the match table may use.
 
     Returns:
@@ -92,12 +96,14 @@ def encode(
         DeltaTooLargeError: the delta exceeds ``max_size``.
         ValueError: an argument is out of range.
     """
-    settings = EncodeSettings(level, secondary, secondary_level, target_window, checksum, app_header)
+    settings = EncodeSettings(
+        level, secondary, secondary_level, target_window, checksum, app_header, matcher
+    )
     src = as_c_buffer(source)
     tgt = as_c_buffer(target)
     if max_size is not None and max_size < 0:
         raise ValueError(f"max_size must be >= 0, got {max_size}")
-    window = _source_window(len(src), level, source_window, memory_budget)
+    window = _source_window(len(src), settings.step, source_window, memory_budget)
     options, keep = settings.to_c(window, len(tgt))
     capacity = _delta_capacity(len(tgt)) if max_size is None else max_size
     out = _alloc("unsigned char[]", max(capacity, 1))
@@ -112,14 +118,14 @@ def encode(
     return bytes(ffi.buffer(out, out_len[0]))
 
 
-def _source_window(source_len: int, level: int, requested: int | None, budget: int) -> int:
+def _source_window(source_len: int, step: int, requested: int | None, budget: int) -> int:
     if requested is not None:
         if requested <= 0:
             raise ValueError(f"source_window must be > 0, got {requested}")
         return min(requested, source_len)
     if budget <= 0:
         raise ValueError(f"memory_budget must be > 0, got {budget}")
-    return fit_source_window(source_len, level, budget, cached=False)
+    return fit_source_window(source_len, step, budget, cached=False)
 
 
 def decode_into(source: BytesLike, delta: BytesLike, out: BytesLike) -> int:

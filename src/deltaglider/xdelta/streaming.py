@@ -28,6 +28,7 @@ from deltaglider.xdelta.options import (
     MiB,
     EncodeSettings,
     Secondary,
+    SoftMatcher,
     fit_source_window,
     pow2_floor,
 )
@@ -207,6 +208,7 @@ def encode_file(
     target_window: int = DEFAULT_TARGET_WINDOW,
     checksum: bool = True,
     app_header: bytes = b"",
+    matcher: SoftMatcher | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> int:
     """Encode ``target`` against ``source`` into ``out``, streaming.
@@ -221,7 +223,9 @@ def encode_file(
     Returns:
         The size of the delta in bytes.
     """
-    settings = EncodeSettings(level, secondary, secondary_level, target_window, checksum, app_header)
+    settings = EncodeSettings(
+        level, secondary, secondary_level, target_window, checksum, app_header, matcher
+    )
     if max_size is not None and max_size < 0:
         raise ValueError(f"max_size must be >= 0, got {max_size}")
     with _reading(source) as src, _reading(target) as tgt:
@@ -231,7 +235,7 @@ def encode_file(
         window = (
             min(source_window, source_size)
             if source_window is not None
-            else fit_source_window(source_size, level, memory_budget, cached=True)
+            else fit_source_window(source_size, settings.step, memory_budget, cached=True)
         )
         block_size = _block_size_for(window)
         options, keep = settings.to_c(window, settings.target_window)
