@@ -41,6 +41,7 @@ typedef struct
 {
   size_t limit;   /* largest single allocation; 0 = none */
   int refused;    /* an allocation was refused for exceeding the limit */
+  int failed;     /* malloc itself failed */
 } dg_alloc_state;
 
 static void *
@@ -58,7 +59,12 @@ dg_alloc (void *opaque, size_t items, usize_t size)
       state->refused = 1;
       return NULL;
     }
-  return malloc (items * (size_t) size);
+  void *block = malloc (items * (size_t) size);
+  if (block == NULL)
+    {
+      state->failed = 1;
+    }
+  return block;
 }
 
 static void
@@ -124,6 +130,11 @@ dg_error (xd3_stream *xs, int ret, int encoding, const char **message)
             {
               *message = "the delta declares a buffer larger than any valid delta needs";
             }
+          return DG_ERR_CORRUPT;
+        }
+      /* The decoder also says ENOMEM for some malformed headers. */
+      if (state != NULL && !state->failed)
+        {
           return DG_ERR_CORRUPT;
         }
       return DG_ERR_NOMEM;
@@ -441,6 +452,7 @@ dg_configure_decoder (xd3_stream *xs, uint32_t flags, dg_alloc_state *alloc,
   xd3_init_config (&cfg, flags);
   alloc->limit = DG_DECODER_ALLOC_LIMIT;
   alloc->refused = 0;
+  alloc->failed = 0;
   cfg.alloc = dg_alloc;
   cfg.freef = dg_free;
   cfg.opaque = alloc;

@@ -28,3 +28,75 @@ def mutate(data: bytes, seed: int, edits: int = 20) -> bytes:
             dest = rng.randrange(len(out) + 1)
             out[dest:dest] = chunk
     return bytes(out)
+
+
+def varint(n: int) -> bytes:
+    """RFC 3284 integer: base 128, most significant digit first."""
+    digits = [n & 0x7F]
+    n >>= 7
+    while n:
+        digits.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(digits))
+
+
+def vcdiff(
+    *windows: bytes,
+    secondary: int | None = None,
+    code_table: bool = False,
+    app_header: bytes | None = None,
+    app_header_len: int | None = None,
+) -> bytes:
+    """A VCDIFF file: magic, header indicator and optional header fields.
+
+    Header fields follow RFC 3284 order: secondary id, code table, app header.
+    """
+    indicator, rest = 0, b""
+    if secondary is not None:
+        indicator |= 0x01
+        rest += bytes([secondary])
+    if code_table:
+        # A (compressed) code table: its length, NEAR and SAME sizes, data.
+        indicator |= 0x02
+        rest += varint(2 + 4) + b"\x04\x03" + b"\x00" * 4
+    if app_header is not None:
+        indicator |= 0x04
+        length = len(app_header) if app_header_len is None else app_header_len
+        rest += varint(length) + app_header
+    return b"\xd6\xc3\xc4\x00" + bytes([indicator]) + rest + b"".join(windows)
+
+
+def window(
+    target_len: int,
+    data: bytes = b"",
+    inst: bytes = b"",
+    addr: bytes = b"",
+    *,
+    source: tuple[int, int] | None = None,
+    from_target: tuple[int, int] | None = None,
+    delta_indicator: int = 0,
+    adler32: int | None = None,
+) -> bytes:
+    """One VCDIFF window; ``source``/``from_target`` are (length, offset)."""
+    indicator, head = 0, b""
+    for bit, copy in ((0x01, source), (0x02, from_target)):
+        if copy is not None:
+            indicator |= bit
+            head = varint(copy[0]) + varint(copy[1])
+    body = varint(target_len) + bytes([delta_indicator])
+    body += varint(len(data)) + varint(len(inst)) + varint(len(addr))
+    if adler32 is not None:
+        indicator |= 0x04
+        body += adler32.to_bytes(4, "big")
+    body += data + inst + addr
+    return bytes([indicator]) + head + varint(len(body)) + body
+
+
+def add(size: int) -> bytes:
+    """An ADD instruction of ``size`` bytes (default code table, index 1)."""
+    return b"\x01" + varint(size)
+
+
+def copy(size: int) -> bytes:
+    """A COPY instruction in mode 0 (code table index 19); address separate."""
+    return b"\x13" + varint(size)

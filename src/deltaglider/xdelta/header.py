@@ -45,7 +45,7 @@ class DeltaHeader:
     """What a delta says about itself."""
 
     secondary: str
-    """``"lzma"``, ``"djw"``, ``"fgk"``, ``"none"``, or ``"unknown-<id>"``."""
+    """``"lzma"``, ``"djw"``, ``"fgk"`` or ``"none"``."""
     secondary_id: int
     app_header: bytes
     windows: tuple[WindowInfo, ...]
@@ -98,6 +98,7 @@ def inspect(delta: BytesLike) -> DeltaHeader:
     Raises:
         CorruptDeltaError: the headers are damaged or not VCDIFF.
         TruncatedDeltaError: the delta ends early.
+        UnsupportedDeltaError: unknown secondary compressor or code table.
     """
     data = as_c_buffer(delta)
     capacity = 64
@@ -116,7 +117,7 @@ def inspect(delta: BytesLike) -> DeltaHeader:
         capacity = int(header.window_count)
     secondary_id = int(header.secondary_id)
     return DeltaHeader(
-        secondary=SECONDARY_NAMES.get(secondary_id, f"unknown-{secondary_id}"),
+        secondary=SECONDARY_NAMES[secondary_id],
         secondary_id=secondary_id,
         app_header=bytes(ffi.buffer(app, header.appheader_len)),
         windows=tuple(_window(windows[i]) for i in range(header.window_count)),
