@@ -1,7 +1,7 @@
 """Print or check the SHA-256 manifest of vendor/ recorded in vendor/README.md.
 
-    python scripts/vendor_manifest.py          # print the manifest table rows
-    python scripts/vendor_manifest.py --check  # exit 1 if vendor/ differs
+python scripts/vendor_manifest.py          # print the manifest table rows
+python scripts/vendor_manifest.py --check  # exit 1 if vendor/ differs
 """
 
 from __future__ import annotations

@@ -59,8 +59,14 @@ def release_archives() -> dict[str, tuple[bytes, bytes]]:
     v2_files = _archive_members(["json", "email", "http", "logging", "xmlrpc"])
     changelog = b"release 2: added xmlrpc\n" * 50
     return {
-        "zip": (_zip(v1_files, {"VERSION": b"1.0.0\n"}), _zip(v2_files, {"VERSION": b"2.0.0\n", "CHANGES": changelog})),
-        "tar": (_tar(v1_files, {"VERSION": b"1.0.0\n"}), _tar(v2_files, {"VERSION": b"2.0.0\n", "CHANGES": changelog})),
+        "zip": (
+            _zip(v1_files, {"VERSION": b"1.0.0\n"}),
+            _zip(v2_files, {"VERSION": b"2.0.0\n", "CHANGES": changelog}),
+        ),
+        "tar": (
+            _tar(v1_files, {"VERSION": b"1.0.0\n"}),
+            _tar(v2_files, {"VERSION": b"2.0.0\n", "CHANGES": changelog}),
+        ),
     }
 
 

@@ -123,13 +123,20 @@ def _lzma_data_delta(payload: bytes, dict_size: int, cut: int) -> bytes:
     # xdelta3 writes each LZMA section as an .xz stream that is sync-flushed,
     # never finished: keep the first ``cut`` bytes of a finished stream.
     stream = lzma.compress(
-        payload, format=lzma.FORMAT_XZ, check=lzma.CHECK_NONE,
+        payload,
+        format=lzma.FORMAT_XZ,
+        check=lzma.CHECK_NONE,
         filters=[{"id": lzma.FILTER_LZMA2, "dict_size": dict_size}],
     )[:cut]
     section = varint(len(payload)) + stream
     return vcdiff(
-        window(len(payload), section, add(len(payload)), delta_indicator=0x01,
-               adler32=zlib.adler32(payload)),
+        window(
+            len(payload),
+            section,
+            add(len(payload)),
+            delta_indicator=0x01,
+            adler32=zlib.adler32(payload),
+        ),
         secondary=2,
     )
 
@@ -138,8 +145,7 @@ def test_lzma_dictionary_bomb_is_refused() -> None:
     payload = b"real data " * 100
     full = len(lzma.compress(payload, format=lzma.FORMAT_XZ, check=lzma.CHECK_NONE))
     cut = next(
-        n for n in range(full, 0, -1)
-        if _decodes(_lzma_data_delta(payload, 8 << 20, n), payload)
+        n for n in range(full, 0, -1) if _decodes(_lzma_data_delta(payload, 8 << 20, n), payload)
     )
     # The same bytes but a 1.5 GiB dictionary: refused by the memory limit.
     with pytest.raises(xdelta.CorruptDeltaError, match="lzma"):

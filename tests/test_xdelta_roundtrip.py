@@ -109,7 +109,9 @@ def test_whole_source_window_finds_matches_the_cli_window_misses() -> None:
 
 @pytest.mark.parametrize("kind", ["zip", "tar"])
 @pytest.mark.parametrize("secondary", SECONDARIES)
-def test_real_archives(release_archives: dict[str, tuple[bytes, bytes]], kind: str, secondary: str) -> None:
+def test_real_archives(
+    release_archives: dict[str, tuple[bytes, bytes]], kind: str, secondary: str
+) -> None:
     v1, v2 = release_archives[kind]
     delta = roundtrip(v1, v2, secondary=secondary)
     assert len(delta) < len(v2) // 2
@@ -160,8 +162,16 @@ def test_checksum_can_be_disabled() -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("level", 10), ("level", -1), ("secondary", "zstd"), ("secondary_level", 11),
-     ("target_window", 1000), ("max_size", -1), ("source_window", 0), ("memory_budget", 0)],
+    [
+        ("level", 10),
+        ("level", -1),
+        ("secondary", "zstd"),
+        ("secondary_level", 11),
+        ("target_window", 1000),
+        ("max_size", -1),
+        ("source_window", 0),
+        ("memory_budget", 0),
+    ],
 )
 def test_bad_options_are_rejected(option: str, value: object) -> None:
     with pytest.raises(ValueError, match=option):

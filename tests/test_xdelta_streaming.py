@@ -41,7 +41,8 @@ def write(path: Path, data: bytes) -> Path:
 
 
 @pytest.mark.parametrize(
-    "size", [0, 1, 100_000, 8 * MiB, 16 * MiB, 19 * MiB + 123],
+    "size",
+    [0, 1, 100_000, 8 * MiB, 16 * MiB, 19 * MiB + 123],
     ids=["empty", "one", "small", "one-window", "two-windows", "three-windows"],
 )
 def test_file_roundtrip(tmp_path: Path, size: int) -> None:
@@ -53,7 +54,9 @@ def test_file_roundtrip(tmp_path: Path, size: int) -> None:
     delta = (tmp_path / "x.delta").read_bytes()
     assert written == len(delta)
     assert xdelta.decode(source, delta, size=len(target)) == target
-    assert xdelta.decode_file(ref, tmp_path / "x.delta", tmp_path / "out", size=len(target)) == len(target)
+    assert xdelta.decode_file(ref, tmp_path / "x.delta", tmp_path / "out", size=len(target)) == len(
+        target
+    )
     assert (tmp_path / "out").read_bytes() == target
 
 
@@ -101,8 +104,11 @@ def test_cli_decodes_streamed_delta(tmp_path: Path, run_cli: Callable[..., bytes
     target = mutate(source, seed=13, edits=25)
     out = io.BytesIO()
     xdelta.encode_file(io.BytesIO(source), io.BytesIO(target), out, memory_budget=8 * MiB)
-    decoded = run_cli(["-d", "-f", "-s", "ref.bin", "x.delta", "out"],
-                      {"ref.bin": source, "x.delta": out.getvalue()}, "out")
+    decoded = run_cli(
+        ["-d", "-f", "-s", "ref.bin", "x.delta", "out"],
+        {"ref.bin": source, "x.delta": out.getvalue()},
+        "out",
+    )
     assert decoded == target
 
 
@@ -158,7 +164,10 @@ PEAK_RSS = textwrap.dedent(
 
 def _peak_growth(*args: Path | str) -> int:
     result = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, *map(str, args)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", PEAK_RSS, *map(str, args)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     baseline, peak = (int(v) * 1024 for v in result.stdout.split())
     return peak - baseline

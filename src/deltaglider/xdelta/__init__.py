@@ -1,7 +1,7 @@
 """xdelta3 (VCDIFF) encoding and decoding, in-process.
 
 The vendored xdelta3 3.1.1 library and liblzma are compiled into the
-extension ``deltaglider._xdelta3``: no binary, no subprocess, no temporary
+extension ``deltaglider._xdelta3``: no binary, no child process, no temporary
 files.  Deltas are byte-compatible with the ``xdelta3`` command line tool in
 both directions (LZMA, DJW, FGK or no secondary compression).
 
@@ -26,9 +26,9 @@ from deltaglider.xdelta.errors import (
 from deltaglider.xdelta.header import DeltaHeader, WindowInfo, inspect
 from deltaglider.xdelta.memory import BytesLike, decode, decode_into, encode
 from deltaglider.xdelta.options import (
+    DEEP_MATCHER,
     DEFAULT_MEMORY_BUDGET,
     DEFAULT_TARGET_WINDOW,
-    DEEP_MATCHER,
     MAX_TARGET_WINDOW,
     SLOW_MATCHER,
     Secondary,
@@ -41,12 +41,12 @@ __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "DEFAULT_TARGET_WINDOW",
     "MAX_TARGET_WINDOW",
+    "SLOW_MATCHER",
     "BytesLike",
     "CorruptDeltaError",
     "DeltaHeader",
     "DeltaTooLargeError",
     "OutputLimitError",
-    "SLOW_MATCHER",
     "PathOrFile",
     "Secondary",
     "SoftMatcher",

@@ -48,8 +48,12 @@ _BY_CODE: dict[int, type[XDeltaError]] = {
 }
 
 _EXPLANATION: dict[int, str] = {
-    lib.DG_ERR_CHECKSUM: "window checksum mismatch: the source is not the one the delta was made from",
-    lib.DG_ERR_SOURCE_SHORT: "the delta copies bytes beyond the end of the source: wrong or truncated source",
+    lib.DG_ERR_CHECKSUM: (
+        "window checksum mismatch: the source is not the one the delta was made from"
+    ),
+    lib.DG_ERR_SOURCE_SHORT: (
+        "the delta copies bytes beyond the end of the source: wrong or truncated source"
+    ),
 }
 
 

@@ -36,9 +36,7 @@ def as_c_buffer(data: BytesLike, *, writable: bool = False) -> Any:
         return ffi.from_buffer("unsigned char[]", data, require_writable=writable)
     except (TypeError, BufferError) as exc:
         kind = "a writable" if writable else "a"
-        raise TypeError(
-            f"expected {kind} bytes-like object, got {type(data).__name__}"
-        ) from exc
+        raise TypeError(f"expected {kind} bytes-like object, got {type(data).__name__}") from exc
 
 
 def _delta_capacity(target_len: int) -> int:

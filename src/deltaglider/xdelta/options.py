@@ -60,9 +60,13 @@ class SoftMatcher(NamedTuple):
     def validate(self) -> None:
         """Raise ValueError unless every field is in a range xdelta3 handles."""
         bounds = {
-            "large_look": (4, 64), "large_step": (1, 64), "small_look": (4, 16),
-            "small_chain": (1, 1024), "small_lchain": (1, 1024),
-            "max_lazy": (1, 1 << 16), "long_enough": (1, 1 << 16),
+            "large_look": (4, 64),
+            "large_step": (1, 64),
+            "small_look": (4, 16),
+            "small_chain": (1, 1024),
+            "small_lchain": (1, 1024),
+            "max_lazy": (1, 1 << 16),
+            "long_enough": (1, 1 << 16),
         }
         for name, (low, high) in bounds.items():
             value = getattr(self, name)

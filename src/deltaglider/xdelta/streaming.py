@@ -24,9 +24,9 @@ from deltaglider.xdelta.options import (
     DEFAULT_MEMORY_BUDGET,
     DEFAULT_SECONDARY,
     DEFAULT_TARGET_WINDOW,
+    EncodeSettings,
     KiB,
     MiB,
-    EncodeSettings,
     Secondary,
     SoftMatcher,
     fit_source_window,
@@ -274,7 +274,9 @@ def decode_file(
         stream = _new_stream(lib.dg_stream_new_decoder, source_size, DECODE_BLOCK_SIZE)
         if size is not None:
             lib.dg_stream_set_output_limit(stream, size)
-        blocks = _SourceBlocks(src, source_size, DECODE_BLOCK_SIZE, cache_bytes // DECODE_BLOCK_SIZE)
+        blocks = _SourceBlocks(
+            src, source_size, DECODE_BLOCK_SIZE, cache_bytes // DECODE_BLOCK_SIZE
+        )
         with _writing(out) as dst:
             _pump(stream, _chunk_reader(dlt), blocks, dst.write, "decode")
             written = int(lib.dg_stream_total_out(stream))
