@@ -281,12 +281,10 @@ dg_configure_encoder (xd3_stream *xs, const dg_encode_options *o,
 static usize_t
 dg_source_window (const dg_encode_options *o, uint64_t source_size)
 {
+  /* A window larger than the source only enlarges the match table, which
+   * finds more matches; the caller decides. */
   uint64_t window = o->source_window ? o->source_window : source_size;
 
-  if (window > source_size)
-    {
-      window = source_size;
-    }
   if (window > DG_MAX_SOURCE_WINDOW)
     {
       window = DG_MAX_SOURCE_WINDOW;

@@ -78,8 +78,9 @@ def encode(
             CLI's default (LZMA 0, DJW 6).
         max_size: stop and raise :class:`DeltaTooLargeError` as soon as the
             delta would exceed this many bytes.
-        source_window: bytes of source the matcher may see; None picks the
-            whole source, or as much as ``memory_budget`` allows.
+        source_window: bytes of source the matcher may see, which also
+            sizes its match table; None picks up to 4 times the source (a
+            sparser table finds more), as ``memory_budget`` allows.
         target_window: target window size, 16 KiB..16 MiB.
         checksum: write an Adler-32 checksum for every window.
         app_header: VCDIFF application header (logical names only).
@@ -120,7 +121,7 @@ def _source_window(source_len: int, step: int, requested: int | None, budget: in
     if requested is not None:
         if requested <= 0:
             raise ValueError(f"source_window must be > 0, got {requested}")
-        return min(requested, source_len)
+        return requested
     if budget <= 0:
         raise ValueError(f"memory_budget must be > 0, got {budget}")
     return fit_source_window(source_len, step, budget, cached=False)

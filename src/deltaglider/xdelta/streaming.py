@@ -233,16 +233,18 @@ def encode_file(
         if source_window is not None and source_window <= 0:
             raise ValueError(f"source_window must be > 0, got {source_window}")
         window = (
-            min(source_window, source_size)
+            source_window
             if source_window is not None
             else fit_source_window(source_size, settings.step, memory_budget, cached=True)
         )
-        block_size = _block_size_for(window)
+        block_size = _block_size_for(min(window, source_size))
         options, keep = settings.to_c(window, settings.target_window)
         stream = _new_stream(lib.dg_stream_new_encoder, options, source_size, block_size)
         if max_size is not None:
             lib.dg_stream_set_output_limit(stream, max_size)
-        blocks = _SourceBlocks(src, source_size, block_size, window // block_size + 2)
+        blocks = _SourceBlocks(
+            src, source_size, block_size, min(window, source_size) // block_size + 2
+        )
         with _writing(out) as dst:
             _pump(stream, _window_reader(tgt, options.target_window), blocks, dst.write, "encode")
         del keep
