@@ -329,8 +329,37 @@ dg_memory_block (xd3_source *src, const unsigned char *source, size_t source_len
   src->onblk = (usize_t) xd3_min ((xoff_t) src->blksize, source_len - offset);
 }
 
+/* Decode the next window straight into out[]: point the decoder's window
+ * buffer at the next free output bytes, exactly the window's length, so the
+ * library neither allocates a buffer of its own nor needs a copy.  A window
+ * that does not fit gets a library buffer and fails the output check.
+ * Returns whether the buffer now belongs to out[]. */
+static int
+dg_direct_window (xd3_stream *xs, int direct, unsigned char *out,
+                  size_t out_cap, size_t out_len)
+{
+  if (!direct)
+    {
+      xd3_free (xs, xs->dec_buffer);
+    }
+  if (xs->dec_tgtlen <= out_cap - out_len)
+    {
+      xs->dec_buffer = out + out_len;
+      xs->space_out = xs->dec_tgtlen;
+      direct = 1;
+    }
+  else
+    {
+      xs->dec_buffer = NULL;
+      xs->space_out = 0;
+      direct = 0;
+    }
+  xs->next_out = xs->dec_buffer;
+  return direct;
+}
+
 /* Run a configured stream over input held in memory.  The encoder is fed
- * one window at a time, the decoder all at once. */
+ * one window at a time, the decoder all at once and straight into out[]. */
 static int
 dg_run_memory (xd3_stream *xs, int encoding,
                const unsigned char *input, size_t input_len,
@@ -340,6 +369,7 @@ dg_run_memory (xd3_stream *xs, int encoding,
 {
   size_t pos = 0;
   size_t chunk = encoding ? xd3_min ((size_t) xs->winsize, input_len) : input_len;
+  int direct = 0;
   int ret;
 
   *out_len = 0;
@@ -358,11 +388,15 @@ dg_run_memory (xd3_stream *xs, int encoding,
         case XD3_OUTPUT:
           if (xs->avail_out > out_cap - *out_len)
             {
-              return encoding
+              ret = encoding
                 ? dg_fail (DG_ERR_DELTA_TOO_LARGE, "delta exceeds the size limit", message)
                 : dg_fail (DG_ERR_OUTPUT_LIMIT, "decoded output exceeds the expected size", message);
+              goto end;
             }
-          memcpy (out + *out_len, xs->next_out, xs->avail_out);
+          if (xs->next_out != out + *out_len)
+            {
+              memcpy (out + *out_len, xs->next_out, xs->avail_out);
+            }
           *out_len += xs->avail_out;
           xd3_consume_output (xs);
           break;
@@ -376,24 +410,37 @@ dg_run_memory (xd3_stream *xs, int encoding,
             }
           if (!encoding && xs->dec_state == DEC_VCHEAD)
             {
-              return dg_fail (DG_ERR_TRUNCATED, "incomplete VCDIFF header", message);
+              ret = dg_fail (DG_ERR_TRUNCATED, "incomplete VCDIFF header", message);
+              goto end;
             }
-          if ((ret = xd3_close_stream (xs)) != 0)
-            {
-              return dg_error (xs, ret, encoding, message);
-            }
-          return DG_OK;
+          ret = xd3_close_stream (xs);
+          ret = (ret == 0) ? DG_OK : dg_error (xs, ret, encoding, message);
+          goto end;
         case XD3_GETSRCBLK:
           dg_memory_block (xs->src, source, source_len);
           break;
         case XD3_GOTHEADER:
         case XD3_WINSTART:
+          if (!encoding)
+            {
+              direct = dg_direct_window (xs, direct, out, out_cap, *out_len);
+            }
+          break;
         case XD3_WINFINISH:
           break;
         default:
-          return dg_error (xs, ret, encoding, message);
+          ret = dg_error (xs, ret, encoding, message);
+          goto end;
         }
     }
+end:
+  if (direct)
+    {
+      /* out[] is the caller's: keep xd3_free_stream away from it. */
+      xs->dec_buffer = NULL;
+      xs->next_out = NULL;
+    }
+  return ret;
 }
 
 int
