@@ -40,7 +40,6 @@ from deltaglider import xdelta
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- codec:begin -->", "<!-- codec:end -->"
 
 
 def median_time(action: Callable[[], object], repeats: int) -> float:
@@ -98,12 +97,18 @@ class Cli:
         self.folder = folder
 
     def encode_files(self, reference: Path, target: Path, out: Path) -> None:
-        subprocess.run([self.binary, "-e", "-9", "-f", "-s", str(reference), str(target), str(out)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [self.binary, "-e", "-9", "-f", "-s", str(reference), str(target), str(out)],
+            check=True,
+            capture_output=True,
+        )
 
     def decode_files(self, reference: Path, delta: Path, out: Path) -> None:
-        subprocess.run([self.binary, "-d", "-f", "-s", str(reference), str(delta), str(out)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [self.binary, "-d", "-f", "-s", str(reference), str(delta), str(out)],
+            check=True,
+            capture_output=True,
+        )
 
     def encode_as_used(self, reference: bytes, target: bytes) -> bytes:
         with tempfile.TemporaryDirectory(dir=self.folder) as tmp:
@@ -133,67 +138,81 @@ def mbps(size: int, seconds: float) -> float:
     return size / seconds / 1e6
 
 
+def measure(
+    path: Path, reference: bytes, ref_path: Path, cli: Cli, work: Path, repeats: int
+) -> dict[str, object]:
+    """Every figure for one target file."""
+    target = path.read_bytes()
+    ours_delta = xdelta.encode(reference, target)
+    deep_delta = xdelta.encode(reference, target, matcher=xdelta.DEEP_MATCHER)
+    cli_delta = cli.encode_as_used(reference, target)
+    assert xdelta.decode(reference, cli_delta, size=len(target)) == target
+    assert cli.decode_as_used(reference, ours_delta) == target
+    cli_delta_path, ours_delta_path = work / "cli.delta", work / "ours.delta"
+    cli_delta_path.write_bytes(cli_delta)
+    ours_delta_path.write_bytes(ours_delta)
+    ours_child = [sys.executable, "-c", OURS_CHILD]
+    return {
+        "file": path.name,
+        "size": len(target),
+        "delta_ours": len(ours_delta),
+        "delta_ours_deep": len(deep_delta),
+        "delta_cli": len(cli_delta),
+        "encode_ours_s": median_time(lambda: xdelta.encode(reference, target), repeats),
+        "encode_ours_deep_s": median_time(
+            lambda: xdelta.encode(reference, target, matcher=xdelta.DEEP_MATCHER), repeats
+        ),
+        "encode_cli_used_s": median_time(lambda: cli.encode_as_used(reference, target), repeats),
+        "encode_cli_bare_s": median_time(
+            lambda: cli.encode_files(ref_path, path, work / "bare.delta"), repeats
+        ),
+        "decode_ours_s": median_time(
+            lambda: xdelta.decode(reference, ours_delta, size=len(target)), repeats * 3
+        ),
+        "decode_cli_used_s": median_time(
+            lambda: cli.decode_as_used(reference, cli_delta), repeats * 3
+        ),
+        "decode_cli_bare_s": median_time(
+            lambda: cli.decode_files(ref_path, cli_delta_path, work / "bare.out"), repeats * 3
+        ),
+        "rss_encode_ours": child_peak_rss([*ours_child, "encode", str(ref_path), str(path), "0"]),
+        "rss_encode_cli": child_peak_rss(
+            [cli.binary, "-e", "-9", "-f", "-s", str(ref_path), str(path), str(work / "r.delta")]
+        ),
+        "rss_decode_ours": child_peak_rss(
+            [*ours_child, "decode", str(ref_path), str(ours_delta_path), str(len(target))]
+        ),
+        "rss_decode_cli": child_peak_rss(
+            [cli.binary, "-d", "-f", "-s", str(ref_path), str(cli_delta_path), str(work / "r.out")]
+        ),
+    }
+
+
 def run(folder: Path, repeats: int, cli_binary: str) -> dict[str, object]:
     files = releases(folder)
     reference = files[0].read_bytes()
     work = Path(tempfile.mkdtemp(prefix="dg-bench-"))
     cli = Cli(cli_binary, work)
-    ref_path = files[0]
     rows = []
     try:
         for path in files[1:]:
-            target = path.read_bytes()
-            ours_delta = xdelta.encode(reference, target)
-            deep_delta = xdelta.encode(reference, target, matcher=xdelta.DEEP_MATCHER)
-            cli_delta = cli.encode_as_used(reference, target)
-            assert xdelta.decode(reference, cli_delta, size=len(target)) == target
-            assert cli.decode_as_used(reference, ours_delta) == target
-            delta_path = work / "cli.delta"
-            delta_path.write_bytes(cli_delta)
-            ours_delta_path = work / "ours.delta"
-            ours_delta_path.write_bytes(ours_delta)
-            row = {
-                "file": path.name,
-                "size": len(target),
-                "delta_ours": len(ours_delta),
-                "delta_ours_deep": len(deep_delta),
-                "delta_cli": len(cli_delta),
-                "encode_ours_s": median_time(lambda: xdelta.encode(reference, target), repeats),
-                "encode_ours_deep_s": median_time(
-                    lambda: xdelta.encode(reference, target, matcher=xdelta.DEEP_MATCHER), repeats
-                ),
-                "encode_cli_used_s": median_time(lambda: cli.encode_as_used(reference, target), repeats),
-                "encode_cli_bare_s": median_time(
-                    lambda: cli.encode_files(ref_path, path, work / "bare.delta"), repeats
-                ),
-                "decode_ours_s": median_time(
-                    lambda: xdelta.decode(reference, ours_delta, size=len(target)), repeats * 3
-                ),
-                "decode_cli_used_s": median_time(lambda: cli.decode_as_used(reference, cli_delta), repeats * 3),
-                "decode_cli_bare_s": median_time(
-                    lambda: cli.decode_files(ref_path, delta_path, work / "bare.out"), repeats * 3
-                ),
-                "rss_encode_ours": child_peak_rss(
-                    [sys.executable, "-c", OURS_CHILD, "encode", str(ref_path), str(path), "0"]
-                ),
-                "rss_encode_cli": child_peak_rss(
-                    [cli_binary, "-e", "-9", "-f", "-s", str(ref_path), str(path), str(work / "r.delta")]
-                ),
-                "rss_decode_ours": child_peak_rss(
-                    [sys.executable, "-c", OURS_CHILD, "decode", str(ref_path), str(ours_delta_path),
-                     str(len(target))]
-                ),
-                "rss_decode_cli": child_peak_rss(
-                    [cli_binary, "-d", "-f", "-s", str(ref_path), str(delta_path), str(work / "r.out")]
-                ),
-            }
+            row = measure(path, reference, files[0], cli, work, repeats)
             rows.append(row)
-            print(f"{path.name}: {json.dumps({k: v for k, v in row.items() if k != 'file'})}", flush=True)
+            print(
+                f"{path.name}: {json.dumps({k: v for k, v in row.items() if k != 'file'})}",
+                flush=True,
+            )
         baseline = child_peak_rss([sys.executable, "-c", "import deltaglider.xdelta"])
         threads = thread_scaling(reference, [p.read_bytes() for p in files[1:]], repeats)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"rows": rows, "python_baseline_rss": baseline, "threads": threads}
+    version = subprocess.run([cli_binary, "-V"], capture_output=True, text=True)
+    return {
+        "rows": rows,
+        "python_baseline_rss": baseline,
+        "threads": threads,
+        "cli_version": (version.stdout or version.stderr).splitlines()[0],
+    }
 
 
 def thread_scaling(reference: bytes, targets: list[bytes], repeats: int) -> dict[str, float]:
@@ -219,20 +238,25 @@ def thread_scaling(reference: bytes, targets: list[bytes], repeats: int) -> dict
     return result
 
 
+def markers(folder: Path) -> tuple[str, str]:
+    """The comments around this dataset's section of docs/benchmarks.md."""
+    return f"<!-- codec:{folder.name}:begin -->", f"<!-- codec:{folder.name}:end -->"
+
+
 def render(result: dict[str, object], command: str, folder: Path) -> str:
     rows: list[dict[str, float]] = result["rows"]  # type: ignore[assignment]
     threads: dict[str, float] = result["threads"]  # type: ignore[assignment]
-    cli_version = subprocess.run([CLI_BINARY, "-V"], capture_output=True, text=True)
-    version_line = (cli_version.stdout or cli_version.stderr).splitlines()[0]
+    begin, end = markers(folder)
     lines = [
-        BEGIN,
-        "## Codec: deltaglider.xdelta vs the xdelta3 CLI",
+        begin,
+        f"## Codec: deltaglider.xdelta vs the xdelta3 CLI ({folder.name})",
         "",
         f"Command: `{command}`  ",
         f"Data: `{folder.name}`: {len(rows) + 1} consecutive releases from PyPI; the first is the "
         "reference, each later one is encoded against it.  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"CLI: {version_line}; run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, CLI: {result['cli_version']}; "
+        f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
         "Medians per file; MB/s is target megabytes (10^6) per second. *CLI as used*: inputs "
         "written to temp files, `xdelta3 -e -9 -s` / `-d -s` as a child process, output read "
         "back (how deltaglider 6.2.0 calls it). *CLI bare*: the child process alone on files "
@@ -245,81 +269,100 @@ def render(result: dict[str, object], command: str, folder: Path) -> str:
     ]
     for r in rows:
         size = int(r["size"])
+        sizes = [f"{int(r[k]):,}" for k in ("delta_ours", "delta_ours_deep", "delta_cli")]
+        encode = [
+            f"{mbps(size, r[k]):.1f}"
+            for k in ("encode_ours_s", "encode_cli_used_s", "encode_cli_bare_s")
+        ]
+        decode = [
+            f"{mbps(size, r[k]):.0f}"
+            for k in ("decode_ours_s", "decode_cli_used_s", "decode_cli_bare_s")
+        ]
         lines.append(
-            f"| {r['file']} | {size:,} | {int(r['delta_ours']):,} | {int(r['delta_ours_deep']):,} | "
-            f"{int(r['delta_cli']):,} | {mbps(size, r['encode_ours_s']):.1f} | "
-            f"{mbps(size, r['encode_cli_used_s']):.1f} | {mbps(size, r['encode_cli_bare_s']):.1f} | "
-            f"{mbps(size, r['decode_ours_s']):.0f} | {mbps(size, r['decode_cli_used_s']):.0f} | "
-            f"{mbps(size, r['decode_cli_bare_s']):.0f} |"
+            "| " + " | ".join([str(r["file"]), f"{size:,}", *sizes, *encode, *decode]) + " |"
         )
 
-    def ratio(a: str, b: str) -> float:
-        return statistics.median(r[a] / r[b] for r in rows)
+    def ratio(a: str, b: str) -> str:
+        return f"{statistics.median(r[a] / r[b] for r in rows):.4f}"
 
-    base = int(result["python_baseline_rss"])  # type: ignore[call-overload]
+    def speed(slow: str, fast: str) -> str:
+        return f"{statistics.median(r[slow] / r[fast] for r in rows):.2f}x"
+
+    def mib(key: str) -> str:
+        return f"{statistics.median(r[key] for r in rows) / 2**20:.0f} MiB"
+
+    summary = [
+        ("delta size, ours / CLI", ratio("delta_ours", "delta_cli")),
+        ("delta size, ours deep / CLI", ratio("delta_ours_deep", "delta_cli")),
+        ("encode speed, ours vs CLI as used", speed("encode_cli_used_s", "encode_ours_s")),
+        ("encode speed, ours vs CLI bare", speed("encode_cli_bare_s", "encode_ours_s")),
+        (
+            "encode speed, ours deep vs CLI as used",
+            speed("encode_cli_used_s", "encode_ours_deep_s"),
+        ),
+        ("decode speed, ours vs CLI as used", speed("decode_cli_used_s", "decode_ours_s")),
+        ("decode speed, ours vs CLI bare", speed("decode_cli_bare_s", "decode_ours_s")),
+        ("peak RSS encode, ours (whole Python process)", mib("rss_encode_ours")),
+        ("peak RSS encode, CLI", mib("rss_encode_cli")),
+        ("peak RSS decode, ours (whole Python process)", mib("rss_decode_ours")),
+        ("peak RSS decode, CLI", mib("rss_decode_cli")),
+        (
+            "Python + deltaglider import alone",
+            f"{int(result['python_baseline_rss']) / 2**20:.0f} MiB",
+        ),  # type: ignore[call-overload]
+        ("encode, 2 threads vs 1 (same jobs)", f"{threads['encode_speedup']:.2f}x"),
+        ("decode, 2 threads vs 1 (same jobs)", f"{threads['decode_speedup']:.2f}x"),
+    ]
     lines += [
         "",
         "Summary (median over files of the per-file ratio):",
         "",
         "| measure | value |",
         "|---|---:|",
-        f"| delta size, ours / CLI | {ratio('delta_ours', 'delta_cli'):.4f} |",
-        f"| delta size, ours deep / CLI | {ratio('delta_ours_deep', 'delta_cli'):.4f} |",
-        f"| encode speed, ours vs CLI as used | {ratio('encode_cli_used_s', 'encode_ours_s'):.2f}x |",
-        f"| encode speed, ours vs CLI bare | {ratio('encode_cli_bare_s', 'encode_ours_s'):.2f}x |",
-        f"| encode speed, ours deep vs CLI as used | "
-        f"{ratio('encode_cli_used_s', 'encode_ours_deep_s'):.2f}x |",
-        f"| decode speed, ours vs CLI as used | {ratio('decode_cli_used_s', 'decode_ours_s'):.2f}x |",
-        f"| decode speed, ours vs CLI bare | {ratio('decode_cli_bare_s', 'decode_ours_s'):.2f}x |",
-        f"| peak RSS encode, ours (whole Python process) | "
-        f"{statistics.median(r['rss_encode_ours'] for r in rows) / 2**20:.0f} MiB |",
-        f"| peak RSS encode, CLI | {statistics.median(r['rss_encode_cli'] for r in rows) / 2**20:.0f} MiB |",
-        f"| peak RSS decode, ours (whole Python process) | "
-        f"{statistics.median(r['rss_decode_ours'] for r in rows) / 2**20:.0f} MiB |",
-        f"| peak RSS decode, CLI | {statistics.median(r['rss_decode_cli'] for r in rows) / 2**20:.0f} MiB |",
-        f"| Python + deltaglider import alone | {base / 2**20:.0f} MiB |",
-        f"| encode, 2 threads vs 1 (same jobs) | {threads['encode_speedup']:.2f}x |",
-        f"| decode, 2 threads vs 1 (same jobs) | {threads['decode_speedup']:.2f}x |",
+    ]
+    lines += [f"| {label} | {value} |" for label, value in summary]
+    lines += [
         "",
         "Ours holds the reference, the target and the delta in memory (the caller's bytes) "
         "plus xdelta3's tables; the CLI process reads its inputs from files.",
-        END,
+        end,
     ]
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str) -> None:
+def write_doc(section: str, folder: Path) -> None:
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nEvery number here comes from a script in `benchmarks/`, run as shown.\n\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1].lstrip("\n")
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
+    begin, end = markers(folder)
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1].lstrip("\n")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOC.write_text(text)
 
 
-CLI_BINARY = "xdelta3"
-
-
 def main() -> int:
-    global CLI_BINARY
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folder", type=Path, help="a folder of consecutive releases")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cli", default="xdelta3", help="the xdelta3 binary")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
-    CLI_BINARY = shutil.which(args.cli) or sys.exit(f"{args.cli} not found")
+    cli_binary = shutil.which(args.cli)
+    if cli_binary is None:
+        sys.exit(f"{args.cli} not found")
     command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
-    result = run(args.folder, args.repeats, CLI_BINARY)
+    result = run(args.folder, args.repeats, cli_binary)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / f"codec-{args.folder.name}.json").write_text(json.dumps(result, indent=1))
     section = render(result, command, args.folder)
     print(section)
     if not args.no_doc:
-        write_doc(section)
+        write_doc(section, args.folder)
     return 0
 
 
