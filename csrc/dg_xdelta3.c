@@ -13,6 +13,12 @@
 #define lzma_stream_decoder(strm, memlimit, flags) \
   lzma_stream_decoder ((strm), DG_LZMA_DECODER_MEMLIMIT, (flags))
 
+/* xdelta3.h marks printf-like functions with a GCC attribute unless told
+ * otherwise; MSVC has no such attribute. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PRINTF_ATTRIBUTE(x, y)
+#endif
+
 #include "xdelta3.c"
 
 #undef lzma_stream_decoder
@@ -23,6 +29,10 @@
  * entries; xd3_size_hashtable_bits() shifts a 32-bit 1U, so more than 2^31
  * entries would be undefined behaviour.  2 GiB keeps every level safe. */
 #define DG_MAX_SOURCE_WINDOW ((uint64_t) 1 << 31)
+
+/* Source blocks never exceed 1 GiB: xdelta3 keeps the byte count of a block
+ * in an ssize_t, which its own Windows typedef makes a 32-bit int. */
+#define DG_MAX_BLOCK ((usize_t) 1 << 30)
 
 /* Targets windows above 16 MiB do not decode with xdelta3 3.0.x. */
 #define DG_MAX_TARGET_WINDOW ((uint64_t) 1 << 24)
@@ -292,9 +302,10 @@ dg_source_window (const dg_encode_options *o, uint64_t source_size)
   return (usize_t) window;
 }
 
-/* A source held whole in memory, served as one block.  The block size is
- * the next power of two above the length so the last block is always
- * partial and xdelta3 knows where the source ends. */
+/* A source held whole in memory.  Up to 1 GiB it is one block whose size is
+ * the next power of two above the length, so the last block is partial and
+ * xdelta3 knows where the source ends; larger sources are 1 GiB blocks,
+ * served on request by dg_memory_block(). */
 static int
 dg_set_memory_source (xd3_stream *xs, xd3_source *src,
                       const unsigned char *source, size_t source_len,
@@ -302,11 +313,11 @@ dg_set_memory_source (xd3_stream *xs, xd3_source *src,
 {
   memset (src, 0, sizeof (*src));
   src->blksize = xd3_pow2_roundup ((usize_t) source_len + 1);
-  src->blksize = xd3_max (src->blksize, XD3_ALLOCSIZE);
+  src->blksize = xd3_min (xd3_max (src->blksize, XD3_ALLOCSIZE), DG_MAX_BLOCK);
   src->name = "source";
   src->curblkno = 0;
   src->curblk = source != NULL ? source : dg_empty;
-  src->onblk = (usize_t) source_len;
+  src->onblk = (usize_t) xd3_min ((size_t) src->blksize, source_len);
   src->max_winsize = max_winsize;
   return xd3_set_source_and_size (xs, src, (xoff_t) source_len);
 }
@@ -648,10 +659,11 @@ dg_stream_set_source (dg_stream *s, uint64_t source_size, uint64_t block_size,
 {
   usize_t shift;
 
-  if (xd3_check_pow2 ((usize_t) block_size, &shift) != 0 || block_size < XD3_ALLOCSIZE)
+  if (xd3_check_pow2 ((usize_t) block_size, &shift) != 0 || block_size < XD3_ALLOCSIZE
+      || block_size > DG_MAX_BLOCK)
     {
       return dg_fail (DG_ERR_INVALID_ARG,
-                      "block size must be a power of two of at least 16 KiB", message);
+                      "block size must be a power of two from 16 KiB to 1 GiB", message);
     }
   s->src.blksize = (usize_t) block_size;
   s->src.name = "source";

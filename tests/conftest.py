@@ -18,6 +18,11 @@ import pytest
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here too, so the suite runs from a copy outside the tree.
+    config.addinivalue_line("markers", "interop: needs the stock xdelta3 command line tool")
+
+
 def _archive_members(packages: list[str]) -> list[Path]:
     files: list[Path] = []
     for package in packages:
