@@ -24,8 +24,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dg-installed-tests-") as tmp:
         copy = Path(tmp) / "tests"
         shutil.copytree(tests, copy, ignore=shutil.ignore_patterns("__pycache__", "fuzz"))
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                   "--rootdir", str(copy), str(copy), *sys.argv[2:]]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--rootdir",
+            str(copy),
+            str(copy),
+            *sys.argv[2:],
+        ]
         return subprocess.run(command, cwd=tmp).returncode
 
 
