@@ -4,7 +4,7 @@
 # libFuzzer + ASan are preloaded as one library so that atheris drives the
 # same libFuzzer that sees the C counters.
 #
-#   scripts/fuzz.sh [SECONDS]      (default 60; needs clang-14, atheris)
+#   scripts/fuzz.sh [SECONDS]      (default 60; needs clang-14, libclang-rt-14-dev, atheris)
 set -euo pipefail
 seconds=${1:-60}
 repo=$(cd "$(dirname "$0")/.." && pwd)
