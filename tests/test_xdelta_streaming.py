@@ -169,7 +169,8 @@ def _peak_growth(*args: Path | str) -> int:
         capture_output=True,
         text=True,
     )
-    baseline, peak = (int(v) * 1024 for v in result.stdout.split())
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+    baseline, peak = (int(v) * unit for v in result.stdout.split())
     return peak - baseline
 
 
