@@ -1,0 +1,75 @@
+"""Models of the API reference: spaces, keys and operation summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deltaglider.core.keys import reference_key, split_key
+
+
+@dataclass(frozen=True)
+class DeltaSpace:
+    """A compression space: the objects sharing one prefix and one reference."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def of(cls, bucket: str, key: str) -> DeltaSpace:
+        """The space a logical key belongs to."""
+        return cls(bucket, split_key(key)[0])
+
+    def reference_key(self) -> str:
+        """Key of this space's ``reference.bin``."""
+        return reference_key(self.prefix)
+
+
+@dataclass(frozen=True)
+class ObjectKey:
+    """An object's location."""
+
+    bucket: str
+    key: str
+
+    @property
+    def full_key(self) -> str:
+        """``bucket/key``."""
+        return f"{self.bucket}/{self.key}"
+
+
+@dataclass
+class PutSummary:
+    """What a put stored."""
+
+    operation: str  # "PUT" or "PUT_DELTA"
+    bucket: str
+    key: str
+    file_size: int
+    file_hash: str
+    delta_size: int | None = None
+    delta_hash: str | None = None
+    delta_ratio: float | None = None
+    reference_hash: str | None = None
+
+
+@dataclass
+class GetSummary:
+    """What a get handed over."""
+
+    operation: str  # "GET" or "GET_DELTA"
+    bucket: str
+    key: str
+    size: int
+    hash: str
+    reconstructed: bool
+
+
+@dataclass
+class VerifyResult:
+    """The outcome of rebuilding an object and checking its SHA-256."""
+
+    valid: bool
+    operation: str  # "VERIFY" or "VERIFY_DELTA"
+    expected_hash: str
+    actual_hash: str | None = None
+    details: str | None = None
