@@ -1,0 +1,366 @@
+"""An S3-shaped object store in a local directory, for hosts with no cloud.
+
+Layout: ``<root>/<bucket>/<key>``, a key's ``/`` making folders, so the tree
+is browsable.  An object's metadata, ETag and content type are a JSON record
+in the extended attribute ``user.dg.metadata`` (as deltaglider_proxy keeps
+them), set on the temporary file before it is renamed into place: data and
+metadata appear together or not at all.  Where extended attributes are not
+available (Windows, macOS, some file systems) the record is a sidecar file
+``<key>.dgmeta`` written just after the data.
+
+Writes go to a temporary file in the destination folder, are fsynced and
+renamed; a conditional create links the temporary file to its final name,
+which fails atomically if the name is taken.  Names that could collide with
+these files (``*.dgmeta``, ``.dg-*``) are refused as keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from deltaglider.core.errors import InvalidKeyError, ObjectNotFoundError
+from deltaglider.ports.storage import (
+    BucketInfo,
+    BucketNotFoundError,
+    ListedObject,
+    ListPage,
+    ObjectHead,
+    PreconditionFailedError,
+)
+
+XATTR = "user.dg.metadata"
+SIDECAR_SUFFIX = ".dgmeta"
+INTERNAL_PREFIX = ".dg-"
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_CHUNK = 1 << 20
+
+
+class BucketNotEmptyError(OSError):
+    """A bucket that still holds objects cannot be deleted."""
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+class LocalStorage:
+    """A folder of buckets; implements :class:`deltaglider.ports.storage.StoragePort`."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_url(cls, url: str) -> LocalStorage:
+        """A store for a ``file:///path`` endpoint URL."""
+        parsed = urlparse(url)
+        if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+            raise ValueError(f"not a local file URL: {url!r} (expected file:///path)")
+        return cls(url2pathname(parsed.path))
+
+    # -- names -----------------------------------------------------------
+
+    def _bucket_dir(self, bucket: str, *, must_exist: bool = True) -> Path:
+        if not _BUCKET_NAME.match(bucket) or ".." in bucket:
+            raise ValueError(
+                f"invalid bucket name {bucket!r}: 3-63 lowercase letters, digits, '.' or '-'"
+            )
+        path = self.root / bucket
+        if must_exist and not path.is_dir():
+            raise BucketNotFoundError(f"bucket {bucket!r} does not exist in {self.root}")
+        return path
+
+    def _path(self, bucket: str, key: str) -> Path:
+        segments = key.split("/")
+        for segment in segments:
+            if segment in ("", ".", "..") or "\\" in segment or "\0" in segment:
+                raise InvalidKeyError(f"key {key!r} cannot be stored in a directory")
+            if segment.startswith(INTERNAL_PREFIX) or segment.endswith(SIDECAR_SUFFIX):
+                raise InvalidKeyError(
+                    f"key {key!r}: names starting {INTERNAL_PREFIX!r} or ending "
+                    f"{SIDECAR_SUFFIX!r} are reserved by the local store"
+                )
+        return self._bucket_dir(bucket).joinpath(*segments)
+
+    # -- metadata records --------------------------------------------------
+
+    @staticmethod
+    def _read_record(path: Path) -> dict[str, object]:
+        raw: bytes | None = None
+        if hasattr(os, "getxattr"):
+            with contextlib.suppress(OSError):
+                raw = os.getxattr(path, XATTR)
+        if raw is None:
+            with contextlib.suppress(FileNotFoundError):
+                raw = path.with_name(path.name + SIDECAR_SUFFIX).read_bytes()
+        if not raw:
+            return {}
+        record = json.loads(raw)
+        return record if isinstance(record, dict) else {}
+
+    @staticmethod
+    def _attach_record(temp: Path, record: bytes) -> bool:
+        """Put the record on the temporary file; False if xattrs are unavailable."""
+        if not hasattr(os, "setxattr"):
+            return False
+        try:
+            os.setxattr(temp, XATTR, record)
+        except OSError:
+            return False
+        return True
+
+    def _head_of(self, key: str, path: Path) -> ObjectHead:
+        stat = path.stat()
+        record = self._read_record(path)
+        metadata = record.get("metadata")
+        content_type = record.get("content_type")
+        return ObjectHead(
+            key=key,
+            size=stat.st_size,
+            etag=str(record.get("etag") or f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'),
+            last_modified=_utc(stat.st_mtime),
+            metadata=dict(metadata) if isinstance(metadata, dict) else {},
+            content_type=content_type if isinstance(content_type, str) else None,
+        )
+
+    # -- objects -----------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        """The object's head, or None when it does not exist."""
+        path = self._path(bucket, key)
+        if not path.is_file():
+            return None
+        return self._head_of(key, path)
+
+    def open(self, bucket: str, key: str) -> tuple[ObjectHead, BinaryIO]:
+        """A readable stream of the object; the caller closes it."""
+        path = self._path(bucket, key)
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist") from exc
+        try:
+            return self._head_of(key, path), handle
+        except BaseException:
+            handle.close()
+            raise
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | BinaryIO,
+        metadata: Mapping[str, str],
+        *,
+        content_type: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Store an object whole and return its ETag (quoted MD5, as S3)."""
+        path = self._path(bucket, key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise InvalidKeyError(
+                f"key {key!r}: a folder on its path is an object; a directory "
+                "cannot hold both 'a' and 'a/b'"
+            ) from exc
+        if path.is_dir():
+            raise InvalidKeyError(f"key {key!r} is a folder of other objects here")
+        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{INTERNAL_PREFIX}tmp-")
+        temp = Path(temp_name)
+        try:
+            digest = hashlib.md5(usedforsecurity=False)
+            with os.fdopen(fd, "wb") as out:
+                if isinstance(body, (bytes, bytearray, memoryview)):
+                    digest.update(body)
+                    out.write(body)
+                else:
+                    while chunk := body.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            etag = f'"{digest.hexdigest()}"'
+            record = json.dumps(
+                {
+                    "metadata": {k.lower(): v for k, v in metadata.items()},
+                    "etag": etag,
+                    "content_type": content_type,
+                }
+            ).encode()
+            attached = self._attach_record(temp, record)
+            if if_none_match:
+                try:
+                    os.link(temp, path)
+                except FileExistsError as exc:
+                    raise PreconditionFailedError(f"s3://{bucket}/{key} already exists") from exc
+                temp.unlink()
+            else:
+                os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+            raise
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        if attached:
+            with contextlib.suppress(FileNotFoundError):
+                sidecar.unlink()
+        else:
+            self._write_sidecar(sidecar, record)
+        return etag
+
+    @staticmethod
+    def _write_sidecar(sidecar: Path, record: bytes) -> None:
+        fd, temp_name = tempfile.mkstemp(dir=sidecar.parent, prefix=f"{INTERNAL_PREFIX}tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(record)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp_name, sidecar)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)
+            raise
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove an object (and folders it leaves empty)."""
+        path = self._path(bucket, key)
+        for victim in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                victim.unlink()
+        bucket_dir = self._bucket_dir(bucket)
+        parent = path.parent
+        while parent != bucket_dir:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    # -- listing -----------------------------------------------------------
+
+    def _keys(self, bucket_dir: Path, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in S3 order (UTF-8 bytes)."""
+        start = bucket_dir.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else bucket_dir
+        found = []
+        for folder, dirs, files in os.walk(start):
+            dirs[:] = [d for d in dirs if not d.startswith(INTERNAL_PREFIX)]
+            relative = Path(folder).relative_to(bucket_dir).as_posix()
+            base = "" if relative == "." else relative + "/"
+            for name in files:
+                if name.startswith(INTERNAL_PREFIX) or name.endswith(SIDECAR_SUFFIX):
+                    continue
+                key = base + name
+                if key.startswith(prefix):
+                    found.append(key)
+        found.sort(key=lambda k: k.encode("utf-8", "surrogateescape"))
+        return found
+
+    def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str = "",
+        start_after: str | None = None,
+        token: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One page of keys under ``prefix`` (S3 ListObjectsV2 semantics)."""
+        bucket_dir = self._bucket_dir(bucket)
+        after = _decode_token(token) if token else start_after
+        after_bytes = after.encode("utf-8", "surrogateescape") if after else None
+        objects: list[ListedObject] = []
+        prefixes: list[str] = []
+        last = None
+        for key in self._keys(bucket_dir, prefix):
+            if after_bytes is not None and key.encode("utf-8", "surrogateescape") <= after_bytes:
+                continue
+            if delimiter:
+                cut = key.find(delimiter, len(prefix))
+                if cut >= 0:
+                    common = key[: cut + len(delimiter)]
+                    if prefixes and prefixes[-1] == common:
+                        continue
+                    if len(objects) + len(prefixes) >= max_keys:
+                        return ListPage(objects, prefixes, _encode_token(last))
+                    prefixes.append(common)
+                    # Skip the rest of this prefix: resume after its last key.
+                    last = common + "\U0010ffff"
+                    after_bytes = last.encode("utf-8", "surrogateescape")
+                    continue
+            if len(objects) + len(prefixes) >= max_keys:
+                return ListPage(objects, prefixes, _encode_token(last))
+            path = bucket_dir.joinpath(*key.split("/"))
+            stat = path.stat()
+            record = self._read_record(path)
+            etag = str(record.get("etag") or f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"')
+            objects.append(ListedObject(key, stat.st_size, etag, _utc(stat.st_mtime)))
+            last = key
+        return ListPage(objects, prefixes, None)
+
+    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:
+        """Every object under ``prefix``."""
+        token = None
+        while True:
+            page = self.list_objects(bucket, prefix, token=token)
+            yield from page.objects
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    # -- buckets -----------------------------------------------------------
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket folder; an existing one is left as is."""
+        self._bucket_dir(bucket, must_exist=False).mkdir(exist_ok=True)
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket; a missing one is not an error."""
+        path = self._bucket_dir(bucket, must_exist=False)
+        if not path.is_dir():
+            return
+        if any(True for _ in self.iter_objects(bucket)):
+            raise BucketNotEmptyError(f"bucket {bucket!r} is not empty")
+        for folder, _, files in os.walk(path, topdown=False):
+            for name in files:  # leftover temporary or sidecar files only
+                os.unlink(os.path.join(folder, name))
+            os.rmdir(folder)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """Whether the bucket folder exists."""
+        return self._bucket_dir(bucket, must_exist=False).is_dir()
+
+    def list_buckets(self) -> list[BucketInfo]:
+        """All bucket folders, by name."""
+        return [
+            BucketInfo(entry.name, _utc(entry.stat().st_mtime))
+            for entry in sorted(self.root.iterdir(), key=lambda e: e.name)
+            if entry.is_dir() and _BUCKET_NAME.match(entry.name)
+        ]
+
+
+def _encode_token(key: str | None) -> str | None:
+    if key is None:
+        return None
+    return base64.urlsafe_b64encode(key.encode("utf-8", "surrogateescape")).decode()
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogateescape")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"invalid continuation token {token!r}") from exc

@@ -1,0 +1,125 @@
+"""The storage port: an S3-shaped object store (S3 itself, or a directory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from deltaglider.core.errors import DeltaGliderError
+
+
+class BucketNotFoundError(DeltaGliderError, FileNotFoundError):
+    """The bucket does not exist."""
+
+
+class PreconditionFailedError(DeltaGliderError):
+    """A conditional write lost: the object already exists."""
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """An object's size, identity and metadata, as HEAD returns them."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    metadata: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """One entry of a listing (listings carry no metadata)."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a listing, in the store's key order."""
+
+    objects: list[ListedObject]
+    common_prefixes: list[str]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    """A bucket and when it was made."""
+
+    name: str
+    created: datetime
+
+
+class StoragePort(Protocol):
+    """What the engine needs from an object store.  Keys are physical keys."""
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        """The object's head, or None when it does not exist."""
+        ...
+
+    def open(self, bucket: str, key: str) -> tuple[ObjectHead, BinaryIO]:
+        """A readable stream of the object; the caller closes it.
+
+        Raises ObjectNotFoundError or BucketNotFoundError."""
+        ...
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | BinaryIO,
+        metadata: Mapping[str, str],
+        *,
+        content_type: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Store an object whole (never half-written) and return its ETag.
+
+        With ``if_none_match`` the write happens only if the key is free;
+        otherwise PreconditionFailedError."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove an object; removing a missing object is not an error."""
+        ...
+
+    def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str = "",
+        start_after: str | None = None,
+        token: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One page of keys under ``prefix``, after ``start_after`` or from
+        ``token`` (a previous page's ``next_token``)."""
+        ...
+
+    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:
+        """Every object under ``prefix``, page after page."""
+        ...
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket; an existing one is left as is."""
+        ...
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket; a missing one is not an error."""
+        ...
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """Whether the bucket exists."""
+        ...
+
+    def list_buckets(self) -> list[BucketInfo]:
+        """All buckets, by name."""
+        ...

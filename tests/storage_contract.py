@@ -1,0 +1,151 @@
+"""Behaviour every StoragePort adapter must have.  A test module subclasses
+:class:`StorageContract` and provides a ``store`` fixture with a bucket
+named :data:`BUCKET` already created."""
+
+from __future__ import annotations
+
+import io
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from deltaglider.core.errors import ObjectNotFoundError
+from deltaglider.ports.storage import BucketNotFoundError, PreconditionFailedError, StoragePort
+
+BUCKET = "contract-bucket"
+
+
+class StorageContract:
+    def test_put_head_open_round_trip(self, store: StoragePort) -> None:
+        data = random.Random(1).randbytes(3 << 20)
+        etag = store.put(
+            BUCKET,
+            "dir/a b/ünï.zip",
+            data,
+            {"dg-file-sha256": "x", "User-Thing": "v"},
+            content_type="application/zip",
+        )
+        head = store.head(BUCKET, "dir/a b/ünï.zip")
+        assert head is not None
+        assert (head.size, head.etag, head.content_type) == (len(data), etag, "application/zip")
+        assert head.metadata == {"dg-file-sha256": "x", "user-thing": "v"}
+        assert head.last_modified.tzinfo is not None
+        assert abs(head.last_modified - datetime.now(UTC)) < timedelta(minutes=5)
+        got_head, stream = store.open(BUCKET, "dir/a b/ünï.zip")
+        with stream:
+            assert stream.read() == data
+        assert got_head.etag == etag
+
+    def test_streamed_body_and_empty_object(self, store: StoragePort) -> None:
+        store.put(BUCKET, "stream.bin", io.BytesIO(b"x" * 100_000), {})
+        store.put(BUCKET, "empty", b"", {})
+        _, stream = store.open(BUCKET, "stream.bin")
+        with stream:
+            assert stream.read() == b"x" * 100_000
+        head = store.head(BUCKET, "empty")
+        assert head is not None
+        assert head.size == 0
+
+    def test_overwrite_replaces_data_and_metadata(self, store: StoragePort) -> None:
+        store.put(BUCKET, "k", b"one", {"a": "1"})
+        store.put(BUCKET, "k", b"two!", {"b": "2"})
+        head = store.head(BUCKET, "k")
+        assert head is not None
+        assert (head.size, head.metadata) == (4, {"b": "2"})
+
+    def test_missing_objects_and_buckets(self, store: StoragePort) -> None:
+        assert store.head(BUCKET, "nope") is None
+        with pytest.raises(ObjectNotFoundError):
+            store.open(BUCKET, "nope")
+        store.delete(BUCKET, "nope")  # not an error
+        with pytest.raises(BucketNotFoundError):
+            store.put("no-such-bucket", "k", b"", {})
+        assert not store.bucket_exists("no-such-bucket")
+
+    def test_conditional_create(self, store: StoragePort) -> None:
+        store.put(BUCKET, "ref/reference.bin", b"first", {}, if_none_match=True)
+        with pytest.raises(PreconditionFailedError):
+            store.put(BUCKET, "ref/reference.bin", b"second", {}, if_none_match=True)
+        _, stream = store.open(BUCKET, "ref/reference.bin")
+        with stream:
+            assert stream.read() == b"first"
+
+    def test_conditional_create_race_has_one_winner(self, store: StoragePort) -> None:
+        winners: list[int] = []
+        barrier = threading.Barrier(8)
+
+        def attempt(i: int) -> None:
+            barrier.wait()
+            try:
+                store.put(
+                    BUCKET,
+                    "race/reference.bin",
+                    f"writer {i}".encode(),
+                    {"w": str(i)},
+                    if_none_match=True,
+                )
+                winners.append(i)
+            except PreconditionFailedError:
+                pass
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(winners) == 1
+        head, stream = store.open(BUCKET, "race/reference.bin")
+        with stream:
+            assert stream.read() == f"writer {winners[0]}".encode()
+        assert head.metadata == {"w": str(winners[0])}
+
+    def test_listing_order_pagination_and_delimiter(self, store: StoragePort) -> None:
+        keys = sorted(
+            {f"p/{d}/{n}" for d in ("a", "b", "é", "z z") for n in ("1.zip", "2.zip", "10.zip")}
+            | {"p/top.zip", "p/b.txt", "other/x"},
+            key=lambda k: k.encode(),
+        )
+        for key in keys:
+            store.put(BUCKET, key, key.encode(), {})
+        under_p = [k for k in keys if k.startswith("p/")]
+        seen, token = [], None
+        while True:
+            page = store.list_objects(BUCKET, "p/", token=token, max_keys=5)
+            assert len(page.objects) <= 5
+            seen += [o.key for o in page.objects]
+            if page.next_token is None:
+                break
+            token = page.next_token
+        assert seen == under_p
+        listed = store.list_objects(BUCKET, "p/", delimiter="/")
+        assert [o.key for o in listed.objects] == ["p/b.txt", "p/top.zip"]
+        assert listed.common_prefixes == ["p/a/", "p/b/", "p/z z/", "p/é/"]
+        small = store.list_objects(BUCKET, "p/", delimiter="/", max_keys=3)
+        rest = store.list_objects(BUCKET, "p/", delimiter="/", token=small.next_token)
+        assert len(small.objects) + len(small.common_prefixes) == 3
+        assert sorted(small.common_prefixes + rest.common_prefixes) == sorted(
+            listed.common_prefixes
+        )
+        assert sorted(o.key for o in small.objects + rest.objects) == ["p/b.txt", "p/top.zip"]
+        after = store.list_objects(BUCKET, "p/", start_after="p/b/2.zip")
+        assert after.objects[0].key == under_p[under_p.index("p/b/2.zip") + 1]
+        assert [o.key for o in store.iter_objects(BUCKET, "p/a/")] == [
+            "p/a/1.zip",
+            "p/a/10.zip",
+            "p/a/2.zip",
+        ]
+
+    def test_buckets(self, store: StoragePort) -> None:
+        store.create_bucket("second-bucket")
+        store.create_bucket("second-bucket")  # idempotent
+        assert store.bucket_exists("second-bucket")
+        assert "second-bucket" in [b.name for b in store.list_buckets()]
+        store.put("second-bucket", "k", b"x", {})
+        with pytest.raises(OSError, match="not empty"):
+            store.delete_bucket("second-bucket")
+        store.delete("second-bucket", "k")
+        store.delete_bucket("second-bucket")
+        store.delete_bucket("second-bucket")  # idempotent
+        assert not store.bucket_exists("second-bucket")

@@ -1,0 +1,104 @@
+"""The local-directory store: the storage contract, plus what is particular
+to a file system (metadata records, atomic files, reserved names)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from storage_contract import BUCKET, StorageContract
+
+from deltaglider.adapters import local_storage
+from deltaglider.adapters.local_storage import LocalStorage
+from deltaglider.core.errors import InvalidKeyError
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStorage:
+    storage = LocalStorage(tmp_path / "root")
+    storage.create_bucket(BUCKET)
+    return storage
+
+
+class TestLocalStorageContract(StorageContract):
+    pass
+
+
+class TestLocalStorageWithSidecars(StorageContract):
+    """The same contract where extended attributes are unavailable."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalStorage:
+        monkeypatch.setattr(
+            LocalStorage, "_attach_record", staticmethod(lambda temp, record: False)
+        )
+        monkeypatch.delattr(os, "getxattr", raising=False)
+        storage = LocalStorage(tmp_path / "root")
+        storage.create_bucket(BUCKET)
+        return storage
+
+
+def test_layout_is_a_browsable_tree(store: LocalStorage) -> None:
+    store.put(BUCKET, "releases/v1/app.zip", b"zip bytes", {"dg-note": "x"})
+    path = store.root / BUCKET / "releases" / "v1" / "app.zip"
+    assert path.read_bytes() == b"zip bytes"
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names in (["app.zip"], ["app.zip", "app.zip.dgmeta"])
+    if names == ["app.zip"]:  # metadata in the proxy's extended attribute
+        assert b'"dg-note": "x"' in os.getxattr(path, local_storage.XATTR)
+
+
+def test_failed_write_leaves_nothing(store: LocalStorage) -> None:
+    class Exploding:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def read(self, n: int) -> bytes:
+            self.calls += 1
+            if self.calls > 3:
+                raise OSError("network went away")
+            return b"x" * n
+
+    store.put(BUCKET, "keep.zip", b"previous", {})
+    with pytest.raises(OSError, match="network"):
+        store.put(BUCKET, "keep.zip", Exploding(), {})  # type: ignore[arg-type]
+    assert (store.root / BUCKET / "keep.zip").read_bytes() == b"previous"
+    leftovers = [p.name for p in (store.root / BUCKET).iterdir() if p.name.startswith(".dg-")]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a//b", "../escape", "a/./b", "a/../b", "x\\y", "dir/.dg-tmp-1", "file.dgmeta", ".dg-x"],
+)
+def test_unsafe_or_reserved_keys_are_refused(store: LocalStorage, key: str) -> None:
+    with pytest.raises(InvalidKeyError):
+        store.put(BUCKET, key, b"", {})
+    assert not (store.root / "escape").exists()
+
+
+def test_file_and_folder_of_the_same_name(store: LocalStorage) -> None:
+    store.put(BUCKET, "a", b"file", {})
+    with pytest.raises(InvalidKeyError, match="cannot hold both"):
+        store.put(BUCKET, "a/b", b"", {})
+
+
+def test_delete_prunes_empty_folders(store: LocalStorage) -> None:
+    store.put(BUCKET, "x/y/z.zip", b"1", {})
+    store.delete(BUCKET, "x/y/z.zip")
+    assert list((store.root / BUCKET).iterdir()) == []
+
+
+def test_from_url(tmp_path: Path) -> None:
+    storage = LocalStorage.from_url((tmp_path / "data dir").as_uri())
+    assert storage.root == tmp_path / "data dir"
+    assert storage.root.is_dir()
+    with pytest.raises(ValueError, match="file:///"):
+        LocalStorage.from_url("http://example.invalid/x")
+
+
+@pytest.mark.parametrize("name", ["ab", "UPPER", "-start", "a" * 64, "under_score", "a..b"])
+def test_bucket_names_follow_s3_rules(store: LocalStorage, name: str) -> None:
+    with pytest.raises(ValueError, match="bucket name"):
+        store.create_bucket(name)
