@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from deltaglider.core.keys import reference_key, split_key
 
@@ -73,3 +74,31 @@ class VerifyResult:
     expected_hash: str
     actual_hash: str | None = None
     details: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A logical object as the store holds it."""
+
+    bucket: str
+    key: str
+    """The user's key (never ends in ``.delta``)."""
+    physical_key: str
+    kind: str
+    """``"delta"``, ``"direct"`` (stored as is by a deltaglider tool) or
+    ``"plain"`` (an object no deltaglider tool wrote)."""
+    size: int
+    """The file's size, whatever the stored form."""
+    stored_size: int
+    sha256: str | None
+    etag: str
+    last_modified: datetime
+    user_metadata: dict[str, str]
+    content_type: str | None = None
+    reference_key: str | None = None
+    reference_sha256: str | None = None
+
+    @property
+    def is_delta(self) -> bool:
+        """Stored as a delta against its space's reference."""
+        return self.kind == "delta"

@@ -1,0 +1,31 @@
+"""The compiled-in xdelta3 codec as the engine's DiffPort."""
+
+from __future__ import annotations
+
+from deltaglider import xdelta
+from deltaglider.ports.codec import DeltaTooLargeError
+
+
+class XDeltaCodec:
+    """Encodes like ``xdelta3 -e -9``, with the whole reference as the source
+    window and a sparse match table (see docs/benchmarks.md)."""
+
+    def __init__(self, *, memory_budget: int = xdelta.DEFAULT_MEMORY_BUDGET) -> None:
+        self.memory_budget = memory_budget
+
+    def encode(self, reference: bytes, target: bytes, *, max_size: int | None) -> bytes:
+        """The delta, or DeltaTooLargeError as soon as it exceeds ``max_size``."""
+        try:
+            return xdelta.encode(
+                reference, target, max_size=max_size, memory_budget=self.memory_budget
+            )
+        except xdelta.DeltaTooLargeError as exc:
+            raise DeltaTooLargeError(str(exc)) from exc
+
+    def decode(self, reference: bytes, delta: bytes, *, size: int) -> bytes:
+        """Rebuild exactly ``size`` bytes."""
+        return xdelta.decode(reference, delta, size=size)
+
+    def inspect(self, delta: bytes) -> xdelta.DeltaHeader:
+        """The delta's headers."""
+        return xdelta.inspect(delta)

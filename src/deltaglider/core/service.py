@@ -1,0 +1,437 @@
+"""DeltaService: logical files in, references and deltas in the store, the
+exact bytes back out.
+
+Rules (see shared/spec/storage-format.md):
+
+- A file that is not a delta candidate, or is empty, is stored as is.
+- The first candidate of a space becomes ``reference.bin`` (created only if
+  absent, so one of several racing writers wins) plus a zero-diff delta, so
+  deltaglider 6.2.0 can read it back; a writer that loses the race encodes
+  against the winner.
+- Any later candidate is stored as a delta, unless the delta would be larger
+  than ``max_ratio`` times the file: then it is stored as is, and the
+  encoder stops as soon as that is certain.
+- After a delta is written, the reference is checked to be the one it was
+  made against; if the space changed meanwhile, the put is done again.
+- Nothing is handed over unverified: references are checked against their
+  SHA-256 before use and every rebuilt file against ``dg-file-sha256``.
+- Removing a space's last delta removes its reference; a reference that
+  deltas still need is never removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from deltaglider.core import keys, metadata
+from deltaglider.core.errors import (
+    DeltaGliderError,
+    IntegrityError,
+    InvalidKeyError,
+    ObjectNotFoundError,
+    UnsupportedObjectError,
+)
+from deltaglider.core.models import (
+    DeltaSpace,
+    GetSummary,
+    ObjectKey,
+    PutSummary,
+    StoredObject,
+    VerifyResult,
+)
+from deltaglider.fsutil import atomic_writer
+from deltaglider.ports.cache import CachePort
+from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
+from deltaglider.ports.storage import ObjectHead, PreconditionFailedError, StoragePort
+from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
+
+_PUT_ATTEMPTS = 4
+
+
+class SpaceChangedError(DeltaGliderError):
+    """The space's reference changed while a put was using it."""
+
+
+class DeltaService:
+    """The storage engine.  Keys given to it are logical keys."""
+
+    def __init__(
+        self,
+        storage: StoragePort,
+        diff: DiffPort,
+        hasher: HashPort,
+        cache: CachePort,
+        clock: ClockPort,
+        logger: LoggerPort,
+        metrics: MetricsPort,
+        tool_version: str = "deltaglider/0.1.0",
+        max_ratio: float = 0.5,
+    ) -> None:
+        self.storage = storage
+        self.diff = diff
+        self.hasher = hasher
+        self.cache = cache
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+        self.tool_version = tool_version
+        self.max_ratio = self._checked_ratio(max_ratio)
+
+    # -- the API reference's methods --------------------------------------
+
+    def put(
+        self, file: Path, delta_space: DeltaSpace, max_ratio: float | None = None
+    ) -> PutSummary:
+        """Store a local file in ``delta_space`` under its own name."""
+        key = keys.join_key(delta_space.prefix, file.name)
+        return self.put_bytes(delta_space.bucket, key, file.read_bytes(), max_ratio=max_ratio)
+
+    def get(self, object_key: ObjectKey, output_path: Path) -> GetSummary:
+        """Rebuild an object into ``output_path`` (written only once verified)."""
+        data, stored = self.get_bytes(object_key.bucket, object_key.key)
+        with atomic_writer(output_path) as out:
+            out.write(data)
+        return GetSummary(
+            operation="GET_DELTA" if stored.is_delta else "GET",
+            bucket=stored.bucket,
+            key=stored.key,
+            size=len(data),
+            hash=stored.sha256 or self.hasher.sha256(data),
+            reconstructed=stored.is_delta,
+        )
+
+    def verify(self, object_key: ObjectKey) -> VerifyResult:
+        """Rebuild an object and check it against its recorded SHA-256."""
+        stored = self.head(object_key.bucket, object_key.key)
+        if stored is None:
+            raise ObjectNotFoundError(f"s3://{object_key.bucket}/{object_key.key} does not exist")
+        operation = "VERIFY_DELTA" if stored.is_delta else "VERIFY"
+        if stored.sha256 is None:
+            return VerifyResult(
+                False, operation, "", None, "no dg-file-sha256: not written by deltaglider"
+            )
+        try:
+            data, _ = self.get_bytes(object_key.bucket, object_key.key)
+        except (IntegrityError, UnsupportedObjectError) as exc:
+            return VerifyResult(False, operation, stored.sha256, None, str(exc))
+        return VerifyResult(True, operation, stored.sha256, self.hasher.sha256(data))
+
+    # -- put --------------------------------------------------------------
+
+    def put_bytes(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        max_ratio: float | None = None,
+        user_metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> PutSummary:
+        """Store ``data`` under logical ``key``: as a delta when it pays."""
+        self._check_key(key)
+        ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
+        sha = self.hasher.sha256(data)
+        name = keys.split_key(key)[1]
+        user = dict(user_metadata or {})
+        if not data or not keys.is_delta_candidate(name):
+            return self._put_direct(bucket, key, data, sha, user, content_type)
+        for attempt in range(1, _PUT_ATTEMPTS + 1):
+            try:
+                return self._put_delta(bucket, key, data, sha, ratio, user, content_type)
+            except SpaceChangedError as exc:
+                if attempt == _PUT_ATTEMPTS:
+                    raise DeltaGliderError(
+                        f"s3://{bucket}/{key}: the space kept changing during the put ({exc})"
+                    ) from exc
+                self.logger.warning("space changed during put; retrying", key=key, attempt=attempt)
+        raise AssertionError("unreachable")
+
+    def _put_direct(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        sha: str,
+        user: dict[str, str],
+        content_type: str | None,
+    ) -> PutSummary:
+        meta = metadata.direct_metadata(
+            tool=self.tool_version,
+            original_name=keys.split_key(key)[1],
+            sha256=sha,
+            size=len(data),
+            created_at=self.clock.now(),
+        )
+        self.storage.put(
+            bucket, key, data, metadata.with_user_metadata(meta, user), content_type=content_type
+        )
+        self._remove_delta(bucket, key)
+        self.metrics.increment("deltaglider.put.direct")
+        self.logger.debug("stored directly", key=key, size=len(data))
+        return PutSummary("PUT", bucket, key, len(data), sha)
+
+    def _put_delta(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        sha: str,
+        ratio: float,
+        user: dict[str, str],
+        content_type: str | None,
+    ) -> PutSummary:
+        prefix, name = keys.split_key(key)
+        ref_key = keys.reference_key(prefix)
+        reference, ref_sha, created = self._reference_for_put(bucket, ref_key, name, data, sha)
+        note = None
+        if created:
+            delta = self.diff.encode(data, data, max_size=None)
+            note = metadata.NOTE_ZERO_DIFF
+        else:
+            try:
+                delta = self.diff.encode(reference, data, max_size=math.floor(ratio * len(data)))
+            except DeltaTooLargeError:
+                self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
+                self.metrics.increment("deltaglider.put.ratio_exceeded")
+                return self._put_direct(bucket, key, data, sha, user, content_type)
+        meta = metadata.delta_metadata(
+            tool=self.tool_version,
+            original_name=name,
+            sha256=sha,
+            size=len(data),
+            created_at=self.clock.now(),
+            ref_key=ref_key,
+            ref_sha256=ref_sha,
+            delta_size=len(delta),
+            note=note,
+        )
+        self.storage.put(
+            bucket,
+            keys.delta_key(key),
+            delta,
+            metadata.with_user_metadata(meta, user),
+            content_type=content_type,
+        )
+        self._check_reference_unchanged(bucket, ref_key, ref_sha)
+        self._remove_if_present(bucket, key)
+        self.metrics.increment("deltaglider.put.delta")
+        self.logger.debug("stored as delta", key=key, size=len(data), delta=len(delta))
+        return PutSummary(
+            "PUT_DELTA",
+            bucket,
+            key,
+            len(data),
+            sha,
+            delta_size=len(delta),
+            delta_hash=self.hasher.sha256(delta),
+            delta_ratio=len(delta) / len(data),
+            reference_hash=ref_sha,
+        )
+
+    def _reference_for_put(
+        self, bucket: str, ref_key: str, name: str, data: bytes, sha: str
+    ) -> tuple[bytes, str, bool]:
+        """The space's reference (bytes, SHA-256) and whether we created it."""
+        head = self.storage.head(bucket, ref_key)
+        if head is None:
+            meta = metadata.reference_metadata(
+                tool=self.tool_version, source_name=name, sha256=sha, created_at=self.clock.now()
+            )
+            try:
+                self.storage.put(bucket, ref_key, data, meta, if_none_match=True)
+            except PreconditionFailedError:
+                head = self.storage.head(bucket, ref_key)
+                if head is None:
+                    raise SpaceChangedError(f"{ref_key} appeared and vanished") from None
+            else:
+                self.cache.put(sha, data)
+                self.metrics.increment("deltaglider.reference.created")
+                return data, sha, True
+        info = metadata.parse_reference(head.metadata, ref_key)
+        return self._load_reference(bucket, ref_key, info.sha256), info.sha256, False
+
+    def _check_reference_unchanged(self, bucket: str, ref_key: str, ref_sha: str) -> None:
+        head = self.storage.head(bucket, ref_key)
+        if head is None or metadata.read(head.metadata, "file_sha256") != ref_sha:
+            raise SpaceChangedError(f"{ref_key} changed while a delta against it was written")
+
+    # -- get --------------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> StoredObject | None:
+        """The logical object under ``key``, or None."""
+        self._check_key(key)
+        direct = self.storage.head(bucket, key)
+        if direct is not None:
+            return self._stored_direct(bucket, direct)
+        delta_head = self.storage.head(bucket, keys.delta_key(key))
+        if delta_head is None:
+            return None
+        return self._stored_delta(bucket, key, delta_head)
+
+    def _stored_direct(self, bucket: str, head: ObjectHead) -> StoredObject:
+        info = metadata.parse_direct(head.metadata, head.key)
+        return StoredObject(
+            bucket=bucket,
+            key=head.key,
+            physical_key=head.key,
+            kind="plain" if info is None else "direct",
+            size=head.size,
+            stored_size=head.size,
+            sha256=None if info is None else info.sha256,
+            etag=head.etag,
+            last_modified=head.last_modified,
+            user_metadata=metadata.user_metadata(head.metadata),
+            content_type=head.content_type,
+        )
+
+    def _stored_delta(self, bucket: str, key: str, head: ObjectHead) -> StoredObject:
+        info = metadata.parse_delta(head.metadata, head.key)
+        return StoredObject(
+            bucket=bucket,
+            key=key,
+            physical_key=head.key,
+            kind="delta",
+            size=info.size,
+            stored_size=head.size,
+            sha256=info.sha256,
+            etag=head.etag,
+            last_modified=head.last_modified,
+            user_metadata=metadata.user_metadata(head.metadata),
+            content_type=head.content_type,
+            reference_key=info.ref_key,
+            reference_sha256=info.ref_sha256,
+        )
+
+    def get_bytes(self, bucket: str, key: str) -> tuple[bytes, StoredObject]:
+        """The object's exact bytes, verified against its SHA-256."""
+        stored = self.head(bucket, key)
+        if stored is None:
+            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+        raw = self._read(bucket, stored.physical_key)
+        data = self._rebuild(bucket, stored, raw) if stored.is_delta else raw
+        if stored.sha256 is not None:
+            actual = self.hasher.sha256(data)
+            if actual != stored.sha256:
+                self.metrics.increment("deltaglider.get.integrity_failure")
+                raise IntegrityError(
+                    f"s3://{bucket}/{key}: SHA-256 {actual} does not match the recorded "
+                    f"{stored.sha256}; nothing was returned"
+                )
+        self.metrics.increment(
+            "deltaglider.get.delta" if stored.is_delta else "deltaglider.get.direct"
+        )
+        return data, stored
+
+    def _rebuild(self, bucket: str, stored: StoredObject, delta: bytes) -> bytes:
+        if stored.reference_key is None or stored.reference_sha256 is None:
+            raise IntegrityError(f"s3://{bucket}/{stored.physical_key}: no reference recorded")
+        try:
+            header = self.diff.inspect(delta)
+        except Exception as exc:
+            raise IntegrityError(
+                f"s3://{bucket}/{stored.physical_key}: not a valid delta ({exc})"
+            ) from exc
+        if header.external_compression is not None:
+            raise UnsupportedObjectError(
+                f"s3://{bucket}/{stored.key}: its delta was made by the xdelta3 CLI between the "
+                "decompressed contents (app header markers "
+                f"{header.external_compression}); rebuilding it would not give the stored file "
+                "byte for byte"
+            )
+        reference = self._load_reference(bucket, stored.reference_key, stored.reference_sha256)
+        try:
+            return self.diff.decode(reference, delta, size=stored.size)
+        except Exception as exc:
+            raise IntegrityError(
+                f"s3://{bucket}/{stored.physical_key}: does not decode against "
+                f"{stored.reference_key} ({exc})"
+            ) from exc
+
+    def _load_reference(self, bucket: str, ref_key: str, sha: str) -> bytes:
+        """Reference bytes with SHA-256 ``sha``: from the cache, else the store."""
+        cached = self.cache.get(sha)
+        if cached is not None:
+            self.metrics.increment("deltaglider.reference.cache_hit")
+            return cached
+        data = self._read(bucket, ref_key)
+        actual = self.hasher.sha256(data)
+        if actual != sha:
+            raise IntegrityError(
+                f"s3://{bucket}/{ref_key}: SHA-256 {actual} is not the {sha} its deltas need"
+            )
+        self.cache.put(sha, data)
+        self.metrics.increment("deltaglider.reference.fetched")
+        return data
+
+    def _read(self, bucket: str, physical_key: str) -> bytes:
+        _, stream = self.storage.open(bucket, physical_key)
+        with stream:
+            return stream.read()
+
+    # -- delete -----------------------------------------------------------
+
+    def delete(self, bucket: str, key: str) -> list[str]:
+        """Remove the object under ``key``; returns the physical keys removed
+        (its reference too, when it was the space's last delta)."""
+        self._check_key(key)
+        removed = [key] if self._remove_if_present(bucket, key) else []
+        removed += self._remove_delta(bucket, key)
+        self.metrics.increment("deltaglider.delete", len(removed))
+        return removed
+
+    def _remove_delta(self, bucket: str, key: str) -> list[str]:
+        """Remove ``key``'s delta, and the reference if no delta needs it now.
+
+        A put racing with this finds the reference gone in its post-write
+        check and starts again, so no delta is left without its reference."""
+        delta = keys.delta_key(key)
+        if not self._remove_if_present(bucket, delta):
+            return []
+        prefix = keys.split_key(key)[0]
+        if self._space_has_deltas(bucket, prefix):
+            return [delta]
+        ref_key = keys.reference_key(prefix)
+        self.evict_reference(bucket, ref_key)
+        self.storage.delete(bucket, ref_key)
+        return [delta, ref_key]
+
+    def _space_has_deltas(self, bucket: str, prefix: str) -> bool:
+        folder = f"{prefix}/" if prefix else ""
+        token = None
+        while True:
+            page = self.storage.list_objects(bucket, folder, delimiter="/", token=token)
+            if any(o.key.endswith(keys.DELTA_SUFFIX) for o in page.objects):
+                return True
+            if page.next_token is None:
+                return False
+            token = page.next_token
+
+    def evict_reference(self, bucket: str, ref_key: str) -> None:
+        """Drop a space's reference from the cache (by its recorded SHA-256)."""
+        head = self.storage.head(bucket, ref_key)
+        sha = metadata.read(head.metadata, "file_sha256") if head is not None else None
+        if sha:
+            self.cache.evict(sha.lower())
+
+    def _remove_if_present(self, bucket: str, physical_key: str) -> bool:
+        if self.storage.head(bucket, physical_key) is None:
+            return False
+        self.storage.delete(bucket, physical_key)
+        return True
+
+    # -- checks -----------------------------------------------------------
+
+    @staticmethod
+    def _check_key(key: str) -> None:
+        problem = keys.key_problem(key)
+        if problem is not None:
+            raise InvalidKeyError(problem)
+
+    @staticmethod
+    def _checked_ratio(ratio: float) -> float:
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"max_ratio must be between 0 and 1, got {ratio}")
+        return ratio

@@ -1,0 +1,277 @@
+"""How the storage engine behaves, whatever the store.  A test module
+subclasses :class:`ServiceBehaviour` and provides ``service`` (a
+DeltaService on an empty bucket :data:`BUCKET`) and ``storage`` (its store)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from helpers import mutate
+
+from deltaglider import xdelta
+from deltaglider.core import metadata
+from deltaglider.core.errors import (
+    IntegrityError,
+    InvalidKeyError,
+    ObjectNotFoundError,
+    UnsupportedObjectError,
+)
+from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.service import DeltaService
+from deltaglider.ports.storage import StoragePort
+
+BUCKET = "engine-bucket"
+V1 = os.urandom(400_000)
+V2 = mutate(V1, seed=1, edits=30)
+V3 = mutate(V1, seed=2, edits=30)
+
+
+def physical(storage: StoragePort, prefix: str = "") -> list[str]:
+    return [o.key for o in storage.iter_objects(BUCKET, prefix)]
+
+
+class ServiceBehaviour:
+    def test_first_file_is_reference_plus_zero_diff(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        summary = service.put_bytes(BUCKET, "rel/v1/app.zip", V1)
+        assert summary.operation == "PUT_DELTA"
+        assert physical(storage) == ["rel/v1/app.zip.delta", "rel/v1/reference.bin"]
+        ref = storage.head(BUCKET, "rel/v1/reference.bin")
+        delta = storage.head(BUCKET, "rel/v1/app.zip.delta")
+        assert ref is not None
+        assert delta is not None
+        assert ref.metadata["dg-note"] == "reference"
+        assert ref.metadata["dg-source-name"] == "app.zip"
+        assert delta.metadata["dg-note"] == metadata.NOTE_ZERO_DIFF
+        assert delta.metadata["dg-ref-key"] == "rel/v1/reference.bin"
+        assert delta.size < 200
+        assert service.get_bytes(BUCKET, "rel/v1/app.zip")[0] == V1
+
+    def test_later_versions_are_small_deltas(self, service: DeltaService) -> None:
+        service.put_bytes(BUCKET, "rel/app-1.zip", V1)
+        summary = service.put_bytes(BUCKET, "rel/app-2.zip", V2)
+        assert summary.operation == "PUT_DELTA"
+        assert summary.delta_size is not None
+        assert summary.delta_size < len(V2) // 20
+        assert summary.reference_hash == service.hasher.sha256(V1)
+        data, stored = service.get_bytes(BUCKET, "rel/app-2.zip")
+        assert data == V2
+        assert (stored.kind, stored.size, stored.key) == ("delta", len(V2), "rel/app-2.zip")
+
+    @pytest.mark.parametrize(
+        "key",
+        ["root.zip", "a b/ünï côde (1).zip", "d/" * 12 + "deep.tar.gz", "x/y.JAR"],
+    )
+    def test_names_and_prefixes(self, service: DeltaService, key: str) -> None:
+        service.put_bytes(BUCKET, key, V1)
+        service.put_bytes(BUCKET, key.replace(".", "-2."), V2)
+        assert service.get_bytes(BUCKET, key)[0] == V1
+        assert service.get_bytes(BUCKET, key.replace(".", "-2."))[0] == V2
+
+    def test_non_candidates_and_empty_files_are_stored_directly(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        assert service.put_bytes(BUCKET, "docs/notes.txt", b"hello").operation == "PUT"
+        service.put_bytes(BUCKET, "rel/app-1.zip", V1)
+        assert service.put_bytes(BUCKET, "rel/empty.zip", b"").operation == "PUT"
+        head = storage.head(BUCKET, "docs/notes.txt")
+        assert head is not None
+        assert head.metadata["dg-compression"] == "none"
+        assert service.get_bytes(BUCKET, "docs/notes.txt")[0] == b"hello"
+        assert service.get_bytes(BUCKET, "rel/empty.zip")[0] == b""
+
+    def test_max_ratio_stores_directly_instead_of_a_big_delta(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        service.put_bytes(BUCKET, "rel/a.zip", V1)
+        unrelated = os.urandom(300_000)
+        assert service.put_bytes(BUCKET, "rel/b.zip", unrelated).operation == "PUT"
+        assert "rel/b.zip" in physical(storage)
+        assert service.put_bytes(BUCKET, "rel/c.zip", V2, max_ratio=0.0).operation == "PUT"
+        assert service.get_bytes(BUCKET, "rel/b.zip")[0] == unrelated
+        with pytest.raises(ValueError, match="max_ratio"):
+            service.put_bytes(BUCKET, "rel/d.zip", V2, max_ratio=1.5)
+
+    @pytest.mark.parametrize(
+        "key", ["reference.bin", "a/reference.bin", "a/x.zip.delta", "dir/", ""]
+    )
+    def test_reserved_keys_are_refused(self, service: DeltaService, key: str) -> None:
+        with pytest.raises(InvalidKeyError):
+            service.put_bytes(BUCKET, key, V1)
+        with pytest.raises(InvalidKeyError):
+            service.get_bytes(BUCKET, key)
+
+    def test_overwrites_switch_forms_cleanly(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        service.put_bytes(BUCKET, "s/a.zip", V1)
+        service.put_bytes(BUCKET, "s/b.zip", V2)
+        service.put_bytes(BUCKET, "s/b.zip", os.urandom(100_000))  # now direct
+        assert "s/b.zip.delta" not in physical(storage)
+        service.put_bytes(BUCKET, "s/b.zip", V3)  # a delta again
+        assert "s/b.zip" not in physical(storage)
+        assert service.get_bytes(BUCKET, "s/b.zip")[0] == V3
+
+    def test_delete_keeps_needed_references_and_drops_the_last(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        service.put_bytes(BUCKET, "s/a.zip", V1)
+        service.put_bytes(BUCKET, "s/b.zip", V2)
+        assert service.delete(BUCKET, "s/a.zip") == ["s/a.zip.delta"]
+        assert service.get_bytes(BUCKET, "s/b.zip")[0] == V2
+        assert service.delete(BUCKET, "s/b.zip") == ["s/b.zip.delta", "s/reference.bin"]
+        assert physical(storage, "s/") == []
+        assert service.delete(BUCKET, "s/b.zip") == []
+        with pytest.raises(ObjectNotFoundError):
+            service.get_bytes(BUCKET, "s/b.zip")
+
+    def test_replacing_the_last_delta_with_a_direct_object_drops_the_reference(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        service.put_bytes(BUCKET, "s/a.zip", V1)
+        service.put_bytes(BUCKET, "s/a.zip", b"")  # empty: stored directly
+        assert physical(storage, "s/") == ["s/a.zip"]
+
+    def test_tampered_delta_or_reference_is_never_returned(
+        self, service: DeltaService, storage: StoragePort, tmp_path: Path
+    ) -> None:
+        service.put_bytes(BUCKET, "t/a.zip", V1)
+        service.put_bytes(BUCKET, "t/b.zip", V2)
+        ref_head = storage.head(BUCKET, "t/reference.bin")
+        assert ref_head is not None
+        bad = bytearray(V1)
+        bad[1000] ^= 0xFF
+        storage.put(BUCKET, "t/reference.bin", bytes(bad), ref_head.metadata)
+        service.cache.clear()
+        with pytest.raises(IntegrityError):
+            service.get_bytes(BUCKET, "t/b.zip")
+        out = tmp_path / "out.zip"
+        with pytest.raises(IntegrityError):
+            service.get(ObjectKey(BUCKET, "t/b.zip"), out)
+        assert not out.exists()
+        result = service.verify(ObjectKey(BUCKET, "t/b.zip"))
+        assert not result.valid
+        assert result.details is not None
+
+    def test_external_compression_deltas_are_refused_clearly(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        service.put_bytes(BUCKET, "g/a.tar.gz", V1)
+        delta = xdelta.encode(V1, V2, app_header=b"b.tar.gz/G/a.tar.gz/G")
+        meta = metadata.delta_metadata(
+            tool="deltaglider/6.2.0",
+            original_name="b.tar.gz",
+            sha256=service.hasher.sha256(V2),
+            size=len(V2),
+            created_at=service.clock.now(),
+            ref_key="g/reference.bin",
+            ref_sha256=service.hasher.sha256(V1),
+            delta_size=len(delta),
+        )
+        storage.put(BUCKET, "g/b.tar.gz.delta", delta, meta)
+        with pytest.raises(UnsupportedObjectError, match="decompressed"):
+            service.get_bytes(BUCKET, "g/b.tar.gz")
+
+    def test_reads_proxy_style_metadata(self, service: DeltaService, storage: StoragePort) -> None:
+        service.put_bytes(BUCKET, "p/a.zip", V1)
+        delta = xdelta.encode(V1, V2)
+        storage.put(
+            BUCKET,
+            "p/b.zip.delta",
+            delta,
+            {
+                "dg-file-sha256": service.hasher.sha256(V2),
+                "dg-file-size": str(len(V2)),
+                "dg-ref-path": "reference.bin",
+                "dg-ref-sha256": service.hasher.sha256(V1),
+                "dg-note": "delta",
+                "user-owner": "proxy",
+            },
+        )
+        data, stored = service.get_bytes(BUCKET, "p/b.zip")
+        assert data == V2
+        assert stored.user_metadata == {"owner": "proxy"}
+
+    def test_user_metadata_and_content_type_survive(self, service: DeltaService) -> None:
+        service.put_bytes(
+            BUCKET, "m/a.zip", V1, user_metadata={"Build": "42"}, content_type="application/zip"
+        )
+        service.put_bytes(BUCKET, "m/readme.txt", b"x", user_metadata={"owner": "ops"})
+        _, stored = service.get_bytes(BUCKET, "m/a.zip")
+        assert (stored.user_metadata, stored.content_type) == ({"build": "42"}, "application/zip")
+        assert service.get_bytes(BUCKET, "m/readme.txt")[1].user_metadata == {"owner": "ops"}
+
+    def test_concurrent_first_uploads_all_stay_readable(self, service: DeltaService) -> None:
+        # 6.2.0 defect 1: racing first uploads "succeed" but only one reads back.
+        versions = {f"race/app-{i}.zip": mutate(V1, seed=100 + i) for i in range(6)}
+        barrier = threading.Barrier(len(versions))
+        errors: list[BaseException] = []
+
+        def put(key: str, data: bytes) -> None:
+            barrier.wait()
+            try:
+                service.put_bytes(BUCKET, key, data)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=put, args=item) for item in versions.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        for key, data in versions.items():
+            assert service.get_bytes(BUCKET, key)[0] == data
+
+    def test_parallel_puts_of_one_basename_keep_their_own_bytes(
+        self, service: DeltaService
+    ) -> None:
+        # 6.2.0 defect 2: a shared temp path mixed up same-named uploads.
+        versions = {f"space-{i}/app.zip": mutate(V1, seed=200 + i) for i in range(6)}
+        threads = [
+            threading.Thread(target=service.put_bytes, args=(BUCKET, k, v))
+            for k, v in versions.items()
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for key, data in versions.items():
+            assert service.get_bytes(BUCKET, key)[0] == data
+
+    def test_file_api_and_verify(self, service: DeltaService, tmp_path: Path) -> None:
+        source = tmp_path / "app-1.zip"
+        source.write_bytes(V1)
+        summary = service.put(source, DeltaSpace(BUCKET, "files"))
+        assert summary.key == "files/app-1.zip"
+        out = tmp_path / "down" / "app.zip"
+        out.parent.mkdir()
+        got = service.get(ObjectKey(BUCKET, "files/app-1.zip"), out)
+        assert out.read_bytes() == V1
+        assert (got.size, got.hash, got.reconstructed) == (len(V1), summary.file_hash, True)
+        assert service.verify(ObjectKey(BUCKET, "files/app-1.zip")).valid
+        with pytest.raises(FileNotFoundError):
+            service.verify(ObjectKey(BUCKET, "files/missing.zip"))
+
+    def test_reference_is_fetched_once_then_cached(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        service.put_bytes(BUCKET, "c/a.zip", V1)
+        service.put_bytes(BUCKET, "c/b.zip", V2)
+        opened: list[str] = []
+        original = storage.open
+
+        def counting_open(bucket: str, key: str):  # type: ignore[no-untyped-def]
+            opened.append(key)
+            return original(bucket, key)
+
+        storage.open = counting_open  # type: ignore[method-assign]
+        service.cache.clear()
+        for _ in range(3):
+            service.get_bytes(BUCKET, "c/b.zip")
+        service.put_bytes(BUCKET, "c/c.zip", V3)
+        assert opened.count("c/reference.bin") == 1
