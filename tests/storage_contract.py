@@ -18,6 +18,11 @@ BUCKET = "contract-bucket"
 
 
 class StorageContract:
+    BYTE_ORDER = True
+    """Whether the store lists in S3's UTF-8 byte order.  SeaweedFS lists in
+    folder-tree order (``p/b/1`` before ``p/b.txt``): complete, but not
+    sorted; the engine must not rely on the store's order."""
+
     def test_put_head_open_round_trip(self, store: StoragePort) -> None:
         data = random.Random(1).randbytes(3 << 20)
         etag = store.put(
@@ -118,10 +123,13 @@ class StorageContract:
             if page.next_token is None:
                 break
             token = page.next_token
-        assert seen == under_p
+        assert sorted(seen) == sorted(under_p)
+        assert len(seen) == len(set(seen))
+        if self.BYTE_ORDER:
+            assert seen == under_p
         listed = store.list_objects(BUCKET, "p/", delimiter="/")
         assert [o.key for o in listed.objects] == ["p/b.txt", "p/top.zip"]
-        assert listed.common_prefixes == ["p/a/", "p/b/", "p/z z/", "p/é/"]
+        assert sorted(listed.common_prefixes) == ["p/a/", "p/b/", "p/z z/", "p/é/"]
         small = store.list_objects(BUCKET, "p/", delimiter="/", max_keys=3)
         rest = store.list_objects(BUCKET, "p/", delimiter="/", token=small.next_token)
         assert len(small.objects) + len(small.common_prefixes) == 3
@@ -129,8 +137,9 @@ class StorageContract:
             listed.common_prefixes
         )
         assert sorted(o.key for o in small.objects + rest.objects) == ["p/b.txt", "p/top.zip"]
-        after = store.list_objects(BUCKET, "p/", start_after="p/b/2.zip")
-        assert after.objects[0].key == under_p[under_p.index("p/b/2.zip") + 1]
+        if self.BYTE_ORDER:
+            after = store.list_objects(BUCKET, "p/", start_after="p/b/2.zip")
+            assert after.objects[0].key == under_p[under_p.index("p/b/2.zip") + 1]
         assert [o.key for o in store.iter_objects(BUCKET, "p/a/")] == [
             "p/a/1.zip",
             "p/a/10.zip",

@@ -33,6 +33,7 @@ from urllib.request import url2pathname
 from deltaglider.core.errors import InvalidKeyError, ObjectNotFoundError
 from deltaglider.ports.storage import (
     BucketInfo,
+    BucketNotEmptyError,
     BucketNotFoundError,
     ListedObject,
     ListPage,
@@ -45,10 +46,6 @@ SIDECAR_SUFFIX = ".dgmeta"
 INTERNAL_PREFIX = ".dg-"
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CHUNK = 1 << 20
-
-
-class BucketNotEmptyError(OSError):
-    """A bucket that still holds objects cannot be deleted."""
 
 
 def _utc(timestamp: float) -> datetime:

@@ -14,6 +14,10 @@ class BucketNotFoundError(DeltaGliderError, FileNotFoundError):
     """The bucket does not exist."""
 
 
+class BucketNotEmptyError(DeltaGliderError, OSError):
+    """A bucket that still holds objects cannot be deleted."""
+
+
 class PreconditionFailedError(DeltaGliderError):
     """A conditional write lost: the object already exists."""
 

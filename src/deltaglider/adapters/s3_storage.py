@@ -1,0 +1,289 @@
+"""The storage port over S3 (AWS or any S3-compatible server) with boto3.
+
+One botocore client serves the adapter, with retries and timeouts set in
+its ``Config``; it is thread-safe.  Bodies up to ``multipart_threshold`` go
+in one PutObject (which carries ``If-None-Match`` for conditional creates);
+larger streams use boto3's transfer manager (multipart, in parallel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from email.header import Header, decode_header, make_header
+from typing import Any, BinaryIO, cast
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from deltaglider.core.errors import ObjectNotFoundError
+from deltaglider.ports.storage import (
+    BucketInfo,
+    BucketNotEmptyError,
+    BucketNotFoundError,
+    ListedObject,
+    ListPage,
+    ObjectHead,
+    PreconditionFailedError,
+)
+
+DEFAULT_CONFIG = Config(
+    retries={"max_attempts": 8, "mode": "adaptive"},
+    connect_timeout=10,
+    read_timeout=120,
+    max_pool_connections=32,
+)
+MULTIPART_THRESHOLD = 64 << 20
+
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+_DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _encode_value(value: str) -> str:
+    """S3 metadata is ASCII: carry other text as an RFC 2047 encoded word,
+    the form S3 itself returns non-ASCII metadata in."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8").encode(maxlinelen=10_000)
+
+
+def _decode_value(value: str) -> str:
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError):
+        return value
+
+
+def _raise_for(error: ClientError, bucket: str, key: str | None = None) -> None:
+    """Translate a ClientError into the port's exceptions (or re-raise it)."""
+    code = _code(error)
+    where = f"s3://{bucket}/{key}" if key is not None else f"bucket {bucket!r}"
+    if code == "NoSuchBucket":
+        raise BucketNotFoundError(f"bucket {bucket!r} does not exist") from error
+    if code in _MISSING:
+        raise ObjectNotFoundError(f"{where} does not exist") from error
+    if code in ("PreconditionFailed", "412"):
+        raise PreconditionFailedError(f"{where} already exists") from error
+    if code in _DENIED:
+        raise PermissionError(f"{where}: access denied ({code})") from error
+    if code == "BucketNotEmpty":
+        raise BucketNotEmptyError(f"bucket {bucket!r} is not empty") from error
+    raise error
+
+
+class S3Storage:
+    """Implements :class:`deltaglider.ports.storage.StoragePort` on S3."""
+
+    def __init__(self, client: Any, *, multipart_threshold: int = MULTIPART_THRESHOLD) -> None:
+        self.client = client
+        self.multipart_threshold = multipart_threshold
+        self._transfer = TransferConfig(
+            multipart_threshold=multipart_threshold, multipart_chunksize=16 << 20
+        )
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        profile_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        config: Config | None = None,
+    ) -> S3Storage:
+        """A store for an endpoint; unset arguments come from the usual
+        ``AWS_*`` environment variables and config files."""
+        session = boto3.session.Session(
+            profile_name=profile_name,
+            region_name=region_name,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+        )
+        client = session.client(
+            "s3", endpoint_url=endpoint_url, config=DEFAULT_CONFIG.merge(config or Config())
+        )
+        return cls(client)
+
+    def _fail(self, error: ClientError, bucket: str, key: str | None = None) -> None:
+        """Raise the port's exception for ``error``.  Some servers (SeaweedFS)
+        deny access to a missing bucket instead of saying it is missing."""
+        if _code(error) in _DENIED and key is not None and not self.bucket_exists(bucket):
+            raise BucketNotFoundError(f"bucket {bucket!r} does not exist") from error
+        _raise_for(error, bucket, key)
+
+    # -- objects -----------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        """The object's head, or None when it does not exist."""
+        try:
+            response = self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if _code(error) in _MISSING:
+                return None
+            self._fail(error, bucket, key)
+            raise
+        return self._head(key, response)
+
+    @staticmethod
+    def _head(key: str, response: Mapping[str, Any]) -> ObjectHead:
+        return ObjectHead(
+            key=key,
+            size=int(response["ContentLength"]),
+            etag=str(response.get("ETag", "")),
+            last_modified=_aware(response["LastModified"]),
+            metadata={k.lower(): _decode_value(v) for k, v in response.get("Metadata", {}).items()},
+            content_type=response.get("ContentType"),
+        )
+
+    def open(self, bucket: str, key: str) -> tuple[ObjectHead, BinaryIO]:
+        """A streaming body of the object; the caller closes it."""
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            self._fail(error, bucket, key)
+            raise
+        return self._head(key, response), cast(BinaryIO, response["Body"])
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | BinaryIO,
+        metadata: Mapping[str, str],
+        *,
+        content_type: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        """Store an object and return its ETag."""
+        extra: dict[str, Any] = {"Metadata": {k: _encode_value(v) for k, v in metadata.items()}}
+        if content_type:
+            extra["ContentType"] = content_type
+        try:
+            if isinstance(body, (bytes, bytearray, memoryview)) or if_none_match:
+                if if_none_match:
+                    extra["IfNoneMatch"] = "*"
+                data = body if isinstance(body, (bytes, bytearray, memoryview)) else body.read()
+                response = self.client.put_object(Bucket=bucket, Key=key, Body=bytes(data), **extra)
+                return str(response.get("ETag", ""))
+            self.client.upload_fileobj(body, bucket, key, ExtraArgs=extra, Config=self._transfer)
+        except ClientError as error:
+            self._fail(error, bucket, key)
+            raise
+        head = self.head(bucket, key)
+        return head.etag if head is not None else ""
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove an object; a missing object is not an error."""
+        try:
+            self.client.delete_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            self._fail(error, bucket, key)
+            raise
+
+    # -- listing -----------------------------------------------------------
+
+    def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str = "",
+        start_after: str | None = None,
+        token: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One ListObjectsV2 page."""
+        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        if delimiter:
+            args["Delimiter"] = delimiter
+        if token:
+            args["ContinuationToken"] = token
+        elif start_after:
+            args["StartAfter"] = start_after
+        try:
+            response = self.client.list_objects_v2(**args)
+        except ClientError as error:
+            _raise_for(error, bucket)
+            raise
+        objects = [
+            ListedObject(
+                key=item["Key"],
+                size=int(item["Size"]),
+                etag=str(item.get("ETag", "")),
+                last_modified=_aware(item["LastModified"]),
+            )
+            for item in response.get("Contents", [])
+        ]
+        prefixes = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
+        next_token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+        return ListPage(objects, prefixes, next_token)
+
+    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:
+        """Every object under ``prefix``."""
+        token = None
+        while True:
+            page = self.list_objects(bucket, prefix, token=token)
+            yield from page.objects
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    # -- buckets -----------------------------------------------------------
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket (in the client's region); an existing one is kept."""
+        args: dict[str, Any] = {"Bucket": bucket}
+        region = self.client.meta.region_name
+        if region and region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self.client.create_bucket(**args)
+        except ClientError as error:
+            if _code(error) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                return
+            _raise_for(error, bucket)
+            raise
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket; a missing one is not an error."""
+        try:
+            self.client.delete_bucket(Bucket=bucket)
+        except ClientError as error:
+            if _code(error) == "NoSuchBucket":
+                return
+            _raise_for(error, bucket)
+            raise
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """Whether the bucket exists (and is reachable with these credentials)."""
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except ClientError as error:
+            if _code(error) in ("404", "NoSuchBucket", "NotFound"):
+                return False
+            _raise_for(error, bucket)
+            raise
+        return True
+
+    def list_buckets(self) -> list[BucketInfo]:
+        """All buckets, by name."""
+        response = self.client.list_buckets()
+        return sorted(
+            (BucketInfo(b["Name"], _aware(b["CreationDate"])) for b in response.get("Buckets", [])),
+            key=lambda b: b.name,
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

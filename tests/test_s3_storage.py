@@ -1,0 +1,64 @@
+"""The S3 store: the storage contract on moto and on a real SeaweedFS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from seaweed import s3_client
+from storage_contract import BUCKET, StorageContract
+
+from deltaglider.adapters.s3_storage import S3Storage
+
+CONTRACT_BUCKETS = (BUCKET, "second-bucket")
+
+
+def empty_buckets(store: S3Storage) -> None:
+    for bucket in CONTRACT_BUCKETS:
+        if store.bucket_exists(bucket):
+            for obj in list(store.iter_objects(bucket)):
+                store.delete(bucket, obj.key)
+            store.delete_bucket(bucket)
+
+
+class TestS3StorageOnMoto(StorageContract):
+    @pytest.fixture
+    def store(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Storage]:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(name, "testing")
+        with mock_aws():
+            storage = S3Storage(boto3.client("s3", region_name="us-east-1"))
+            storage.create_bucket(BUCKET)
+            yield storage
+
+
+class TestS3StorageOnSeaweedFS(StorageContract):
+    BYTE_ORDER = False
+
+    @pytest.fixture
+    def store(self, seaweed_endpoint: str) -> Iterator[S3Storage]:
+        storage = S3Storage(s3_client(seaweed_endpoint))
+        empty_buckets(storage)
+        storage.create_bucket(BUCKET)
+        yield storage
+        empty_buckets(storage)
+
+
+def test_access_denied_is_a_permission_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    store = S3Storage(
+        boto3.client(
+            "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+        )
+    )
+
+    def deny(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "HeadObject")
+
+    monkeypatch.setattr(store.client, "head_object", deny)
+    monkeypatch.setattr(store, "bucket_exists", lambda bucket: True)  # no network
+    with pytest.raises(PermissionError, match="access denied"):
+        store.head("bkt", "k")
