@@ -101,6 +101,22 @@ def seaweed_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="session")
+def dg62_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Python of a virtualenv holding deltaglider 6.2.0.  Skips where it
+    cannot be installed, unless DG_REQUIRE_DG62=1 (CI)."""
+    from dg62 import install
+
+    try:
+        return install(tmp_path_factory.mktemp("dg62-venv"))
+    except (OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("DG_REQUIRE_DG62") == "1":
+            pytest.fail(
+                f"deltaglider 6.2.0 required (DG_REQUIRE_DG62=1) but not installable: {exc}"
+            )
+        pytest.skip(f"deltaglider 6.2.0 not installable here: {exc}")
+
+
 @pytest.fixture
 def run_cli(xdelta3_cli: str, tmp_path: Path) -> Callable[..., bytes]:
     """Run ``xdelta3`` with files made from bytes; return the output file."""
