@@ -191,8 +191,8 @@ def render(
         "folder (the first becomes the reference), then each read back and compared.  ",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {len(results['ours'])} runs "
         "per tool, the same SeaweedFS server. Each phase runs in a fresh process of the tool "
-        "that times each operation (interpreter start-up excluded); peak RSS is that process's "
-        "(for 6.2.0 its xdelta3 child processes are not included).",
+        "that times each operation (interpreter start-up excluded); peak RSS is the largest of "
+        "that process and its child processes (for 6.2.0, its xdelta3 runs), not their sum.",
         "",
         "| measure | this package | deltaglider 6.2.0 | ratio |",
         "|---|---:|---:|---:|",

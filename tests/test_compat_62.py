@@ -54,7 +54,7 @@ def ours(storage: S3Storage) -> DeltaService:
 
 
 @pytest.fixture
-def old(dg62_python: Path, seaweed_endpoint: str, xdelta3_cli: str) -> OldTool:
+def old(seaweed_endpoint: str, xdelta3_cli: str, dg62_python: Path) -> OldTool:
     return OldTool(dg62_python, seaweed_endpoint)
 
 
