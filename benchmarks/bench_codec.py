@@ -330,10 +330,11 @@ def render(result: dict[str, object], command: str, folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str, folder: Path) -> None:
+def write_doc(section: str, begin: str, end: str) -> None:
+    """Put ``section`` between the ``begin``/``end`` comments of
+    docs/benchmarks.md, replacing what was there, or append it."""
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    begin, end = markers(folder)
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         text = head + section + rest.split(end, 1)[1].lstrip("\n")
@@ -362,7 +363,7 @@ def main() -> int:
     section = render(result, command, args.folder)
     print(section)
     if not args.no_doc:
-        write_doc(section, args.folder)
+        write_doc(section, *markers(args.folder))
     return 0
 
 

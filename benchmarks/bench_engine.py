@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the SeaweedFS launcher and 6.2.0 installer
 
-from bench_codec import LAUNCHER, releases  # noqa: E402
+from bench_codec import LAUNCHER, releases, write_doc  # noqa: E402
 from dg62 import install  # noqa: E402
 from seaweed import ACCESS_KEY, REGION, SECRET_KEY, s3_client, seaweedfs  # noqa: E402
 
@@ -134,6 +134,11 @@ def one_run(
     }
 
 
+def engine_markers(folder: Path) -> tuple[str, str]:
+    """The comments around this dataset's engine section of docs/benchmarks.md."""
+    return f"<!-- engine:{folder.name}:begin -->", f"<!-- engine:{folder.name}:end -->"
+
+
 def render(
     results: dict[str, list[dict[str, object]]], files: list[Path], command: str, folder: Path
 ) -> str:
@@ -181,7 +186,7 @@ def render(
             f"{peak('ours', 'get_rss') / peak('old', 'get_rss'):.2f} of 6.2.0's",
         ),
     ]
-    begin, end = f"<!-- engine:{folder.name}:begin -->", f"<!-- engine:{folder.name}:end -->"
+    begin, end = engine_markers(folder)
     lines = [
         begin,
         f"## Storage engine vs deltaglider 6.2.0, end to end on SeaweedFS ({folder.name})",
@@ -200,18 +205,6 @@ def render(
         end,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(section: str, folder: Path) -> None:
-    begin = f"<!-- engine:{folder.name}:begin -->"
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    if begin in text:
-        head, rest = text.split(begin, 1)
-        text = head + section + rest.split(f"<!-- engine:{folder.name}:end -->", 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    doc.write_text(text)
 
 
 def main() -> int:
@@ -247,7 +240,7 @@ def main() -> int:
     (out / f"engine-{args.folder.name}.json").write_text(json.dumps(results, indent=1))
     print(section)
     if not args.no_doc:
-        write_section(section, args.folder)
+        write_doc(section, *engine_markers(args.folder))
     return 0
 
 

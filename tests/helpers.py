@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 
 def mutate(data: bytes, seed: int, edits: int = 20) -> bytes:
@@ -100,3 +101,23 @@ def add(size: int) -> bytes:
 def copy(size: int) -> bytes:
     """A COPY instruction in mode 0 (code table index 19); address separate."""
     return b"\x13" + varint(size)
+
+
+def make_service(storage: Any, cache: Any = None, tool_version: str = "deltaglider/test") -> Any:
+    """A DeltaService on ``storage`` with the package's adapters (an in-memory
+    reference cache unless ``cache`` is given)."""
+    from deltaglider.adapters.basics import NoopMetrics, Sha256Hasher, StdLogger, UtcClock
+    from deltaglider.adapters.cache import LayeredCache, MemoryCache
+    from deltaglider.adapters.codec_xdelta import XDeltaCodec
+    from deltaglider.core.service import DeltaService
+
+    return DeltaService(
+        storage,
+        XDeltaCodec(),
+        Sha256Hasher(),
+        cache if cache is not None else LayeredCache(MemoryCache(64 << 20), None),
+        UtcClock(),
+        StdLogger(),
+        NoopMetrics(),
+        tool_version=tool_version,
+    )

@@ -16,6 +16,8 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from deltaglider.adapters.s3_storage import S3Storage
+
 ACCESS_KEY, SECRET_KEY, REGION = "deltaglider", "deltaglider-secret", "us-east-1"
 
 
@@ -124,3 +126,17 @@ def seaweedfs(folder: Path, timeout: float = 90.0) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def fresh_bucket(endpoint: str, bucket: str) -> Iterator[S3Storage]:
+    """An S3Storage on the server with ``bucket`` created, emptied and
+    removed afterwards."""
+    store = S3Storage(s3_client(endpoint))
+    store.create_bucket(bucket)
+    try:
+        yield store
+    finally:
+        for obj in list(store.iter_objects(bucket)):
+            store.delete(bucket, obj.key)
+        store.delete_bucket(bucket)

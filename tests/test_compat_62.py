@@ -12,12 +12,9 @@ from pathlib import Path
 
 import pytest
 from dg62 import OldTool
-from helpers import mutate
-from seaweed import s3_client
+from helpers import make_service, mutate
+from seaweed import fresh_bucket
 
-from deltaglider.adapters.basics import NoopMetrics, Sha256Hasher, StdLogger, UtcClock
-from deltaglider.adapters.cache import LayeredCache, MemoryCache
-from deltaglider.adapters.codec_xdelta import XDeltaCodec
 from deltaglider.adapters.s3_storage import S3Storage
 from deltaglider.core.service import DeltaService
 
@@ -31,26 +28,13 @@ VERSIONS = [BASE] + [mutate(BASE, seed=620 + i, edits=40) for i in range(4)]
 
 @pytest.fixture
 def storage(seaweed_endpoint: str) -> Iterator[S3Storage]:
-    store = S3Storage(s3_client(seaweed_endpoint))
-    store.create_bucket(BUCKET)
-    yield store
-    for obj in list(store.iter_objects(BUCKET)):
-        store.delete(BUCKET, obj.key)
-    store.delete_bucket(BUCKET)
+    with fresh_bucket(seaweed_endpoint, BUCKET) as store:
+        yield store
 
 
 @pytest.fixture
 def ours(storage: S3Storage) -> DeltaService:
-    return DeltaService(
-        storage,
-        XDeltaCodec(),
-        Sha256Hasher(),
-        LayeredCache(MemoryCache(64 << 20), None),
-        UtcClock(),
-        StdLogger(),
-        NoopMetrics(),
-        tool_version="deltaglider/0.1.0",
-    )
+    return make_service(storage, tool_version="deltaglider/0.1.0")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

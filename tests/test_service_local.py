@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import make_service
 from service_behaviour import BUCKET, ServiceBehaviour
 
-from deltaglider.adapters.basics import NoopMetrics, Sha256Hasher, StdLogger, UtcClock
 from deltaglider.adapters.cache import EncryptedFileCache, LayeredCache, MemoryCache
-from deltaglider.adapters.codec_xdelta import XDeltaCodec
 from deltaglider.adapters.local_storage import LocalStorage
 from deltaglider.core.service import DeltaService
 
@@ -27,16 +26,7 @@ def service(storage: LocalStorage, tmp_path: Path) -> DeltaService:
         MemoryCache(64 << 20),
         EncryptedFileCache(tmp_path / "cache", bytes(range(32)), remove_at_exit=False),
     )
-    return DeltaService(
-        storage,
-        XDeltaCodec(),
-        Sha256Hasher(),
-        cache,
-        UtcClock(),
-        StdLogger(),
-        NoopMetrics(),
-        tool_version="deltaglider/test",
-    )
+    return make_service(storage, cache)  # type: ignore[no-any-return]
 
 
 class TestServiceOnLocalStorage(ServiceBehaviour):

@@ -11,15 +11,19 @@ from typing import BinaryIO
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def atomic_writer(
+    path: str | os.PathLike[str], *, temp_prefix: str | None = None
+) -> Iterator[BinaryIO]:
     """Write a file so that it appears under ``path`` only when complete.
 
     Bytes go to a temporary file in the same folder, which is flushed,
     fsynced and renamed over ``path`` when the block exits normally.  On an
     exception the temporary file is removed and ``path`` is left as it was.
+    ``temp_prefix`` names the temporary file (default ``.<name>.``).
     """
     target = Path(path)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    prefix = temp_prefix if temp_prefix is not None else f".{target.name}."
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

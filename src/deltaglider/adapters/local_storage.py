@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from deltaglider.core.errors import InvalidKeyError, ObjectNotFoundError
+from deltaglider.fsutil import atomic_writer
 from deltaglider.ports.storage import (
     BucketInfo,
     BucketNotEmptyError,
@@ -39,6 +40,7 @@ from deltaglider.ports.storage import (
     ListPage,
     ObjectHead,
     PreconditionFailedError,
+    iter_listing,
 )
 
 XATTR = "user.dg.metadata"
@@ -220,17 +222,8 @@ class LocalStorage:
 
     @staticmethod
     def _write_sidecar(sidecar: Path, record: bytes) -> None:
-        fd, temp_name = tempfile.mkstemp(dir=sidecar.parent, prefix=f"{INTERNAL_PREFIX}tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(record)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp_name, sidecar)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp_name)
-            raise
+        with atomic_writer(sidecar, temp_prefix=f"{INTERNAL_PREFIX}tmp-") as out:
+            out.write(record)
 
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object (and folders it leaves empty)."""
@@ -311,13 +304,7 @@ class LocalStorage:
 
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:
         """Every object under ``prefix``."""
-        token = None
-        while True:
-            page = self.list_objects(bucket, prefix, token=token)
-            yield from page.objects
-            if page.next_token is None:
-                return
-            token = page.next_token
+        return iter_listing(self.list_objects, bucket, prefix)
 
     # -- buckets -----------------------------------------------------------
 

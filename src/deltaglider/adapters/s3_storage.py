@@ -27,6 +27,7 @@ from deltaglider.ports.storage import (
     ListPage,
     ObjectHead,
     PreconditionFailedError,
+    iter_listing,
 )
 
 DEFAULT_CONFIG = Config(
@@ -231,13 +232,7 @@ class S3Storage:
 
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:
         """Every object under ``prefix``."""
-        token = None
-        while True:
-            page = self.list_objects(bucket, prefix, token=token)
-            yield from page.objects
-            if page.next_token is None:
-                return
-            token = page.next_token
+        return iter_listing(self.list_objects, bucket, prefix)
 
     # -- buckets -----------------------------------------------------------
 

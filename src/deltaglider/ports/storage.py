@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol
@@ -127,3 +127,17 @@ class StoragePort(Protocol):
     def list_buckets(self) -> list[BucketInfo]:
         """All buckets, by name."""
         ...
+
+
+def iter_listing(
+    list_objects: Callable[..., ListPage], bucket: str, prefix: str = ""
+) -> Iterator[ListedObject]:
+    """Every object a store's ``list_objects`` returns under ``prefix``,
+    following continuation tokens page after page."""
+    token = None
+    while True:
+        page = list_objects(bucket, prefix, token=token)
+        yield from page.objects
+        if page.next_token is None:
+            return
+        token = page.next_token
