@@ -196,6 +196,14 @@ class ServiceBehaviour:
         assert data == V2
         assert stored.user_metadata == {"owner": "proxy"}
 
+    def test_reference_written_with_uppercase_hex_is_accepted(
+        self, service: DeltaService, storage: StoragePort
+    ) -> None:
+        sha = service.hasher.sha256(V1).upper()
+        storage.put(BUCKET, "u/reference.bin", V1, {"dg-file-sha256": sha, "dg-note": "reference"})
+        assert service.put_bytes(BUCKET, "u/b.zip", V2).operation == "PUT_DELTA"
+        assert service.get_bytes(BUCKET, "u/b.zip")[0] == V2
+
     def test_user_metadata_and_content_type_survive(self, service: DeltaService) -> None:
         service.put_bytes(
             BUCKET, "m/a.zip", V1, user_metadata={"Build": "42"}, content_type="application/zip"

@@ -255,7 +255,8 @@ class DeltaService:
 
     def _check_reference_unchanged(self, bucket: str, ref_key: str, ref_sha: str) -> None:
         head = self.storage.head(bucket, ref_key)
-        if head is None or metadata.read(head.metadata, "file_sha256") != ref_sha:
+        recorded = metadata.read(head.metadata, "file_sha256") if head is not None else None
+        if recorded is None or recorded.lower() != ref_sha:
             raise SpaceChangedError(f"{ref_key} changed while a delta against it was written")
 
     # -- get --------------------------------------------------------------
