@@ -265,6 +265,28 @@ class ServiceBehaviour:
         with pytest.raises(FileNotFoundError):
             service.verify(ObjectKey(BUCKET, "files/missing.zip"))
 
+    def test_files_stored_as_is_stream_through_put_and_get(
+        self, service: DeltaService, storage: StoragePort, tmp_path: Path
+    ) -> None:
+        data = os.urandom(3 << 20)
+        source = tmp_path / "disk.img.raw"
+        source.write_bytes(data)
+        summary = service.put(source, DeltaSpace(BUCKET, "raw"))
+        assert (summary.operation, summary.file_size) == ("PUT", len(data))
+        assert summary.file_hash == service.hasher.sha256(data)
+        out = tmp_path / "copy.raw"
+        got = service.get(ObjectKey(BUCKET, "raw/disk.img.raw"), out)
+        assert out.read_bytes() == data
+        assert (got.size, got.hash, got.reconstructed) == (len(data), summary.file_hash, False)
+        head = storage.head(BUCKET, "raw/disk.img.raw")
+        assert head is not None
+        storage.put(BUCKET, "raw/disk.img.raw", data[:-1] + b"!", head.metadata)
+        out.write_bytes(b"previous")
+        with pytest.raises(IntegrityError, match="nothing was written"):
+            service.get(ObjectKey(BUCKET, "raw/disk.img.raw"), out)
+        assert out.read_bytes() == b"previous"
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
     def test_reference_is_fetched_once_then_cached(
         self, service: DeltaService, storage: StoragePort
     ) -> None:

@@ -22,7 +22,7 @@ Rules (see shared/spec/storage-format.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from deltaglider.core import keys, metadata
@@ -48,6 +48,7 @@ from deltaglider.ports.storage import ObjectHead, PreconditionFailedError, Stora
 from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
 
 _PUT_ATTEMPTS = 4
+_CHUNK = 1 << 20
 
 
 class SpaceChangedError(DeltaGliderError):
@@ -84,23 +85,79 @@ class DeltaService:
     def put(
         self, file: Path, delta_space: DeltaSpace, max_ratio: float | None = None
     ) -> PutSummary:
-        """Store a local file in ``delta_space`` under its own name."""
+        """Store a local file in ``delta_space`` under its own name.
+
+        A file that is not a delta candidate is streamed from disk (any
+        size); a candidate is read into memory to be encoded."""
         key = keys.join_key(delta_space.prefix, file.name)
-        return self.put_bytes(delta_space.bucket, key, file.read_bytes(), max_ratio=max_ratio)
+        if keys.is_delta_candidate(file.name):
+            return self.put_bytes(delta_space.bucket, key, file.read_bytes(), max_ratio=max_ratio)
+        self._check_key(key)
+        return self._put_direct_file(delta_space.bucket, key, file)
+
+    def _put_direct_file(self, bucket: str, key: str, file: Path) -> PutSummary:
+        with open(file, "rb") as handle:
+            sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
+            size = handle.tell()
+            handle.seek(0)
+            meta = metadata.direct_metadata(
+                tool=self.tool_version,
+                original_name=keys.split_key(key)[1],
+                sha256=sha,
+                size=size,
+                created_at=self.clock.now(),
+            )
+            self.storage.put(bucket, key, handle, meta)
+        self._remove_delta(bucket, key)
+        self.metrics.increment("deltaglider.put.direct")
+        return PutSummary("PUT", bucket, key, size, sha)
 
     def get(self, object_key: ObjectKey, output_path: Path) -> GetSummary:
-        """Rebuild an object into ``output_path`` (written only once verified)."""
-        data, stored = self.get_bytes(object_key.bucket, object_key.key)
-        with atomic_writer(output_path) as out:
-            out.write(data)
+        """Rebuild an object into ``output_path`` (written only once verified).
+
+        An object stored as is is streamed to the file and checked as it
+        goes; a delta is rebuilt in memory."""
+        bucket, key = object_key.bucket, object_key.key
+        stored = self.head(bucket, key)
+        if stored is None:
+            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+        if stored.is_delta:
+            data, stored = self.get_bytes(bucket, key)
+            with atomic_writer(output_path) as out:
+                out.write(data)
+            size, sha = len(data), stored.sha256 or self.hasher.sha256(data)
+        else:
+            size, sha = self._stream_direct(stored, output_path)
         return GetSummary(
             operation="GET_DELTA" if stored.is_delta else "GET",
             bucket=stored.bucket,
             key=stored.key,
-            size=len(data),
-            hash=stored.sha256 or self.hasher.sha256(data),
+            size=size,
+            hash=sha,
             reconstructed=stored.is_delta,
         )
+
+    def _stream_direct(self, stored: StoredObject, output_path: Path) -> tuple[int, str]:
+        """Copy an object stored as is to a file, verifying its SHA-256
+        before the file appears under its name."""
+        size = 0
+        _, stream = self.storage.open(stored.bucket, stored.physical_key)
+        with stream, atomic_writer(output_path) as out:
+
+            def chunks() -> Iterator[bytes]:
+                nonlocal size
+                while chunk := stream.read(_CHUNK):
+                    size += len(chunk)
+                    out.write(chunk)
+                    yield chunk
+
+            actual = self.hasher.sha256_chunks(chunks())
+            if stored.sha256 is not None and actual != stored.sha256:
+                raise IntegrityError(
+                    f"s3://{stored.bucket}/{stored.key}: SHA-256 {actual} does not match the "
+                    f"recorded {stored.sha256}; nothing was written"
+                )
+        return size, actual
 
     def verify(self, object_key: ObjectKey) -> VerifyResult:
         """Rebuild an object and check it against its recorded SHA-256."""
