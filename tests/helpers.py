@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from typing import Any
 
 
@@ -121,3 +123,32 @@ def make_service(storage: Any, cache: Any = None, tool_version: str = "deltaglid
         NoopMetrics(),
         tool_version=tool_version,
     )
+
+
+# ru_maxrss survives exec: a child started from a large process (pytest after
+# big encodes) inherits its high-water mark and would measure nothing.  This
+# small launcher forks the real child, whose counter then starts clean.
+_CLEAN_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss_growth(script: str, *args: str) -> int:
+    """Run ``python -c script args`` in a clean process; the script prints
+    its ``ru_maxrss`` before and after the work.  Returns the growth in bytes."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", _CLEAN_LAUNCHER, sys.executable, "-c", script, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+    before, after = (int(v) * unit for v in result.stdout.split())
+    if before > 512 << 20:
+        raise AssertionError(f"baseline {before} bytes: the peak-RSS counter did not start clean")
+    return after - before

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import make_service
+from helpers import make_service, peak_rss_growth
 from service_behaviour import BUCKET, ServiceBehaviour
 
 from deltaglider.adapters.cache import EncryptedFileCache, LayeredCache, MemoryCache
@@ -60,20 +59,41 @@ def test_files_stored_as_is_move_with_bounded_memory(tmp_path: Path) -> None:
     with open(source, "wb") as out:
         for _ in range(160):
             out.write(os.urandom(1 << 20))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            STREAM_PEAK,
-            str(tmp_path / "store"),
-            str(source),
-            str(Path(__file__).parent),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+    growth = peak_rss_growth(
+        STREAM_PEAK, str(tmp_path / "store"), str(source), str(Path(__file__).parent)
     )
-    unit = 1 if sys.platform == "darwin" else 1024
-    before, after = (int(v) * unit for v in result.stdout.split())
     assert source.with_suffix(".out").read_bytes() == source.read_bytes()
-    assert after - before < 64 << 20, after - before
+    assert growth < 64 << 20, growth
+
+
+DELTA_GET_PEAK = """
+import resource, sys
+from pathlib import Path
+from deltaglider.adapters.local_storage import LocalStorage
+from deltaglider.core.models import ObjectKey
+sys.path.insert(0, sys.argv[2])
+from helpers import make_service
+service = make_service(LocalStorage(sys.argv[1]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+service.get(ObjectKey("peak-bucket", "rel/b.zip"), Path(sys.argv[3]))
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="resource module")
+def test_delta_get_holds_reference_file_and_delta_once(tmp_path: Path) -> None:
+    size = 24 << 20
+    store = LocalStorage(tmp_path / "store")
+    store.create_bucket("peak-bucket")
+    writer = make_service(store)
+    reference = os.urandom(size)
+    target = reference[:1000] + b"changed" + reference[1000:]
+    writer.put_bytes("peak-bucket", "rel/a.zip", reference)
+    writer.put_bytes("peak-bucket", "rel/b.zip", target)
+    out = tmp_path / "b.zip"
+    growth = peak_rss_growth(
+        DELTA_GET_PEAK, str(tmp_path / "store"), str(Path(__file__).parent), str(out)
+    )
+    assert out.read_bytes() == target
+    # The reference and the rebuilt file once each (48 MiB), not a copy more.
+    assert growth < size * 5 // 2, growth

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import mutate
+from helpers import mutate, peak_rss_growth
 
 from deltaglider import xdelta
 
@@ -162,18 +161,6 @@ PEAK_RSS = textwrap.dedent(
 )
 
 
-def _peak_growth(*args: Path | str) -> int:
-    result = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, *map(str, args)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
-    baseline, peak = (int(v) * unit for v in result.stdout.split())
-    return peak - baseline
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="resource module")
 def test_peak_memory_is_bounded_whatever_the_file_size(tmp_path: Path) -> None:
     size = 192 * MiB
@@ -183,8 +170,10 @@ def test_peak_memory_is_bounded_whatever_the_file_size(tmp_path: Path) -> None:
             block = os.urandom(MiB)
             a.write(block)
             b.write(block if i % 16 else block[:1000] + os.urandom(100) + block[1100:])
-    encode_growth = _peak_growth("encode", ref, new, tmp_path / "d")
-    decode_growth = _peak_growth("decode", ref, tmp_path / "d", tmp_path / "o")
+    encode_growth = peak_rss_growth(PEAK_RSS, "encode", str(ref), str(new), str(tmp_path / "d"))
+    decode_growth = peak_rss_growth(
+        PEAK_RSS, "decode", str(ref), str(tmp_path / "d"), str(tmp_path / "o")
+    )
     assert (tmp_path / "o").read_bytes() == new.read_bytes()
     # Encoder: the 32 MiB budget, plus xdelta3's target-window tables and
     # buffers (about 11 bytes per byte of the 8 MiB window).  Decoder: the

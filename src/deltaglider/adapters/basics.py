@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 class Sha256Hasher:
     """hashlib's SHA-256 (releases the GIL on large buffers)."""
 
-    def sha256(self, data: bytes | memoryview) -> str:
+    def sha256(self, data: bytes | bytearray | memoryview) -> str:
         """Hex SHA-256 of ``data``."""
         return hashlib.sha256(data).hexdigest()
 

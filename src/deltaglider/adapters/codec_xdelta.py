@@ -22,9 +22,16 @@ class XDeltaCodec:
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc
 
-    def decode(self, reference: bytes, delta: bytes, *, size: int) -> bytes:
-        """Rebuild exactly ``size`` bytes."""
-        return xdelta.decode(reference, delta, size=size)
+    def decode(self, reference: bytes, delta: bytes, *, size: int) -> bytearray:
+        """Rebuild exactly ``size`` bytes, straight into the returned buffer
+        (no second copy of the file in memory)."""
+        out = bytearray(size)
+        written = xdelta.decode_into(reference, delta, out)
+        if written != size:
+            raise xdelta.CorruptDeltaError(
+                f"decode: the delta produced {written} bytes, expected {size}"
+            )
+        return out
 
     def inspect(self, delta: bytes) -> xdelta.DeltaHeader:
         """The delta's headers."""

@@ -363,8 +363,9 @@ class DeltaService:
             reference_sha256=info.ref_sha256,
         )
 
-    def get_bytes(self, bucket: str, key: str) -> tuple[bytes, StoredObject]:
-        """The object's exact bytes, verified against its SHA-256."""
+    def get_bytes(self, bucket: str, key: str) -> tuple[bytes | bytearray, StoredObject]:
+        """The object's exact bytes, verified against its SHA-256 (a rebuilt
+        delta comes back as the bytearray it was decoded into, uncopied)."""
         stored = self.head(bucket, key)
         if stored is None:
             raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
@@ -383,7 +384,7 @@ class DeltaService:
         )
         return data, stored
 
-    def _rebuild(self, bucket: str, stored: StoredObject, delta: bytes) -> bytes:
+    def _rebuild(self, bucket: str, stored: StoredObject, delta: bytes) -> bytearray:
         if stored.reference_key is None or stored.reference_sha256 is None:
             raise IntegrityError(f"s3://{bucket}/{stored.physical_key}: no reference recorded")
         try:

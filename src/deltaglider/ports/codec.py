@@ -26,7 +26,7 @@ class DiffPort(Protocol):
         """The delta of ``target``; DeltaTooLargeError when over ``max_size``."""
         ...
 
-    def decode(self, reference: bytes, delta: bytes, *, size: int) -> bytes:
+    def decode(self, reference: bytes, delta: bytes, *, size: int) -> bytearray:
         """Rebuild ``size`` bytes; raises on a delta that does not fit."""
         ...
 

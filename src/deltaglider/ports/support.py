@@ -10,7 +10,7 @@ from typing import Protocol
 class HashPort(Protocol):
     """SHA-256 of bytes or of chunks read in turn."""
 
-    def sha256(self, data: bytes | memoryview) -> str:
+    def sha256(self, data: bytes | bytearray | memoryview) -> str:
         """Hex SHA-256 of ``data``."""
         ...
 
