@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,7 @@ def test_environment_settings() -> None:
             cache_from_env(bad)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 def test_ephemeral_cache_is_private() -> None:
     cache = EncryptedFileCache.ephemeral()
     assert oct(cache.folder.stat().st_mode & 0o777) == "0o700"
