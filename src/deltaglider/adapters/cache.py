@@ -26,10 +26,13 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from deltaglider.ports.cache import CachePort
-
 _NONCE = 12
 MiB = 1 << 20
+
+
+def _check(sha256: str, data: bytes) -> None:
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"cache put: data does not match SHA-256 {sha256}")
 
 
 class MemoryCache:
@@ -51,10 +54,14 @@ class MemoryCache:
 
     def put(self, sha256: str, data: bytes) -> None:
         """Keep ``data`` (its SHA-256 must be ``sha256``) if it fits."""
+        if len(data) <= self.max_bytes:
+            _check(sha256, data)
+            self.store_checked(sha256, data)
+
+    def store_checked(self, sha256: str, data: bytes) -> None:
+        """``put`` for bytes whose SHA-256 the caller has just checked."""
         if len(data) > self.max_bytes:
             return
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError(f"cache put: data does not match SHA-256 {sha256}")
         with self._lock:
             if sha256 in self._entries:
                 self._entries.move_to_end(sha256)
@@ -127,9 +134,12 @@ class EncryptedFileCache:
 
     def put(self, sha256: str, data: bytes) -> None:
         """Encrypt and store ``data`` (its SHA-256 must be ``sha256``)."""
+        _check(sha256, data)
+        self.store_checked(sha256, data)
+
+    def store_checked(self, sha256: str, data: bytes) -> None:
+        """``put`` for bytes whose SHA-256 the caller has just checked."""
         path = self._path(sha256)
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError(f"cache put: data does not match SHA-256 {sha256}")
         nonce = os.urandom(_NONCE)
         blob = nonce + self._aead.encrypt(nonce, data, sha256.encode())
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
@@ -157,7 +167,7 @@ class EncryptedFileCache:
 class LayeredCache:
     """The memory LRU first, then the file cache; hits are promoted."""
 
-    def __init__(self, memory: MemoryCache, files: CachePort | None) -> None:
+    def __init__(self, memory: MemoryCache, files: EncryptedFileCache | None) -> None:
         self.memory = memory
         self.files = files
 
@@ -165,16 +175,17 @@ class LayeredCache:
         """From memory, else from files (then kept in memory)."""
         data = self.memory.get(sha256)
         if data is None and self.files is not None:
-            data = self.files.get(sha256)
+            data = self.files.get(sha256)  # checked on read
             if data is not None:
-                self.memory.put(sha256, data)
+                self.memory.store_checked(sha256, data)
         return data
 
     def put(self, sha256: str, data: bytes) -> None:
-        """Into both layers."""
-        self.memory.put(sha256, data)
+        """Into both layers, checking the SHA-256 once."""
+        _check(sha256, data)
+        self.memory.store_checked(sha256, data)
         if self.files is not None:
-            self.files.put(sha256, data)
+            self.files.store_checked(sha256, data)
 
     def evict(self, sha256: str) -> None:
         """From both layers."""

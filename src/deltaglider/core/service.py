@@ -122,7 +122,7 @@ class DeltaService:
         if stored is None:
             raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
         if stored.is_delta:
-            data, stored = self.get_bytes(bucket, key)
+            data = self._fetch(stored)
             with atomic_writer(output_path) as out:
                 out.write(data)
             size, sha = len(data), stored.sha256 or self.hasher.sha256(data)
@@ -170,10 +170,10 @@ class DeltaService:
                 False, operation, "", None, "no dg-file-sha256: not written by deltaglider"
             )
         try:
-            data, _ = self.get_bytes(object_key.bucket, object_key.key)
+            self._fetch(stored)  # raises unless the bytes match stored.sha256
         except (IntegrityError, UnsupportedObjectError) as exc:
             return VerifyResult(False, operation, stored.sha256, None, str(exc))
-        return VerifyResult(True, operation, stored.sha256, self.hasher.sha256(data))
+        return VerifyResult(True, operation, stored.sha256, stored.sha256)
 
     # -- put --------------------------------------------------------------
 
@@ -369,20 +369,24 @@ class DeltaService:
         stored = self.head(bucket, key)
         if stored is None:
             raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
-        raw = self._read(bucket, stored.physical_key)
-        data = self._rebuild(bucket, stored, raw) if stored.is_delta else raw
+        return self._fetch(stored), stored
+
+    def _fetch(self, stored: StoredObject) -> bytes | bytearray:
+        """The bytes of an object already headed, verified against its SHA-256."""
+        raw = self._read(stored.bucket, stored.physical_key)
+        data = self._rebuild(stored.bucket, stored, raw) if stored.is_delta else raw
         if stored.sha256 is not None:
             actual = self.hasher.sha256(data)
             if actual != stored.sha256:
                 self.metrics.increment("deltaglider.get.integrity_failure")
                 raise IntegrityError(
-                    f"s3://{bucket}/{key}: SHA-256 {actual} does not match the recorded "
-                    f"{stored.sha256}; nothing was returned"
+                    f"s3://{stored.bucket}/{stored.key}: SHA-256 {actual} does not match the "
+                    f"recorded {stored.sha256}; nothing was returned"
                 )
         self.metrics.increment(
             "deltaglider.get.delta" if stored.is_delta else "deltaglider.get.direct"
         )
-        return data, stored
+        return data
 
     def _rebuild(self, bucket: str, stored: StoredObject, delta: bytes) -> bytearray:
         if stored.reference_key is None or stored.reference_sha256 is None:
