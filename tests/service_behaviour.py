@@ -21,7 +21,7 @@ from deltaglider.core.errors import (
 )
 from deltaglider.core.models import DeltaSpace, ObjectKey
 from deltaglider.core.service import DeltaService
-from deltaglider.ports.storage import StoragePort
+from deltaglider.ports.storage import ObjectHead, StoragePort
 
 BUCKET = "engine-bucket"
 V1 = os.urandom(400_000)
@@ -31,6 +31,36 @@ V3 = mutate(V1, seed=2, edits=30)
 
 def physical(storage: StoragePort, prefix: str = "") -> list[str]:
     return [o.key for o in storage.iter_objects(BUCKET, prefix)]
+
+
+def plant_cli_gzip_delta(service: DeltaService, storage: StoragePort, prefix: str) -> None:
+    """``prefix/b.tar.gz`` as 6.2.0 stores it when the xdelta3 CLI diffed the
+    decompressed streams (its app header says so), against ``a.tar.gz``."""
+    service.put_bytes(BUCKET, f"{prefix}/a.tar.gz", V1)
+    delta = xdelta.encode(V1, V2, app_header=b"b.tar.gz/G/a.tar.gz/G")
+    meta = metadata.delta_metadata(
+        tool="deltaglider/6.2.0",
+        original_name="b.tar.gz",
+        sha256=service.hasher.sha256(V2),
+        size=len(V2),
+        created_at=service.clock.now(),
+        ref_key=f"{prefix}/reference.bin",
+        ref_sha256=service.hasher.sha256(V1),
+        delta_size=len(delta),
+    )
+    storage.put(BUCKET, f"{prefix}/b.tar.gz.delta", delta, meta)
+
+
+def tamper_reference(service: DeltaService, storage: StoragePort, prefix: str) -> ObjectHead:
+    """Flip a byte of ``prefix/reference.bin`` (holding V1), keeping its
+    metadata, and empty the cache; returns the reference's head."""
+    head = storage.head(BUCKET, f"{prefix}/reference.bin")
+    assert head is not None
+    bad = bytearray(V1)
+    bad[1000] ^= 0xFF
+    storage.put(BUCKET, f"{prefix}/reference.bin", bytes(bad), head.metadata)
+    service.cache.clear()
+    return head
 
 
 class ServiceBehaviour:
@@ -141,12 +171,7 @@ class ServiceBehaviour:
     ) -> None:
         service.put_bytes(BUCKET, "t/a.zip", V1)
         service.put_bytes(BUCKET, "t/b.zip", V2)
-        ref_head = storage.head(BUCKET, "t/reference.bin")
-        assert ref_head is not None
-        bad = bytearray(V1)
-        bad[1000] ^= 0xFF
-        storage.put(BUCKET, "t/reference.bin", bytes(bad), ref_head.metadata)
-        service.cache.clear()
+        tamper_reference(service, storage, "t")
         with pytest.raises(IntegrityError):
             service.get_bytes(BUCKET, "t/b.zip")
         out = tmp_path / "out.zip"
@@ -160,19 +185,7 @@ class ServiceBehaviour:
     def test_external_compression_deltas_are_refused_clearly(
         self, service: DeltaService, storage: StoragePort
     ) -> None:
-        service.put_bytes(BUCKET, "g/a.tar.gz", V1)
-        delta = xdelta.encode(V1, V2, app_header=b"b.tar.gz/G/a.tar.gz/G")
-        meta = metadata.delta_metadata(
-            tool="deltaglider/6.2.0",
-            original_name="b.tar.gz",
-            sha256=service.hasher.sha256(V2),
-            size=len(V2),
-            created_at=service.clock.now(),
-            ref_key="g/reference.bin",
-            ref_sha256=service.hasher.sha256(V1),
-            delta_size=len(delta),
-        )
-        storage.put(BUCKET, "g/b.tar.gz.delta", delta, meta)
+        plant_cli_gzip_delta(service, storage, "g")
         with pytest.raises(UnsupportedObjectError, match="decompressed"):
             service.get_bytes(BUCKET, "g/b.tar.gz")
 
@@ -305,3 +318,81 @@ class ServiceBehaviour:
             service.get_bytes(BUCKET, "c/b.zip")
         service.put_bytes(BUCKET, "c/c.zip", V3)
         assert opened.count("c/reference.bin") == 1
+
+    def test_large_candidates_stream_and_read_back_either_way(
+        self, service: DeltaService, storage: StoragePort, tmp_path: Path
+    ) -> None:
+        # Files over stream_threshold take the streaming codec path; what it
+        # writes is read by the in-memory path and the other way round.
+        service.stream_threshold = 100_000
+        unrelated = os.urandom(len(V1))
+        sources = {}
+        for name, data in (("app-1.zip", V1), ("app-2.zip", V2), ("other.zip", unrelated)):
+            sources[name] = tmp_path / name
+            sources[name].write_bytes(data)
+        first = service.put(sources["app-1.zip"], DeltaSpace(BUCKET, "big"))
+        second = service.put(sources["app-2.zip"], DeltaSpace(BUCKET, "big"))
+        third = service.put(sources["other.zip"], DeltaSpace(BUCKET, "big"))
+        assert first.operation == second.operation == "PUT_DELTA"
+        assert third.operation == "PUT"  # its delta would pass max_ratio
+        assert second.delta_size is not None
+        assert second.delta_size < len(V2) // 20
+        delta_head = storage.head(BUCKET, "big/app-2.zip.delta")
+        assert delta_head is not None
+        assert second.delta_hash is not None
+        _, body = storage.open(BUCKET, "big/app-2.zip.delta")
+        with body:
+            assert service.hasher.sha256(body.read()) == second.delta_hash
+        assert physical(storage, "big/") == [
+            "big/app-1.zip.delta",
+            "big/app-2.zip.delta",
+            "big/other.zip",
+            "big/reference.bin",
+        ]
+        for name, data in (("app-1.zip", V1), ("app-2.zip", V2), ("other.zip", unrelated)):
+            out = tmp_path / f"out-{name}"
+            got = service.get(ObjectKey(BUCKET, f"big/{name}"), out)
+            assert out.read_bytes() == data
+            assert got.hash == service.hasher.sha256(data)
+            assert service.verify(ObjectKey(BUCKET, f"big/{name}")).valid
+        service.put_bytes(BUCKET, "big/app-3.zip", V3)  # in memory, against the same reference
+        service.stream_threshold = 1 << 30
+        assert service.get_bytes(BUCKET, "big/app-2.zip")[0] == V2
+        service.stream_threshold = 100_000
+        service.cache.clear()
+        out = tmp_path / "out-3.zip"
+        service.get(ObjectKey(BUCKET, "big/app-3.zip"), out)
+        assert out.read_bytes() == V3
+
+    def test_streamed_get_never_exposes_unverified_bytes(
+        self, service: DeltaService, storage: StoragePort, tmp_path: Path
+    ) -> None:
+        service.put_bytes(BUCKET, "ts/a.zip", V1)
+        service.put_bytes(BUCKET, "ts/b.zip", V2)
+        service.stream_threshold = 100_000
+        out = tmp_path / "b.zip"
+        out.write_bytes(b"previous")
+        ref_head = tamper_reference(service, storage, "ts")
+        with pytest.raises(IntegrityError, match=r"reference\.bin"):
+            service.get(ObjectKey(BUCKET, "ts/b.zip"), out)
+        assert not service.verify(ObjectKey(BUCKET, "ts/b.zip")).valid
+        storage.put(BUCKET, "ts/reference.bin", V1, ref_head.metadata)
+        delta_head = storage.head(BUCKET, "ts/b.zip.delta")
+        assert delta_head is not None
+        meta = dict(delta_head.metadata, **{"dg-file-sha256": "0" * 64})
+        _, body = storage.open(BUCKET, "ts/b.zip.delta")
+        with body:
+            storage.put(BUCKET, "ts/b.zip.delta", body.read(), meta)
+        with pytest.raises(IntegrityError, match="nothing was returned"):
+            service.get(ObjectKey(BUCKET, "ts/b.zip"), out)
+        assert out.read_bytes() == b"previous"
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    def test_streamed_get_refuses_external_compression_deltas(
+        self, service: DeltaService, storage: StoragePort, tmp_path: Path
+    ) -> None:
+        plant_cli_gzip_delta(service, storage, "gs")
+        service.stream_threshold = 100_000
+        with pytest.raises(UnsupportedObjectError, match="decompressed"):
+            service.get(ObjectKey(BUCKET, "gs/b.tar.gz"), tmp_path / "b.tar.gz")
+        assert not (tmp_path / "b.tar.gz").exists()

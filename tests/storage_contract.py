@@ -5,9 +5,11 @@ named :data:`BUCKET` already created."""
 from __future__ import annotations
 
 import io
+import os
 import random
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -76,6 +78,20 @@ class StorageContract:
         _, stream = store.open(BUCKET, "ref/reference.bin")
         with stream:
             assert stream.read() == b"first"
+
+    def test_conditional_create_from_a_stream(self, store: StoragePort, tmp_path: Path) -> None:
+        # Large enough for several parts where the store uploads in parts.
+        data = os.urandom(11 << 20)
+        source = tmp_path / "reference.bin"
+        source.write_bytes(data)
+        with open(source, "rb") as body:
+            store.put(BUCKET, "big/reference.bin", body, {"w": "1"}, if_none_match=True)
+        with open(source, "rb") as body, pytest.raises(PreconditionFailedError):
+            store.put(BUCKET, "big/reference.bin", body, {"w": "2"}, if_none_match=True)
+        head, stream = store.open(BUCKET, "big/reference.bin")
+        with stream:
+            assert stream.read() == data
+        assert head.metadata == {"w": "1"}
 
     def test_conditional_create_race_has_one_winner(self, store: StoragePort) -> None:
         winners: list[int] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from deltaglider.adapters.cache import (
+    CacheCorruptError,
     EncryptedFileCache,
     LayeredCache,
     MemoryCache,
@@ -102,3 +104,75 @@ def test_environment_settings() -> None:
 def test_ephemeral_cache_is_private() -> None:
     cache = EncryptedFileCache.ephemeral()
     assert oct(cache.folder.stat().st_mode & 0o777) == "0o700"
+
+
+BIG = os.urandom((3 << 20) + 12345)  # three full 1 MiB chunks and a partial one
+BIG_SHA = hashlib.sha256(BIG).hexdigest()
+
+
+def test_large_entries_are_read_at_any_offset(tmp_path: Path) -> None:
+    cache = EncryptedFileCache(tmp_path, os.urandom(32), remove_at_exit=False)
+    assert cache.put_stream(BIG_SHA, io.BytesIO(BIG), len(BIG)) == BIG_SHA
+    stream = cache.open(BIG_SHA)
+    assert stream is not None
+    with stream:
+        for offset, length in [(0, 10), ((1 << 20) - 5, 10), (3 << 20, 12345), (len(BIG) - 3, 99)]:
+            stream.seek(offset)
+            assert stream.read(length) == BIG[offset : offset + length]
+        assert stream.seek(0, io.SEEK_END) == len(BIG)
+        stream.seek(0)
+        assert stream.read() == BIG
+    assert cache.get(BIG_SHA) == BIG
+
+
+def test_a_damaged_chunk_is_never_read(tmp_path: Path) -> None:
+    cache = EncryptedFileCache(tmp_path, os.urandom(32), remove_at_exit=False)
+    cache.put_stream(BIG_SHA, io.BytesIO(BIG), len(BIG))
+    blob = bytearray((tmp_path / BIG_SHA).read_bytes())
+    blob[len(blob) - 100] ^= 1  # inside the last chunk
+    (tmp_path / BIG_SHA).write_bytes(bytes(blob))
+    stream = cache.open(BIG_SHA)
+    assert stream is not None
+    with stream:
+        assert stream.read(1 << 20) == BIG[: 1 << 20]  # intact chunks still read
+        stream.seek(3 << 20)
+        with pytest.raises(CacheCorruptError):
+            stream.read(10)
+    assert cache.get(BIG_SHA) is None  # a whole read evicts the entry
+    assert not (tmp_path / BIG_SHA).exists()
+
+
+def test_chunks_cannot_be_swapped_or_dropped(tmp_path: Path) -> None:
+    cache = EncryptedFileCache(tmp_path, os.urandom(32), remove_at_exit=False)
+    cache.put_stream(BIG_SHA, io.BytesIO(BIG), len(BIG))
+    blob = (tmp_path / BIG_SHA).read_bytes()
+    record = (1 << 20) + 28
+    header, first, second = blob[:16], blob[16 : 16 + record], blob[16 + record : 16 + 2 * record]
+    swapped = header + second + first + blob[16 + 2 * record :]
+    (tmp_path / BIG_SHA).write_bytes(swapped)
+    assert cache.get(BIG_SHA) is None
+    cache.put_stream(BIG_SHA, io.BytesIO(BIG), len(BIG))
+    (tmp_path / BIG_SHA).write_bytes(blob[: 16 + record])  # truncated to one chunk
+    assert cache.open(BIG_SHA) is None
+    assert not (tmp_path / BIG_SHA).exists()
+
+
+def test_put_stream_keeps_only_the_bytes_it_was_promised(tmp_path: Path) -> None:
+    cache = EncryptedFileCache(tmp_path, os.urandom(32), remove_at_exit=False)
+    other = BIG[:-1] + b"?"
+    assert cache.put_stream(BIG_SHA, io.BytesIO(other), len(other)) != BIG_SHA
+    assert cache.put_stream(BIG_SHA, io.BytesIO(BIG[:-10]), len(BIG)) != BIG_SHA  # short
+    assert cache.put_stream(BIG_SHA, io.BytesIO(BIG + b"x"), len(BIG)) != BIG_SHA  # long
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_backend_streams_large_references_through_a_private_file() -> None:
+    cache = cache_from_env({"DG_CACHE_BACKEND": "memory", "DG_CACHE_MEMORY_SIZE_MB": "1"})
+    assert cache.put_stream(BIG_SHA, io.BytesIO(BIG), len(BIG)) == BIG_SHA
+    assert cache.memory.get(BIG_SHA) is None  # too large for memory
+    stream = cache.open(BIG_SHA)
+    assert stream is not None
+    with stream:
+        assert stream.read() == BIG
+    cache.evict(BIG_SHA)
+    assert cache.open(BIG_SHA) is None

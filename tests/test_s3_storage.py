@@ -23,13 +23,18 @@ def empty_buckets(store: S3Storage) -> None:
             store.delete_bucket(bucket)
 
 
+# Multipart uploads from 1 MiB, in 5 MiB parts (S3's smallest), so the
+# contract's larger bodies take the multipart paths.
+SMALL_PARTS = {"multipart_threshold": 1 << 20, "part_size": 5 << 20}
+
+
 class TestS3StorageOnMoto(StorageContract):
     @pytest.fixture
     def store(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Storage]:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             monkeypatch.setenv(name, "testing")
         with mock_aws():
-            storage = S3Storage(boto3.client("s3", region_name="us-east-1"))
+            storage = S3Storage(boto3.client("s3", region_name="us-east-1"), **SMALL_PARTS)
             storage.create_bucket(BUCKET)
             yield storage
 
@@ -39,7 +44,7 @@ class TestS3StorageOnSeaweedFS(StorageContract):
 
     @pytest.fixture
     def store(self, seaweed_endpoint: str) -> Iterator[S3Storage]:
-        storage = S3Storage(s3_client(seaweed_endpoint))
+        storage = S3Storage(s3_client(seaweed_endpoint), **SMALL_PARTS)
         empty_buckets(storage)
         storage.create_bucket(BUCKET)
         yield storage

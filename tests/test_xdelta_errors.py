@@ -108,6 +108,21 @@ def test_absurd_app_header_size() -> None:
         xdelta.decode(b"", hostile, size=0)
     with pytest.raises(xdelta.CorruptDeltaError):
         xdelta.inspect(hostile)
+    with pytest.raises(xdelta.CorruptDeltaError):
+        xdelta.read_app_header(hostile)
+
+
+def test_app_header_from_the_first_bytes() -> None:
+    for secondary in ("lzma", "djw", "fgk", "none"):
+        named = xdelta.encode(SOURCE, TARGET, secondary=secondary, app_header=b"b.zip//a.zip/")
+        assert xdelta.read_app_header(named[:40]) == b"b.zip//a.zip/"
+        assert xdelta.read_app_header(xdelta.encode(SOURCE, TARGET, secondary=secondary)) == b""
+        for cut in range(5, named.index(b"a.zip/") + 6):  # ends inside the header
+            with pytest.raises(xdelta.TruncatedDeltaError):
+                xdelta.read_app_header(named[:cut])
+    for junk in (b"", b"\xd6\xc3", b"PK\x03\x04 not a delta"):
+        with pytest.raises(xdelta.CorruptDeltaError):
+            xdelta.read_app_header(junk)
 
 
 def test_absurd_secondary_section_size_is_refused_not_allocated() -> None:

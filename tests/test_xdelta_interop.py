@@ -56,6 +56,7 @@ def test_we_decode_cli_deltas(
         header = xdelta.inspect(delta)
         assert header.secondary == secondary
         assert header.target_size == len(target)
+        assert xdelta.read_app_header(delta[:4096]) == header.app_header != b""
         assert xdelta.decode(source, delta, size=len(target)) == target, f"{name} with {secondary}"
 
 
@@ -110,6 +111,8 @@ def test_cli_app_header_names_and_external_compression(run_cli: RunCli) -> None:
     header = xdelta.inspect(recompressed)
     assert header.app_header_fields == ("b.tar.gz", "G", "a.tar.gz", "G")
     assert header.external_compression == ("G", "G")
+    # The streaming get reads the same markers from the first bytes alone.
+    assert xdelta.read_app_header(recompressed[:64]) == b"b.tar.gz/G/a.tar.gz/G"
     # Decoding gives the decompressed stream, not the stored .gz bytes: this
     # is why such deltas must never be returned without a SHA-256 check.
     assert xdelta.decode(raw_old, recompressed, size=header.target_size) == raw_new

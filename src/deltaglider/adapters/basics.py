@@ -7,6 +7,8 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from deltaglider.ports.support import RunningHash
+
 
 class Sha256Hasher:
     """hashlib's SHA-256 (releases the GIL on large buffers)."""
@@ -21,6 +23,10 @@ class Sha256Hasher:
         for chunk in chunks:
             digest.update(chunk)
         return digest.hexdigest()
+
+    def running(self) -> RunningHash:
+        """A fresh SHA-256 to feed with ``update``."""
+        return hashlib.sha256()
 
 
 class UtcClock:

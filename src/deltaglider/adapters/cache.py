@@ -4,10 +4,12 @@ content-addressed file cache.
 Files are AES-256-GCM encrypted under a key made for this process (so no
 other process can read them) and removed at exit.  With
 ``DG_CACHE_ENCRYPTION_KEY`` (base64 of 32 bytes) processes sharing the key
-share one cache folder, which then outlives them.  Every file is
-authenticated (GCM, with its SHA-256 as associated data) and its plaintext
-checked against that SHA-256 on every read; a failing entry is deleted and
-the caller fetches the reference again.
+share one cache folder, which then outlives them.  Every chunk of a file
+is authenticated (GCM, bound to the entry's SHA-256, size and the chunk's
+place) before its bytes are used; whole reads are also checked against the
+SHA-256.  A failing entry is deleted and the caller fetches the reference
+again.  Large references are only ever streamed from these files, never
+held in memory.
 """
 
 from __future__ import annotations
@@ -16,17 +18,26 @@ import atexit
 import base64
 import contextlib
 import hashlib
+import io
 import os
 import shutil
+import struct
 import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from deltaglider.core.errors import IntegrityError
+
 _NONCE = 12
+_OVERHEAD = _NONCE + 16  # nonce + GCM tag per chunk
+_MAGIC = b"DGC1"
+_HEADER = struct.Struct(">4sIQ")  # magic, chunk size, plaintext size
+_CHUNK = 1 << 20
 MiB = 1 << 20
 
 
@@ -72,6 +83,11 @@ class MemoryCache:
                 _, evicted = self._entries.popitem(last=False)
                 self._size -= len(evicted)
 
+    def open(self, sha256: str) -> BinaryIO | None:
+        """The entry as a stream (sharing the bytes, not copying them)."""
+        data = self.get(sha256)
+        return None if data is None else io.BytesIO(data)
+
     def evict(self, sha256: str) -> None:
         """Forget one entry."""
         with self._lock:
@@ -86,8 +102,86 @@ class MemoryCache:
             self._size = 0
 
 
+class _EncryptedReader(io.RawIOBase):
+    """A seekable, read-only view of one cache file, decrypting a chunk at a
+    time; every chunk read is authenticated (GCM) before its bytes are used."""
+
+    def __init__(self, handle: BinaryIO, aead: AESGCM, sha256: str, header: bytes) -> None:
+        super().__init__()
+        self._handle = handle
+        self._aead = aead
+        self._sha256 = sha256.encode()
+        self._header = header
+        self._chunk, self._size = _HEADER.unpack(header)[1:]
+        self._position = 0
+        self._current: tuple[int, bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view) and self._position < self._size:
+            index, within = divmod(self._position, self._chunk)
+            plain = self._plain_chunk(index)
+            n = min(len(view) - filled, len(plain) - within)
+            view[filled : filled + n] = plain[within : within + n]
+            filled += n
+            self._position += n
+        return filled
+
+    def _plain_chunk(self, index: int) -> bytes:
+        if self._current is not None and self._current[0] == index:
+            return self._current[1]
+        length = min(self._chunk, self._size - index * self._chunk)
+        self._handle.seek(_HEADER.size + index * (self._chunk + _OVERHEAD))
+        record = self._handle.read(length + _OVERHEAD)
+        try:
+            plain = self._aead.decrypt(
+                record[:_NONCE], record[_NONCE:], _aad(self._sha256, self._header, index)
+            )
+        except (InvalidTag, ValueError) as exc:
+            raise CacheCorruptError(
+                f"reference cache entry {self._sha256.decode()} is damaged"
+            ) from exc
+        self._current = (index, plain)
+        return plain
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+class CacheCorruptError(IntegrityError):
+    """A cache file failed authentication while being read."""
+
+
+def _aad(sha256: bytes, header: bytes, index: int) -> bytes:
+    # Binds each chunk to its entry, its place and the entry's total size:
+    # chunks cannot be swapped, reordered, dropped or moved between entries.
+    return sha256 + header + index.to_bytes(8, "big")
+
+
 class EncryptedFileCache:
-    """Reference bytes in files named by their SHA-256, AES-256-GCM encrypted."""
+    """Reference bytes in files named by their SHA-256, AES-256-GCM encrypted.
+
+    A file is a header (magic, chunk size, total size) and the plaintext in
+    1 MiB chunks, each sealed with its own nonce, so a large reference can
+    be read at any offset without decrypting the rest (:meth:`open`)."""
 
     def __init__(self, folder: Path, key: bytes, *, remove_at_exit: bool) -> None:
         if len(key) != 32:
@@ -116,16 +210,36 @@ class EncryptedFileCache:
             raise ValueError(f"not a SHA-256: {sha256!r}")
         return self.folder / sha256
 
-    def get(self, sha256: str) -> bytes | None:
-        """Decrypted, verified bytes, or None (a bad entry is deleted)."""
+    def open(self, sha256: str) -> BinaryIO | None:
+        """A seekable stream of the entry, or None.  Chunks are authenticated
+        as they are read; a damaged chunk raises CacheCorruptError."""
         path = self._path(sha256)
         try:
-            blob = path.read_bytes()
+            handle = open(path, "rb")  # noqa: SIM115 - the reader owns it
         except FileNotFoundError:
             return None
+        header = handle.read(_HEADER.size)
+        valid = len(header) == _HEADER.size and _HEADER.unpack(header)[0] == _MAGIC
+        if valid:
+            chunk, size = _HEADER.unpack(header)[1:]
+            valid = chunk > 0 and os.fstat(handle.fileno()).st_size == _file_length(chunk, size)
+        if not valid:
+            handle.close()
+            self.evict(sha256)
+            return None
+        return cast(
+            BinaryIO, io.BufferedReader(_EncryptedReader(handle, self._aead, sha256, header))
+        )
+
+    def get(self, sha256: str) -> bytes | None:
+        """Decrypted, verified bytes, or None (a bad entry is deleted)."""
+        stream = self.open(sha256)
+        if stream is None:
+            return None
         try:
-            data = self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], sha256.encode())
-        except (InvalidTag, ValueError):
+            with stream:
+                data = stream.read()
+        except CacheCorruptError:
             data = None
         if data is None or hashlib.sha256(data).hexdigest() != sha256:
             self.evict(sha256)
@@ -139,18 +253,40 @@ class EncryptedFileCache:
 
     def store_checked(self, sha256: str, data: bytes) -> None:
         """``put`` for bytes whose SHA-256 the caller has just checked."""
+        self.put_stream(sha256, io.BytesIO(data), len(data))
+
+    def put_stream(self, sha256: str, stream: BinaryIO, size: int) -> str:
+        """Encrypt ``size`` bytes read from ``stream`` into the entry for
+        ``sha256``; returns the SHA-256 of what was read.  The entry appears
+        only if that matches ``sha256`` and exactly ``size`` bytes came."""
         path = self._path(sha256)
-        nonce = os.urandom(_NONCE)
-        blob = nonce + self._aead.encrypt(nonce, data, sha256.encode())
+        header = _HEADER.pack(_MAGIC, _CHUNK, size)
+        hasher = hashlib.sha256()
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(blob)
-            os.replace(temp, path)
+                out.write(header)
+                index = 0
+                while index * _CHUNK < size:
+                    plain = stream.read(min(_CHUNK, size - index * _CHUNK))
+                    if not plain:
+                        break
+                    hasher.update(plain)
+                    nonce = os.urandom(_NONCE)
+                    aad = _aad(sha256.encode(), header, index)
+                    out.write(nonce + self._aead.encrypt(nonce, plain, aad))
+                    index += 1
+                complete = out.tell() == _file_length(_CHUNK, size) and not stream.read(1)
+            actual = hasher.hexdigest() if complete else "incomplete"
+            if actual == sha256:
+                os.replace(temp, path)
+                return actual
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
+        os.unlink(temp)
+        return actual
 
     def evict(self, sha256: str) -> None:
         """Delete one entry."""
@@ -164,12 +300,23 @@ class EncryptedFileCache:
                 path.unlink()
 
 
+def _file_length(chunk: int, size: int) -> int:
+    chunks = -(-size // chunk)
+    return _HEADER.size + size + chunks * _OVERHEAD
+
+
 class LayeredCache:
-    """The memory LRU first, then the file cache; hits are promoted."""
+    """The memory LRU first, then the file cache; hits are promoted.
+
+    Without a file cache (``DG_CACHE_BACKEND=memory``), references too large
+    for memory still go to a private encrypted file cache, made when first
+    needed."""
 
     def __init__(self, memory: MemoryCache, files: EncryptedFileCache | None) -> None:
         self.memory = memory
         self.files = files
+        self._spill: EncryptedFileCache | None = None
+        self._lock = threading.Lock()
 
     def get(self, sha256: str) -> bytes | None:
         """From memory, else from files (then kept in memory)."""
@@ -187,17 +334,41 @@ class LayeredCache:
         if self.files is not None:
             self.files.store_checked(sha256, data)
 
-    def evict(self, sha256: str) -> None:
-        """From both layers."""
-        self.memory.evict(sha256)
+    def open(self, sha256: str) -> BinaryIO | None:
+        """A seekable stream of the entry: from memory, else from a file."""
+        stream = self.memory.open(sha256)
+        for files in (self.files, self._spill):
+            if stream is None and files is not None:
+                stream = files.open(sha256)
+        return stream
+
+    def put_stream(self, sha256: str, stream: BinaryIO, size: int) -> str:
+        """Encrypt a large entry to a file straight from ``stream`` (never
+        into memory); returns the SHA-256 of what was read, and keeps the
+        entry only if it is ``sha256``."""
+        return self._stream_files().put_stream(sha256, stream, size)
+
+    def _stream_files(self) -> EncryptedFileCache:
         if self.files is not None:
-            self.files.evict(sha256)
+            return self.files
+        with self._lock:
+            if self._spill is None:
+                self._spill = EncryptedFileCache.ephemeral()
+            return self._spill
+
+    def evict(self, sha256: str) -> None:
+        """From every layer."""
+        self.memory.evict(sha256)
+        for files in (self.files, self._spill):
+            if files is not None:
+                files.evict(sha256)
 
     def clear(self) -> None:
-        """Both layers."""
+        """Every layer."""
         self.memory.clear()
-        if self.files is not None:
-            self.files.clear()
+        for files in (self.files, self._spill):
+            if files is not None:
+                files.clear()
 
 
 def cache_from_env(environ: dict[str, str] | None = None) -> LayeredCache:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import IO, BinaryIO, cast
+
 from deltaglider import xdelta
-from deltaglider.ports.codec import DeltaTooLargeError
+from deltaglider.ports.codec import DeltaTooLargeError, Sink
+from deltaglider.xdelta.header import external_compression
 
 
 class XDeltaCodec:
@@ -33,6 +36,25 @@ class XDeltaCodec:
             )
         return out
 
-    def inspect(self, delta: bytes) -> xdelta.DeltaHeader:
-        """The delta's headers."""
-        return xdelta.inspect(delta)
+    def encode_stream(
+        self, reference: BinaryIO, target: BinaryIO, out: Sink, *, max_size: int | None
+    ) -> int:
+        """Stream the delta of ``target`` into ``out``; returns its size."""
+        try:
+            return xdelta.encode_file(
+                reference,
+                target,
+                cast(IO[bytes], out),  # only its write() is used
+                max_size=max_size,
+                memory_budget=self.memory_budget,
+            )
+        except xdelta.DeltaTooLargeError as exc:
+            raise DeltaTooLargeError(str(exc)) from exc
+
+    def decode_stream(self, reference: BinaryIO, delta: BinaryIO, out: Sink, *, size: int) -> int:
+        """Stream exactly ``size`` rebuilt bytes into ``out``."""
+        return xdelta.decode_file(reference, delta, cast(IO[bytes], out), size=size)
+
+    def external_compression(self, delta_start: bytes) -> tuple[str, str] | None:
+        """External-compression markers, read from the delta's first bytes."""
+        return external_compression(xdelta.read_app_header(delta_start))

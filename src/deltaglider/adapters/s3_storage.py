@@ -2,12 +2,15 @@
 
 One botocore client serves the adapter, with retries and timeouts set in
 its ``Config``; it is thread-safe.  Bodies up to ``multipart_threshold`` go
-in one PutObject (which carries ``If-None-Match`` for conditional creates);
-larger streams use boto3's transfer manager (multipart, in parallel).
+in one PutObject; larger streams use boto3's transfer manager (multipart, in
+parallel).  Conditional creates (``If-None-Match: *``) of large streams use
+a multipart upload of our own, the condition on its completion.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.header import Header, decode_header, make_header
@@ -37,6 +40,7 @@ DEFAULT_CONFIG = Config(
     max_pool_connections=32,
 )
 MULTIPART_THRESHOLD = 64 << 20
+PART_SIZE = 16 << 20
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
@@ -83,11 +87,18 @@ def _raise_for(error: ClientError, bucket: str, key: str | None = None) -> None:
 class S3Storage:
     """Implements :class:`deltaglider.ports.storage.StoragePort` on S3."""
 
-    def __init__(self, client: Any, *, multipart_threshold: int = MULTIPART_THRESHOLD) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+        part_size: int = PART_SIZE,
+    ) -> None:
         self.client = client
         self.multipart_threshold = multipart_threshold
+        self.part_size = part_size
         self._transfer = TransferConfig(
-            multipart_threshold=multipart_threshold, multipart_chunksize=16 << 20
+            multipart_threshold=multipart_threshold, multipart_chunksize=part_size
         )
 
     @classmethod
@@ -171,18 +182,56 @@ class S3Storage:
         if content_type:
             extra["ContentType"] = content_type
         try:
-            if isinstance(body, (bytes, bytearray, memoryview)) or if_none_match:
+            if isinstance(body, (bytes, bytearray, memoryview)):
                 if if_none_match:
                     extra["IfNoneMatch"] = "*"
-                data = body if isinstance(body, (bytes, bytearray, memoryview)) else body.read()
-                response = self.client.put_object(Bucket=bucket, Key=key, Body=bytes(data), **extra)
+                response = self.client.put_object(Bucket=bucket, Key=key, Body=bytes(body), **extra)
                 return str(response.get("ETag", ""))
+            if if_none_match:
+                return self._put_stream_if_absent(bucket, key, body, extra)
             self.client.upload_fileobj(body, bucket, key, ExtraArgs=extra, Config=self._transfer)
         except ClientError as error:
             self._fail(error, bucket, key)
             raise
         head = self.head(bucket, key)
         return head.etag if head is not None else ""
+
+    def _put_stream_if_absent(
+        self, bucket: str, key: str, body: BinaryIO, extra: dict[str, Any]
+    ) -> str:
+        """A conditional create from a stream: one streamed PutObject, or a
+        multipart upload whose completion carries ``If-None-Match`` (the
+        transfer manager cannot pass it), one part in memory at a time."""
+        start = body.tell()
+        size = body.seek(0, io.SEEK_END) - start
+        body.seek(start)
+        if size <= self.multipart_threshold:
+            response = self.client.put_object(
+                Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", **extra
+            )
+            return str(response.get("ETag", ""))
+        upload = self.client.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
+        try:
+            parts = []
+            number = 1
+            while part := body.read(self.part_size):
+                response = self.client.upload_part(
+                    Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=part
+                )
+                parts.append({"PartNumber": number, "ETag": response["ETag"]})
+                number += 1
+            response = self.client.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload,
+                MultipartUpload={"Parts": parts},
+                IfNoneMatch="*",
+            )
+        except BaseException:
+            with contextlib.suppress(ClientError):
+                self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+            raise
+        return str(response.get("ETag", ""))
 
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object; a missing object is not an error."""

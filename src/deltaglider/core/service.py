@@ -22,8 +22,11 @@ Rules (see shared/spec/storage-format.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from deltaglider.core import keys, metadata
 from deltaglider.core.errors import (
@@ -43,16 +46,57 @@ from deltaglider.core.models import (
 )
 from deltaglider.fsutil import atomic_writer
 from deltaglider.ports.cache import CachePort
-from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
+from deltaglider.ports.codec import DeltaTooLargeError, DiffPort, Sink
 from deltaglider.ports.storage import ObjectHead, PreconditionFailedError, StoragePort
-from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
+from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort, RunningHash
 
 _PUT_ATTEMPTS = 4
 _CHUNK = 1 << 20
+_SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
+_HEADER_PEEK = 64 << 10
+
+STREAM_THRESHOLD = 256 << 20
+"""Delta candidates larger than this are encoded and rebuilt by the
+streaming codec, with the reference read from the encrypted cache file:
+memory stays bounded whatever the file size."""
 
 
 class SpaceChangedError(DeltaGliderError):
     """The space's reference changed while a put was using it."""
+
+
+@dataclass(frozen=True)
+class _DeltaFacts:
+    """What a delta's metadata records."""
+
+    file_size: int
+    file_sha: str
+    ref_key: str
+    ref_sha: str
+    delta_size: int
+    delta_sha: str
+
+
+class _HashingWriter:
+    """Passes writes on to ``out`` and hashes them on the way."""
+
+    def __init__(self, out: Sink, running: RunningHash) -> None:
+        self._out = out
+        self._hash = running
+
+    def write(self, data: bytes | bytearray | memoryview) -> object:
+        self._hash.update(data)
+        return self._out.write(data)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+class _Discard:
+    """A sink for output that is only hashed."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> object:
+        return len(data)
 
 
 class DeltaService:
@@ -69,6 +113,7 @@ class DeltaService:
         metrics: MetricsPort,
         tool_version: str = "deltaglider/0.1.0",
         max_ratio: float = 0.5,
+        stream_threshold: int = STREAM_THRESHOLD,
     ) -> None:
         self.storage = storage
         self.diff = diff
@@ -79,6 +124,9 @@ class DeltaService:
         self.metrics = metrics
         self.tool_version = tool_version
         self.max_ratio = self._checked_ratio(max_ratio)
+        if stream_threshold < 0:
+            raise ValueError(f"stream_threshold must not be negative, got {stream_threshold}")
+        self.stream_threshold = stream_threshold
 
     # -- the API reference's methods --------------------------------------
 
@@ -88,12 +136,23 @@ class DeltaService:
         """Store a local file in ``delta_space`` under its own name.
 
         A file that is not a delta candidate is streamed from disk (any
-        size); a candidate is read into memory to be encoded."""
+        size); a candidate is read into memory to be encoded, unless it is
+        larger than ``stream_threshold``: then it is streamed through the
+        codec against the reference's encrypted cache file."""
         key = keys.join_key(delta_space.prefix, file.name)
-        if keys.is_delta_candidate(file.name):
-            return self.put_bytes(delta_space.bucket, key, file.read_bytes(), max_ratio=max_ratio)
+        bucket = delta_space.bucket
+        size = file.stat().st_size
+        if keys.is_delta_candidate(file.name) and size <= self.stream_threshold:
+            return self.put_bytes(bucket, key, file.read_bytes(), max_ratio=max_ratio)
         self._check_key(key)
-        return self._put_direct_file(delta_space.bucket, key, file)
+        if not keys.is_delta_candidate(file.name) or size == 0:
+            return self._put_direct_file(bucket, key, file)
+        ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
+        with open(file, "rb") as handle:
+            sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
+        return self._with_retries(
+            bucket, key, lambda: self._put_delta_file(bucket, key, file, size, sha, ratio)
+        )
 
     def _put_direct_file(self, bucket: str, key: str, file: Path) -> PutSummary:
         with open(file, "rb") as handle:
@@ -116,12 +175,17 @@ class DeltaService:
         """Rebuild an object into ``output_path`` (written only once verified).
 
         An object stored as is is streamed to the file and checked as it
-        goes; a delta is rebuilt in memory."""
+        goes; a delta is rebuilt in memory, or streamed when the file is
+        larger than ``stream_threshold``."""
         bucket, key = object_key.bucket, object_key.key
         stored = self.head(bucket, key)
         if stored is None:
             raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
-        if stored.is_delta:
+        if stored.is_delta and stored.size > self.stream_threshold:
+            with atomic_writer(output_path) as out:
+                sha = self._rebuild_streaming(stored, out)
+            size = stored.size
+        elif stored.is_delta:
             data = self._fetch(stored)
             with atomic_writer(output_path) as out:
                 out.write(data)
@@ -169,8 +233,11 @@ class DeltaService:
             return VerifyResult(
                 False, operation, "", None, "no dg-file-sha256: not written by deltaglider"
             )
-        try:
-            self._fetch(stored)  # raises unless the bytes match stored.sha256
+        try:  # each raises unless the bytes match stored.sha256
+            if stored.is_delta and stored.size > self.stream_threshold:
+                self._rebuild_streaming(stored, _Discard())
+            else:
+                self._fetch(stored)
         except (IntegrityError, UnsupportedObjectError) as exc:
             return VerifyResult(False, operation, stored.sha256, None, str(exc))
         return VerifyResult(True, operation, stored.sha256, stored.sha256)
@@ -195,9 +262,15 @@ class DeltaService:
         user = dict(user_metadata or {})
         if not data or not keys.is_delta_candidate(name):
             return self._put_direct(bucket, key, data, sha, user, content_type)
+        return self._with_retries(
+            bucket, key, lambda: self._put_delta(bucket, key, data, sha, ratio, user, content_type)
+        )
+
+    def _with_retries(self, bucket: str, key: str, put: Callable[[], PutSummary]) -> PutSummary:
+        """Run a delta put again while racing writers change the space."""
         for attempt in range(1, _PUT_ATTEMPTS + 1):
             try:
-                return self._put_delta(bucket, key, data, sha, ratio, user, content_type)
+                return put()
             except SpaceChangedError as exc:
                 if attempt == _PUT_ATTEMPTS:
                     raise DeltaGliderError(
@@ -254,61 +327,146 @@ class DeltaService:
                 self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
                 self.metrics.increment("deltaglider.put.ratio_exceeded")
                 return self._put_direct(bucket, key, data, sha, user, content_type)
+        return self._store_delta(
+            bucket,
+            key,
+            delta,
+            _DeltaFacts(len(data), sha, ref_key, ref_sha, len(delta), self.hasher.sha256(delta)),
+            note,
+            user,
+            content_type,
+        )
+
+    def _store_delta(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | BinaryIO,
+        facts: _DeltaFacts,
+        note: str | None,
+        user: dict[str, str],
+        content_type: str | None,
+    ) -> PutSummary:
+        """Write a delta, check its reference is still the space's, and drop
+        any copy of the file stored as is."""
         meta = metadata.delta_metadata(
             tool=self.tool_version,
-            original_name=name,
-            sha256=sha,
-            size=len(data),
+            original_name=keys.split_key(key)[1],
+            sha256=facts.file_sha,
+            size=facts.file_size,
             created_at=self.clock.now(),
-            ref_key=ref_key,
-            ref_sha256=ref_sha,
-            delta_size=len(delta),
+            ref_key=facts.ref_key,
+            ref_sha256=facts.ref_sha,
+            delta_size=facts.delta_size,
             note=note,
         )
         self.storage.put(
             bucket,
             keys.delta_key(key),
-            delta,
+            body,
             metadata.with_user_metadata(meta, user),
             content_type=content_type,
         )
-        self._check_reference_unchanged(bucket, ref_key, ref_sha)
+        self._check_reference_unchanged(bucket, facts.ref_key, facts.ref_sha)
         self._remove_if_present(bucket, key)
         self.metrics.increment("deltaglider.put.delta")
-        self.logger.debug("stored as delta", key=key, size=len(data), delta=len(delta))
+        self.logger.debug("stored as delta", key=key, size=facts.file_size, delta=facts.delta_size)
         return PutSummary(
             "PUT_DELTA",
             bucket,
             key,
-            len(data),
-            sha,
-            delta_size=len(delta),
-            delta_hash=self.hasher.sha256(delta),
-            delta_ratio=len(delta) / len(data),
-            reference_hash=ref_sha,
+            facts.file_size,
+            facts.file_sha,
+            delta_size=facts.delta_size,
+            delta_hash=facts.delta_sha,
+            delta_ratio=facts.delta_size / facts.file_size,
+            reference_hash=facts.ref_sha,
         )
+
+    def _put_delta_file(
+        self, bucket: str, key: str, file: Path, size: int, sha: str, ratio: float
+    ) -> PutSummary:
+        """``_put_delta`` for a large file, streamed: the reference is read
+        from its encrypted cache file and the delta spooled (in memory up
+        to 64 MiB, then to a private temporary file)."""
+        prefix, name = keys.split_key(key)
+        ref_key = keys.reference_key(prefix)
+        ref_sha, created = self._reference_file_for_put(bucket, ref_key, name, file, size, sha)
+        with (
+            self._open_reference(bucket, ref_key, ref_sha) as reference,
+            open(file, "rb") as target,
+            tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool,
+        ):
+            limit = None if created else math.floor(ratio * size)
+            delta = _HashingWriter(spool, self.hasher.running())
+            try:
+                delta_size = self.diff.encode_stream(reference, target, delta, max_size=limit)
+            except DeltaTooLargeError:
+                self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
+                self.metrics.increment("deltaglider.put.ratio_exceeded")
+                return self._put_direct_file(bucket, key, file)
+            spool.seek(0)
+            facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
+            note = metadata.NOTE_ZERO_DIFF if created else None
+            return self._store_delta(bucket, key, cast(BinaryIO, spool), facts, note, {}, None)
+
+    def _reference_file_for_put(
+        self, bucket: str, ref_key: str, name: str, file: Path, size: int, sha: str
+    ) -> tuple[str, bool]:
+        """``_reference_for_put`` for a large file: the reference's SHA-256
+        and whether we created it (then it is also in the cache)."""
+
+        def create(meta: Mapping[str, str]) -> None:
+            with open(file, "rb") as body:
+                self.storage.put(bucket, ref_key, body, meta, if_none_match=True)
+
+        existing = self._create_reference_unless_present(bucket, ref_key, name, sha, create)
+        if existing is not None:
+            return existing, False
+        with open(file, "rb") as body:
+            self.cache.put_stream(sha, body, size)
+        return sha, True
 
     def _reference_for_put(
         self, bucket: str, ref_key: str, name: str, data: bytes, sha: str
     ) -> tuple[bytes, str, bool]:
         """The space's reference (bytes, SHA-256) and whether we created it."""
+
+        def create(meta: Mapping[str, str]) -> None:
+            self.storage.put(bucket, ref_key, data, meta, if_none_match=True)
+
+        existing = self._create_reference_unless_present(bucket, ref_key, name, sha, create)
+        if existing is not None:
+            return self._load_reference(bucket, ref_key, existing), existing, False
+        self.cache.put(sha, data)
+        return data, sha, True
+
+    def _create_reference_unless_present(
+        self,
+        bucket: str,
+        ref_key: str,
+        name: str,
+        sha: str,
+        create: Callable[[Mapping[str, str]], None],
+    ) -> str | None:
+        """The SHA-256 of the space's reference; None when there was none
+        and ``create`` (a conditional write given the metadata) made ours.
+        Of several racing writers one creates it; the others get its SHA-256."""
         head = self.storage.head(bucket, ref_key)
         if head is None:
             meta = metadata.reference_metadata(
                 tool=self.tool_version, source_name=name, sha256=sha, created_at=self.clock.now()
             )
             try:
-                self.storage.put(bucket, ref_key, data, meta, if_none_match=True)
+                create(meta)
             except PreconditionFailedError:
                 head = self.storage.head(bucket, ref_key)
                 if head is None:
                     raise SpaceChangedError(f"{ref_key} appeared and vanished") from None
             else:
-                self.cache.put(sha, data)
                 self.metrics.increment("deltaglider.reference.created")
-                return data, sha, True
-        info = metadata.parse_reference(head.metadata, ref_key)
-        return self._load_reference(bucket, ref_key, info.sha256), info.sha256, False
+                return None
+        return metadata.parse_reference(head.metadata, ref_key).sha256
 
     def _check_reference_unchanged(self, bucket: str, ref_key: str, ref_sha: str) -> None:
         head = self.storage.head(bucket, ref_key)
@@ -388,22 +546,26 @@ class DeltaService:
         )
         return data
 
+    def _refuse_external_compression(self, stored: StoredObject, delta_start: bytes) -> None:
+        """Refuse a delta the xdelta3 CLI made between decompressed streams
+        (its app header says so): it cannot rebuild the stored file."""
+        try:
+            markers = self.diff.external_compression(delta_start)
+        except Exception as exc:
+            raise IntegrityError(
+                f"s3://{stored.bucket}/{stored.physical_key}: not a valid delta ({exc})"
+            ) from exc
+        if markers is not None:
+            raise UnsupportedObjectError(
+                f"s3://{stored.bucket}/{stored.key}: its delta was made by the xdelta3 CLI "
+                f"between the decompressed contents (app header markers {markers}); "
+                "rebuilding it would not give the stored file byte for byte"
+            )
+
     def _rebuild(self, bucket: str, stored: StoredObject, delta: bytes) -> bytearray:
         if stored.reference_key is None or stored.reference_sha256 is None:
             raise IntegrityError(f"s3://{bucket}/{stored.physical_key}: no reference recorded")
-        try:
-            header = self.diff.inspect(delta)
-        except Exception as exc:
-            raise IntegrityError(
-                f"s3://{bucket}/{stored.physical_key}: not a valid delta ({exc})"
-            ) from exc
-        if header.external_compression is not None:
-            raise UnsupportedObjectError(
-                f"s3://{bucket}/{stored.key}: its delta was made by the xdelta3 CLI between the "
-                "decompressed contents (app header markers "
-                f"{header.external_compression}); rebuilding it would not give the stored file "
-                "byte for byte"
-            )
+        self._refuse_external_compression(stored, delta[:_HEADER_PEEK])
         reference = self._load_reference(bucket, stored.reference_key, stored.reference_sha256)
         try:
             return self.diff.decode(reference, delta, size=stored.size)
@@ -412,6 +574,63 @@ class DeltaService:
                 f"s3://{bucket}/{stored.physical_key}: does not decode against "
                 f"{stored.reference_key} ({exc})"
             ) from exc
+
+    def _rebuild_streaming(self, stored: StoredObject, out: Sink) -> str:
+        """Stream a large delta's rebuilt bytes into ``out``; raises
+        IntegrityError (after the bytes, so the caller discards them) unless
+        they match the recorded SHA-256, which is returned."""
+        bucket = stored.bucket
+        if stored.reference_key is None or stored.reference_sha256 is None:
+            raise IntegrityError(f"s3://{bucket}/{stored.physical_key}: no reference recorded")
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as delta:
+            _, body = self.storage.open(bucket, stored.physical_key)
+            with body:
+                while chunk := body.read(_CHUNK):
+                    delta.write(chunk)
+            delta.seek(0)
+            self._refuse_external_compression(stored, delta.read(_HEADER_PEEK))
+            delta.seek(0)
+            output = _HashingWriter(out, self.hasher.running())
+            with self._open_reference(bucket, stored.reference_key, stored.reference_sha256) as ref:
+                try:
+                    self.diff.decode_stream(ref, cast(BinaryIO, delta), output, size=stored.size)
+                except IntegrityError:
+                    self.cache.evict(stored.reference_sha256)
+                    raise
+                except Exception as exc:
+                    raise IntegrityError(
+                        f"s3://{bucket}/{stored.physical_key}: does not decode against "
+                        f"{stored.reference_key} ({exc})"
+                    ) from exc
+        actual = output.hexdigest()
+        if stored.sha256 is not None and actual != stored.sha256:
+            self.metrics.increment("deltaglider.get.integrity_failure")
+            raise IntegrityError(
+                f"s3://{bucket}/{stored.key}: SHA-256 {actual} does not match the "
+                f"recorded {stored.sha256}; nothing was returned"
+            )
+        self.metrics.increment("deltaglider.get.delta")
+        return actual
+
+    def _open_reference(self, bucket: str, ref_key: str, sha: str) -> BinaryIO:
+        """A seekable stream of the reference with SHA-256 ``sha``, from the
+        cache; a reference not yet cached is streamed into it and checked."""
+        stream = self.cache.open(sha)
+        if stream is not None:
+            self.metrics.increment("deltaglider.reference.cache_hit")
+            return stream
+        head, body = self.storage.open(bucket, ref_key)
+        with body:
+            actual = self.cache.put_stream(sha, body, head.size)
+        if actual != sha:
+            raise IntegrityError(
+                f"s3://{bucket}/{ref_key}: SHA-256 {actual} is not the {sha} its deltas need"
+            )
+        self.metrics.increment("deltaglider.reference.fetched")
+        stream = self.cache.open(sha)
+        if stream is None:
+            raise IntegrityError(f"s3://{bucket}/{ref_key}: its cache entry vanished")
+        return stream
 
     def _load_reference(self, bucket: str, ref_key: str, sha: str) -> bytes:
         """Reference bytes with SHA-256 ``sha``: from the cache, else the store."""

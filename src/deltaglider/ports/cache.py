@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class CachePort(Protocol):
@@ -14,6 +14,18 @@ class CachePort(Protocol):
     def get(self, sha256: str) -> bytes | None: ...
 
     def put(self, sha256: str, data: bytes) -> None: ...
+
+    def open(self, sha256: str) -> BinaryIO | None:
+        """A seekable stream of the entry, or None; its bytes are
+        authenticated as they are read (an error is raised, never wrong
+        bytes returned)."""
+        ...
+
+    def put_stream(self, sha256: str, stream: BinaryIO, size: int) -> str:
+        """Store ``size`` bytes from ``stream`` without holding them in
+        memory; returns the SHA-256 read, keeping the entry only if it
+        matches ``sha256``."""
+        ...
 
     def evict(self, sha256: str) -> None: ...
 

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class DeltaTooLargeError(Exception):
     """The delta would exceed the size cap: store the file directly."""
 
 
-class DeltaHeaderInfo(Protocol):
-    """What the engine needs to know of a delta before decoding it."""
+class Sink(Protocol):
+    """Where streamed output goes: anything with ``write``."""
 
-    @property
-    def external_compression(self) -> tuple[str, str] | None: ...
-
-    @property
-    def target_size(self) -> int: ...
+    def write(self, data: bytes | bytearray | memoryview, /) -> object: ...
 
 
 class DiffPort(Protocol):
-    """Binary deltas: encode against a reference, decode, inspect."""
+    """Binary deltas: encode against a reference, decode; in memory or streamed."""
 
     def encode(self, reference: bytes, target: bytes, *, max_size: int | None) -> bytes:
         """The delta of ``target``; DeltaTooLargeError when over ``max_size``."""
@@ -30,6 +26,18 @@ class DiffPort(Protocol):
         """Rebuild ``size`` bytes; raises on a delta that does not fit."""
         ...
 
-    def inspect(self, delta: bytes) -> DeltaHeaderInfo:
-        """The delta's headers."""
+    def encode_stream(
+        self, reference: BinaryIO, target: BinaryIO, out: Sink, *, max_size: int | None
+    ) -> int:
+        """Stream the delta of ``target`` (read once) against ``reference``
+        (seekable) into ``out``; returns its size.  DeltaTooLargeError when
+        over ``max_size``."""
+        ...
+
+    def decode_stream(self, reference: BinaryIO, delta: BinaryIO, out: Sink, *, size: int) -> int:
+        """Stream exactly ``size`` rebuilt bytes into ``out``."""
+        ...
+
+    def external_compression(self, delta_start: bytes) -> tuple[str, str] | None:
+        """External-compression markers from a delta's first bytes."""
         ...

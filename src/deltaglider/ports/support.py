@@ -7,8 +7,16 @@ from datetime import datetime
 from typing import Protocol
 
 
+class RunningHash(Protocol):
+    """A hash fed piece by piece (hashlib's objects are one)."""
+
+    def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
 class HashPort(Protocol):
-    """SHA-256 of bytes or of chunks read in turn."""
+    """SHA-256 of bytes, of chunks read in turn, or fed as they come."""
 
     def sha256(self, data: bytes | bytearray | memoryview) -> str:
         """Hex SHA-256 of ``data``."""
@@ -16,6 +24,10 @@ class HashPort(Protocol):
 
     def sha256_chunks(self, chunks: Iterable[bytes]) -> str:
         """Hex SHA-256 of the concatenated ``chunks``."""
+        ...
+
+    def running(self) -> RunningHash:
+        """A SHA-256 to feed with ``update``."""
         ...
 
 

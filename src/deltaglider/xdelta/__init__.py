@@ -8,7 +8,8 @@ both directions (LZMA, DJW, FGK or no secondary compression).
 - :func:`encode` / :func:`decode` / :func:`decode_into`: buffers in memory.
 - :func:`encode_file` / :func:`decode_file`: files of any size, streamed
   with bounded memory.
-- :func:`inspect`: a delta's headers, without decoding it.
+- :func:`inspect`: a delta's headers, without decoding it;
+  :func:`read_app_header`: the app header from a delta's first bytes.
 
 Every call releases the GIL while the codec runs; any number of threads may
 call at once.
@@ -23,7 +24,7 @@ from deltaglider.xdelta.errors import (
     WrongSourceError,
     XDeltaError,
 )
-from deltaglider.xdelta.header import DeltaHeader, WindowInfo, inspect
+from deltaglider.xdelta.header import DeltaHeader, WindowInfo, inspect, read_app_header
 from deltaglider.xdelta.memory import BytesLike, decode, decode_into, encode
 from deltaglider.xdelta.options import (
     DEEP_MATCHER,
@@ -61,4 +62,5 @@ __all__ = [
     "encode",
     "encode_file",
     "inspect",
+    "read_app_header",
 ]

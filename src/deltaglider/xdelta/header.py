@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deltaglider._xdelta3 import ffi, lib
-from deltaglider.xdelta.errors import raise_for
+from deltaglider.xdelta.errors import CorruptDeltaError, TruncatedDeltaError, raise_for
 from deltaglider.xdelta.memory import BytesLike, as_c_buffer
 from deltaglider.xdelta.options import SECONDARY_NAMES
 
@@ -60,9 +60,7 @@ class DeltaHeader:
     def app_header_fields(self) -> tuple[str, ...]:
         """The app header split on ``/``; the CLI writes
         ``target-name/target-compressor/source-name/source-compressor``."""
-        if not self.app_header:
-            return ()
-        return tuple(self.app_header.decode("utf-8", "surrogateescape").split("/"))
+        return app_header_fields(self.app_header)
 
     @property
     def external_compression(self) -> tuple[str, str] | None:
@@ -72,14 +70,7 @@ class DeltaHeader:
         Such a delta was made between *decompressed* streams; decoding it
         gives those streams, not the original compressed files.
         """
-        fields = self.app_header_fields
-        if len(fields) not in (2, 4):
-            return None
-        target_comp = fields[1]
-        source_comp = fields[3] if len(fields) == 4 else ""
-        if not target_comp and not source_comp:
-            return None
-        return target_comp, source_comp
+        return external_compression(self.app_header)
 
     @property
     def has_checksums(self) -> bool:
@@ -137,3 +128,65 @@ def _window(c: Any) -> WindowInfo:
         delta_indicator=int(c.delta_indicator),
         adler32=int(c.adler32) if indicator & VCD_ADLER32 else None,
     )
+
+
+def app_header_fields(app_header: bytes) -> tuple[str, ...]:
+    """An app header split on ``/`` (see :attr:`DeltaHeader.app_header_fields`)."""
+    if not app_header:
+        return ()
+    return tuple(app_header.decode("utf-8", "surrogateescape").split("/"))
+
+
+def external_compression(app_header: bytes) -> tuple[str, str] | None:
+    """The CLI's external-compression markers in an app header, or None
+    (see :attr:`DeltaHeader.external_compression`)."""
+    fields = app_header_fields(app_header)
+    if len(fields) not in (2, 4):
+        return None
+    target_comp = fields[1]
+    source_comp = fields[3] if len(fields) == 4 else ""
+    if not target_comp and not source_comp:
+        return None
+    return target_comp, source_comp
+
+
+_MAGIC = b"\xd6\xc3\xc4\x00"
+_VCD_DECOMPRESS, _VCD_CODETABLE, _VCD_APPHEADER = 0x01, 0x02, 0x04
+
+
+def read_app_header(start: bytes) -> bytes:
+    """The app header of a delta, from its first bytes only (RFC 3284
+    section 4.1 plus xdelta3's app-header bit), for deltas too large to
+    inspect whole.
+
+    Raises:
+        CorruptDeltaError: not VCDIFF.
+        TruncatedDeltaError: ``start`` ends inside the file header.
+    """
+    if len(start) < 5:
+        raise TruncatedDeltaError("inspect: the delta ends inside its header")
+    if start[:4] != _MAGIC:
+        raise CorruptDeltaError("inspect: not a VCDIFF delta (bad magic)")
+    indicator, position = start[4], 5
+    if indicator & _VCD_DECOMPRESS:
+        position += 1
+    for bit in (_VCD_CODETABLE, _VCD_APPHEADER):
+        if not indicator & bit:
+            continue
+        length = 0
+        for _ in range(10):
+            if position >= len(start):
+                raise TruncatedDeltaError("inspect: the delta ends inside its header")
+            byte = start[position]
+            position += 1
+            length = (length << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        else:
+            raise CorruptDeltaError("inspect: header length is not a valid integer")
+        if position + length > len(start):
+            raise TruncatedDeltaError("inspect: the delta ends inside its header")
+        if bit == _VCD_APPHEADER:
+            return bytes(start[position : position + length])
+        position += length
+    return b""
