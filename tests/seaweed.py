@@ -101,6 +101,9 @@ def seaweedfs(folder: Path, timeout: float = 90.0) -> Iterator[str]:
         "-master.telemetry=false",
         "-s3.allowDeleteBucketNotEmpty=false",
         "-s3.autoCreateBucket=false",
+        # Catalog listeners on fixed ports would clash between servers: off.
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
         f"-s3.config={folder / 's3.json'}",
         *(
             f"-{name.replace('.grpc', '.port.grpc') if name.endswith('.grpc') else name + '.port'}"

@@ -1,9 +1,30 @@
 """deltaglider: many versions of large files in S3, stored as xdelta3 deltas.
 
-xdelta3 is compiled into the package (``deltaglider.xdelta``): no binary to
-install, no child process, no temporary files.
+``create_client()`` gives a boto3-compatible client that stores each
+folder's files as one reference plus small deltas.  xdelta3 is compiled
+into the package (``deltaglider.xdelta``): no binary to install, no child
+process, no temporary files.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from deltaglider._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from deltaglider.client import BucketStats, DeltaGliderClient, UploadSummary, create_client
+
+__all__ = ["BucketStats", "DeltaGliderClient", "UploadSummary", "__version__", "create_client"]
+
+_CLIENT_NAMES = {"BucketStats", "DeltaGliderClient", "UploadSummary", "create_client"}
+
+
+def __getattr__(name: str) -> Any:
+    # The SDK (boto3, cryptography) loads on first use, so importing only the
+    # codec (deltaglider.xdelta) stays light.
+    if name in _CLIENT_NAMES:
+        from deltaglider import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'deltaglider' has no attribute {name!r}")

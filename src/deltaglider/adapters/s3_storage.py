@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.header import Header, decode_header, make_header
@@ -43,6 +44,7 @@ MULTIPART_THRESHOLD = 64 << 20
 PART_SIZE = 16 << 20
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_call_log = logging.getLogger("deltaglider.s3")
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
 
 
@@ -95,6 +97,8 @@ class S3Storage:
         part_size: int = PART_SIZE,
     ) -> None:
         self.client = client
+        client.meta.events.register("before-call.s3", _log_call)
+        client.meta.events.register_first("before-send.s3", _no_expect_for_empty_body)
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self._transfer = TransferConfig(
@@ -327,6 +331,21 @@ class S3Storage:
             (BucketInfo(b["Name"], _aware(b["CreationDate"])) for b in response.get("Buckets", [])),
             key=lambda b: b.name,
         )
+
+
+def _no_expect_for_empty_body(request: Any, **_: Any) -> None:
+    """Send an empty body without ``Expect: 100-continue``: SeaweedFS (4.x)
+    answers such a PUT but leaves the kept-alive connection unusable, so the
+    next request on it hangs.  An empty body has nothing to wait for anyway."""
+    if request.headers.get("Content-Length") == "0" and "Expect" in request.headers:
+        del request.headers["Expect"]
+
+
+def _log_call(model: Any, params: Mapping[str, Any], **_: Any) -> None:
+    """At DEBUG, one line per S3 call (``deltaglider.s3``)."""
+    if _call_log.isEnabledFor(logging.DEBUG):
+        url = params.get("url_path", "") if isinstance(params, Mapping) else ""
+        _call_log.debug("s3 %s %s", model.name, url)
 
 
 def _aware(moment: datetime) -> datetime:

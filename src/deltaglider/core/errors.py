@@ -23,10 +23,10 @@ class MetadataError(DeltaGliderError, ValueError):
     """An object's deltaglider metadata is missing or malformed."""
 
 
-class IntegrityError(DeltaGliderError):
+class IntegrityError(DeltaGliderError, RuntimeError):
     """Bytes did not match their recorded SHA-256; nothing was handed over."""
 
 
-class UnsupportedObjectError(DeltaGliderError):
+class UnsupportedObjectError(DeltaGliderError, RuntimeError):
     """An object this package cannot rebuild exactly (e.g. a delta the xdelta3
     CLI made between decompressed streams)."""

@@ -51,6 +51,10 @@ class PutSummary:
     delta_hash: str | None = None
     delta_ratio: float | None = None
     reference_hash: str | None = None
+    reference_created: bool = False
+    """This put made the space's reference (the file is stored in full)."""
+    etag: str | None = None
+    """The stored object's ETag."""
 
 
 @dataclass
@@ -102,3 +106,23 @@ class StoredObject:
     def is_delta(self) -> bool:
         """Stored as a delta against its space's reference."""
         return self.kind == "delta"
+
+
+@dataclass(frozen=True)
+class BucketStats:
+    """What a bucket holds, logically and as stored."""
+
+    bucket: str
+    object_count: int
+    total_size: int
+    """Logical bytes: the files' own sizes."""
+    compressed_size: int
+    """Stored bytes: deltas, references and files stored as is."""
+    space_saved: int
+    average_compression_ratio: float
+    """Fraction of the logical bytes saved (0.0-1.0)."""
+    delta_objects: int
+    direct_objects: int
+    detailed: bool = False
+    """Delta sizes read from each delta's metadata (else estimated as the
+    size of the delta's reference)."""

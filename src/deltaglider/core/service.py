@@ -21,6 +21,7 @@ Rules (see shared/spec/storage-format.md):
 
 from __future__ import annotations
 
+import io
 import math
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -36,7 +37,9 @@ from deltaglider.core.errors import (
     ObjectNotFoundError,
     UnsupportedObjectError,
 )
+from deltaglider.core.listing import LogicalEntry, LogicalListing, list_logical
 from deltaglider.core.models import (
+    BucketStats,
     DeltaSpace,
     GetSummary,
     ObjectKey,
@@ -44,10 +47,17 @@ from deltaglider.core.models import (
     StoredObject,
     VerifyResult,
 )
+from deltaglider.core.stats import bucket_stats
 from deltaglider.fsutil import atomic_writer
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort, Sink
-from deltaglider.ports.storage import ObjectHead, PreconditionFailedError, StoragePort
+from deltaglider.ports.storage import (
+    BucketInfo,
+    ListedObject,
+    ObjectHead,
+    PreconditionFailedError,
+    StoragePort,
+)
 from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort, RunningHash
 
 _PUT_ATTEMPTS = 4
@@ -75,6 +85,14 @@ class _DeltaFacts:
     ref_sha: str
     delta_size: int
     delta_sha: str
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What the caller stores beside the bytes."""
+
+    user: dict[str, str]
+    content_type: str | None
 
 
 class _HashingWriter:
@@ -133,28 +151,49 @@ class DeltaService:
     def put(
         self, file: Path, delta_space: DeltaSpace, max_ratio: float | None = None
     ) -> PutSummary:
-        """Store a local file in ``delta_space`` under its own name.
+        """Store a local file in ``delta_space`` under its own name."""
+        key = keys.join_key(delta_space.prefix, file.name)
+        return self.put_file(delta_space.bucket, key, file, max_ratio=max_ratio)
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        file: Path,
+        *,
+        max_ratio: float | None = None,
+        user_metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> PutSummary:
+        """Store a local file under logical ``key``.
 
         A file that is not a delta candidate is streamed from disk (any
         size); a candidate is read into memory to be encoded, unless it is
         larger than ``stream_threshold``: then it is streamed through the
         codec against the reference's encrypted cache file."""
-        key = keys.join_key(delta_space.prefix, file.name)
-        bucket = delta_space.bucket
         size = file.stat().st_size
-        if keys.is_delta_candidate(file.name) and size <= self.stream_threshold:
-            return self.put_bytes(bucket, key, file.read_bytes(), max_ratio=max_ratio)
+        candidate = keys.is_delta_candidate(keys.split_key(key)[1])
+        extras = _Extras(dict(user_metadata or {}), content_type)
+        if candidate and 0 < size <= self.stream_threshold:
+            return self.put_bytes(
+                bucket,
+                key,
+                file.read_bytes(),
+                max_ratio=max_ratio,
+                user_metadata=extras.user,
+                content_type=content_type,
+            )
         self._check_key(key)
-        if not keys.is_delta_candidate(file.name) or size == 0:
-            return self._put_direct_file(bucket, key, file)
+        if not candidate or size == 0:
+            return self._put_direct_file(bucket, key, file, extras)
         ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
         with open(file, "rb") as handle:
             sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
         return self._with_retries(
-            bucket, key, lambda: self._put_delta_file(bucket, key, file, size, sha, ratio)
+            bucket, key, lambda: self._put_delta_file(bucket, key, file, size, sha, ratio, extras)
         )
 
-    def _put_direct_file(self, bucket: str, key: str, file: Path) -> PutSummary:
+    def _put_direct_file(self, bucket: str, key: str, file: Path, extras: _Extras) -> PutSummary:
         with open(file, "rb") as handle:
             sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
             size = handle.tell()
@@ -166,10 +205,16 @@ class DeltaService:
                 size=size,
                 created_at=self.clock.now(),
             )
-            self.storage.put(bucket, key, handle, meta)
+            etag = self.storage.put(
+                bucket,
+                key,
+                handle,
+                metadata.with_user_metadata(meta, extras.user),
+                content_type=extras.content_type,
+            )
         self._remove_delta(bucket, key)
         self.metrics.increment("deltaglider.put.direct")
-        return PutSummary("PUT", bucket, key, size, sha)
+        return PutSummary("PUT", bucket, key, size, sha, etag=etag)
 
     def get(self, object_key: ObjectKey, output_path: Path) -> GetSummary:
         """Rebuild an object into ``output_path`` (written only once verified).
@@ -191,7 +236,8 @@ class DeltaService:
                 out.write(data)
             size, sha = len(data), stored.sha256 or self.hasher.sha256(data)
         else:
-            size, sha = self._stream_direct(stored, output_path)
+            with atomic_writer(output_path) as out:
+                size, sha = self._copy_direct(stored, out)
         return GetSummary(
             operation="GET_DELTA" if stored.is_delta else "GET",
             bucket=stored.bucket,
@@ -201,12 +247,13 @@ class DeltaService:
             reconstructed=stored.is_delta,
         )
 
-    def _stream_direct(self, stored: StoredObject, output_path: Path) -> tuple[int, str]:
-        """Copy an object stored as is to a file, verifying its SHA-256
-        before the file appears under its name."""
+    def _copy_direct(self, stored: StoredObject, out: Sink) -> tuple[int, str]:
+        """Copy an object stored as is into ``out``; raises IntegrityError
+        (after the bytes, so the caller discards them) unless they match the
+        recorded SHA-256."""
         size = 0
         _, stream = self.storage.open(stored.bucket, stored.physical_key)
-        with stream, atomic_writer(output_path) as out:
+        with stream:
 
             def chunks() -> Iterator[bytes]:
                 nonlocal size
@@ -216,12 +263,34 @@ class DeltaService:
                     yield chunk
 
             actual = self.hasher.sha256_chunks(chunks())
-            if stored.sha256 is not None and actual != stored.sha256:
-                raise IntegrityError(
-                    f"s3://{stored.bucket}/{stored.key}: SHA-256 {actual} does not match the "
-                    f"recorded {stored.sha256}; nothing was written"
-                )
+        if stored.sha256 is not None and actual != stored.sha256:
+            self.metrics.increment("deltaglider.get.integrity_failure")
+            raise IntegrityError(
+                f"s3://{stored.bucket}/{stored.key}: SHA-256 {actual} does not match the "
+                f"recorded {stored.sha256}; nothing was written"
+            )
         return size, actual
+
+    def open_verified(self, bucket: str, key: str) -> tuple[BinaryIO, StoredObject]:
+        """A readable, seekable stream of the object's bytes, verified
+        against its SHA-256 before it is returned: in memory up to
+        ``stream_threshold``, else in a private temporary file (unlinked)."""
+        stored = self.head(bucket, key)
+        if stored is None:
+            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+        if stored.size <= self.stream_threshold:
+            return io.BytesIO(self._fetch(stored)), stored
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+        try:
+            if stored.is_delta:
+                self._rebuild_streaming(stored, spool)
+            else:
+                self._copy_direct(stored, spool)
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        return cast(BinaryIO, spool), stored
 
     def verify(self, object_key: ObjectKey) -> VerifyResult:
         """Rebuild an object and check it against its recorded SHA-256."""
@@ -295,13 +364,13 @@ class DeltaService:
             size=len(data),
             created_at=self.clock.now(),
         )
-        self.storage.put(
+        etag = self.storage.put(
             bucket, key, data, metadata.with_user_metadata(meta, user), content_type=content_type
         )
         self._remove_delta(bucket, key)
         self.metrics.increment("deltaglider.put.direct")
         self.logger.debug("stored directly", key=key, size=len(data))
-        return PutSummary("PUT", bucket, key, len(data), sha)
+        return PutSummary("PUT", bucket, key, len(data), sha, etag=etag)
 
     def _put_delta(
         self,
@@ -360,7 +429,7 @@ class DeltaService:
             delta_size=facts.delta_size,
             note=note,
         )
-        self.storage.put(
+        etag = self.storage.put(
             bucket,
             keys.delta_key(key),
             body,
@@ -381,10 +450,12 @@ class DeltaService:
             delta_hash=facts.delta_sha,
             delta_ratio=facts.delta_size / facts.file_size,
             reference_hash=facts.ref_sha,
+            reference_created=note == metadata.NOTE_ZERO_DIFF,
+            etag=etag,
         )
 
     def _put_delta_file(
-        self, bucket: str, key: str, file: Path, size: int, sha: str, ratio: float
+        self, bucket: str, key: str, file: Path, size: int, sha: str, ratio: float, extras: _Extras
     ) -> PutSummary:
         """``_put_delta`` for a large file, streamed: the reference is read
         from its encrypted cache file and the delta spooled (in memory up
@@ -404,11 +475,13 @@ class DeltaService:
             except DeltaTooLargeError:
                 self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
                 self.metrics.increment("deltaglider.put.ratio_exceeded")
-                return self._put_direct_file(bucket, key, file)
+                return self._put_direct_file(bucket, key, file, extras)
             spool.seek(0)
             facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
             note = metadata.NOTE_ZERO_DIFF if created else None
-            return self._store_delta(bucket, key, cast(BinaryIO, spool), facts, note, {}, None)
+            return self._store_delta(
+                bucket, key, cast(BinaryIO, spool), facts, note, extras.user, extras.content_type
+            )
 
     def _reference_file_for_put(
         self, bucket: str, ref_key: str, name: str, file: Path, size: int, sha: str
@@ -652,6 +725,52 @@ class DeltaService:
         _, stream = self.storage.open(bucket, physical_key)
         with stream:
             return stream.read()
+
+    # -- list -------------------------------------------------------------
+
+    def list_logical(self, bucket: str, prefix: str = "", delimiter: str = "") -> LogicalListing:
+        """The logical objects under ``prefix``, sorted (see core.listing)."""
+        return list_logical(self.storage, bucket, prefix, delimiter)
+
+    def describe(self, bucket: str, entry: LogicalEntry) -> StoredObject | None:
+        """A listed object with its metadata (one HEAD of its stored form);
+        None if it vanished since the listing."""
+        head = self.storage.head(bucket, entry.physical_key)
+        if head is None:
+            return None
+        if entry.is_delta:
+            return self._stored_delta(bucket, entry.key, head)
+        return self._stored_direct(bucket, head)
+
+    def bucket_stats(self, bucket: str, *, detailed: bool) -> BucketStats:
+        """Object counts and logical against stored bytes; ``detailed``
+        reads each delta's recorded size instead of estimating it."""
+
+        def delta_size(obj: ListedObject) -> int:
+            key = obj.key[: -len(keys.DELTA_SUFFIX)]
+            entry = LogicalEntry(key, obj.key, obj.size, obj.etag, obj.last_modified)
+            stored = self.describe(bucket, entry)
+            return stored.size if stored is not None else 0
+
+        return bucket_stats(self.storage, bucket, delta_size if detailed else None)
+
+    # -- buckets ----------------------------------------------------------
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket (an existing one is left as is)."""
+        self.storage.create_bucket(bucket)
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket (a missing one is not an error)."""
+        self.storage.delete_bucket(bucket)
+
+    def list_buckets(self) -> list[BucketInfo]:
+        """Every bucket, by name."""
+        return self.storage.list_buckets()
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """Whether the bucket exists."""
+        return self.storage.bucket_exists(bucket)
 
     # -- delete -----------------------------------------------------------
 

@@ -1,0 +1,7 @@
+"""The boto3-compatible SDK: :func:`create_client` and its client."""
+
+from deltaglider.client.facade import DeltaGliderClient
+from deltaglider.client.factory import create_client
+from deltaglider.client.models import BucketStats, UploadSummary
+
+__all__ = ["BucketStats", "DeltaGliderClient", "UploadSummary", "create_client"]

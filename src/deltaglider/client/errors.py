@@ -1,0 +1,76 @@
+"""boto3-style errors: the engine's exceptions as botocore ``ClientError``s
+with S3's codes, so ``except client.exceptions.NoSuchKey`` works."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import botocore.session
+from botocore.errorfactory import ClientExceptionsFactory
+from botocore.exceptions import ClientError
+
+from deltaglider.core.errors import (
+    IntegrityError,
+    InvalidKeyError,
+    MetadataError,
+    ObjectNotFoundError,
+    UnsupportedObjectError,
+)
+from deltaglider.ports.storage import BucketNotEmptyError, BucketNotFoundError
+
+# Engine error -> (S3 error code, HTTP status).  Checked in order: the
+# bucket errors derive from FileNotFoundError/OSError like others here.
+_CODES: tuple[tuple[type[BaseException], str, int], ...] = (
+    (BucketNotFoundError, "NoSuchBucket", 404),
+    (ObjectNotFoundError, "NoSuchKey", 404),
+    (BucketNotEmptyError, "BucketNotEmpty", 409),
+    (InvalidKeyError, "InvalidArgument", 400),
+    (MetadataError, "InvalidObjectState", 400),
+    (IntegrityError, "DeltaGliderIntegrityError", 500),
+    (UnsupportedObjectError, "NotImplemented", 501),
+    (PermissionError, "AccessDenied", 403),
+)
+
+
+@cache
+def s3_exceptions() -> Any:
+    """botocore's modeled S3 exception classes (``NoSuchKey``, ...)."""
+    model = botocore.session.get_session().get_service_model("s3")
+    return ClientExceptionsFactory().create_client_exceptions(model)
+
+
+def client_error(
+    code: str, message: str, operation: str, status: int, exceptions: Any = None
+) -> ClientError:
+    """A ClientError of the modeled class for ``code`` (plain ClientError
+    for codes S3 does not model, as botocore does), from ``exceptions`` (a
+    boto3 client's, so its ``exceptions.NoSuchKey`` catches it)."""
+    response: Any = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0},
+    }
+    factory = exceptions if exceptions is not None else s3_exceptions()
+    error: ClientError = factory.from_code(code)(response, operation)
+    return error
+
+
+@contextlib.contextmanager
+def as_client_errors(
+    operation: str, *, head: bool = False, exceptions: Any = None
+) -> Iterator[None]:
+    """Raise the engine's errors inside as ClientErrors.  ``head``: like
+    S3's HEAD, a missing object or bucket is a bare ``404``."""
+    try:
+        yield
+    except ClientError:
+        raise
+    except Exception as exc:
+        for kind, code, status in _CODES:
+            if isinstance(exc, kind):
+                if head and status == 404:
+                    code = "404"
+                raise client_error(code, str(exc), operation, status, exceptions) from exc
+        raise

@@ -1,0 +1,707 @@
+"""DeltaGliderClient: boto3's S3 client surface over the delta engine.
+
+Keys are logical keys: ``app.zip`` whether it is stored as is or as
+``app.zip.delta``; sizes are the files' own sizes; ``reference.bin`` and
+``.deltaglider/`` never show.  boto3-style methods take boto3's arguments,
+return boto3's response shapes and raise botocore ``ClientError`` with S3's
+codes; the simple API (``upload``, ``download``, ``verify``) raises standard
+exceptions.  Any other S3 client method is passed to the underlying boto3
+client (S3 backend only).
+
+One client may be used from many threads, for reads and writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from deltaglider.client.body import parse_range, streaming_body
+from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
+from deltaglider.client.listing import Lister, decode_token, encode_token
+from deltaglider.client.models import BucketStats, UploadSummary
+from deltaglider.client.paginator import ListPaginator
+from deltaglider.client.urls import parse_s3_url
+from deltaglider.core import keys
+from deltaglider.core.errors import ObjectNotFoundError
+from deltaglider.core.listing import LogicalEntry
+from deltaglider.core.models import ObjectKey, PutSummary, StoredObject
+from deltaglider.core.service import DeltaService
+from deltaglider.fsutil import atomic_writer
+from deltaglider.ports.storage import BucketNotFoundError
+
+log = logging.getLogger("deltaglider.client")
+
+_CHUNK = 1 << 20
+_HEAD_CACHE = 8192
+_HEAD_THREADS = 16
+_EXTRA_ARGS = {"Metadata", "ContentType"}
+
+
+def _metadata(status: int = 200) -> dict[str, Any]:
+    return {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}
+
+
+def _quoted(etag: str | None) -> str:
+    etag = etag or ""
+    return etag if etag.startswith('"') else f'"{etag}"'
+
+
+class DeltaGliderClient:
+    """The SDK client; make one with :func:`deltaglider.create_client`."""
+
+    def __init__(self, service: DeltaService, endpoint_url: str | None = None) -> None:
+        self.service = service
+        self.endpoint_url = endpoint_url
+        self._boto3 = getattr(service.storage, "client", None)
+        self._lister = Lister(service)
+        self._stats: dict[str, BucketStats] = {}
+        self._heads: OrderedDict[tuple[str, str, str], StoredObject] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def exceptions(self) -> Any:
+        """botocore's modeled S3 exceptions (``client.exceptions.NoSuchKey``)."""
+        return self._boto3.exceptions if self._boto3 is not None else s3_exceptions()
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other S3 client method, from the underlying boto3 client."""
+        raw = self.__dict__.get("_boto3")
+        if raw is None or name.startswith("_"):
+            where = " (the local-directory backend has no boto3 client)" if raw is None else ""
+            raise AttributeError(f"DeltaGliderClient has no attribute {name!r}{where}")
+        return getattr(raw, name)
+
+    # -- objects ------------------------------------------------------------
+
+    def put_object(
+        self,
+        Bucket: str,
+        Key: str,
+        Body: bytes | bytearray | memoryview | str | Path | IO[bytes] | None = None,
+        Metadata: Mapping[str, str] | None = None,
+        ContentType: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Store an object, as a delta when it pays; returns boto3's shape
+        plus ``DeltaGlider`` (how it was stored)."""
+        self._ignored("put_object", kwargs)
+        with self._errors("PutObject"):
+            summary = self._put(Bucket, Key, Body, Metadata, ContentType, None)
+        return {
+            "ETag": _quoted(summary.etag),
+            "ResponseMetadata": _metadata(),
+            "DeltaGlider": _delta_info(summary),
+        }
+
+    def _put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | bytearray | memoryview | str | Path | IO[bytes] | None,
+        user: Mapping[str, str] | None,
+        content_type: str | None,
+        max_ratio: float | None,
+    ) -> PutSummary:
+        extras: dict[str, Any] = {
+            "max_ratio": max_ratio,
+            "user_metadata": user,
+            "content_type": content_type,
+        }
+        try:
+            if isinstance(body, Path):
+                return self.service.put_file(bucket, key, body, **extras)
+            if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
+                data = body.encode() if isinstance(body, str) else bytes(body or b"")
+                return self.service.put_bytes(bucket, key, data, **extras)
+            with _Spooled(body, self.service.stream_threshold) as spooled:
+                if isinstance(spooled, Path):
+                    return self.service.put_file(bucket, key, spooled, **extras)
+                return self.service.put_bytes(bucket, key, spooled, **extras)
+        finally:
+            self._changed(bucket)
+
+    def get_object(
+        self, Bucket: str, Key: str, Range: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The object's bytes as a botocore ``StreamingBody`` (verified
+        before any byte is handed out), with boto3's fields; ``Range``
+        (``bytes=first-last``) is honoured."""
+        self._ignored("get_object", kwargs)
+        with self._errors("GetObject"):
+            stream, stored = self.service.open_verified(Bucket, Key)
+        response = self._head_fields(stored)
+        span: tuple[int, int] | None = (0, stored.size - 1)
+        if Range is not None:
+            try:
+                span = parse_range(Range, stored.size)
+            except ValueError as exc:
+                stream.close()
+                raise self._error("InvalidArgument", str(exc), "GetObject", 400) from exc
+            if span is None:
+                stream.close()
+                raise self._error(
+                    "InvalidRange",
+                    f"The requested range {Range} is not satisfiable (size {stored.size})",
+                    "GetObject",
+                    416,
+                )
+            response["ContentRange"] = f"bytes {span[0]}-{span[1]}/{stored.size}"
+            response["ResponseMetadata"] = _metadata(206)
+        start, end = span if span is not None and stored.size else (0, -1)
+        response["ContentLength"] = end - start + 1
+        response["Body"] = streaming_body(stream, start, end - start + 1)
+        return response
+
+    def head_object(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """The object's fields, as boto3's ``head_object`` (a missing object
+        raises ClientError ``404``, as S3's HEAD does)."""
+        self._ignored("head_object", kwargs)
+        with self._errors("HeadObject", head=True):
+            stored = self.service.head(Bucket, Key)
+            if stored is None:
+                raise ObjectNotFoundError(f"s3://{Bucket}/{Key} does not exist")
+        return self._head_fields(stored)
+
+    @staticmethod
+    def _head_fields(stored: StoredObject) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "AcceptRanges": "bytes",
+            "LastModified": stored.last_modified,
+            "ContentLength": stored.size,
+            "ETag": _quoted(stored.etag),
+            "ContentType": stored.content_type or "binary/octet-stream",
+            "Metadata": dict(stored.user_metadata),
+            "ResponseMetadata": _metadata(),
+        }
+        return fields
+
+    def delete_object(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """Remove an object (a missing one is not an error, as on S3)."""
+        self._ignored("delete_object", kwargs)
+        with self._errors("DeleteObject"):
+            self._require_bucket(Bucket)
+            try:
+                self.service.delete(Bucket, Key)
+            finally:
+                self._changed(Bucket)
+        return {"ResponseMetadata": _metadata(204)}
+
+    def delete_objects(
+        self, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any
+    ) -> dict[str, Any]:
+        """Remove many objects; per-key failures are reported in ``Errors``."""
+        self._ignored("delete_objects", kwargs)
+        with self._errors("DeleteObjects"):
+            self._require_bucket(Bucket)
+        deleted: list[dict[str, str]] = []
+        errors: list[dict[str, str]] = []
+        try:
+            for item in Delete.get("Objects", []):
+                key = item["Key"]
+                try:
+                    with self._errors("DeleteObjects"):
+                        self.service.delete(Bucket, key)
+                    deleted.append({"Key": key})
+                except Exception as exc:  # reported per key, as S3 does
+                    code = (
+                        getattr(exc, "response", {}).get("Error", {}).get("Code", "InternalError")
+                    )
+                    errors.append({"Key": key, "Code": code, "Message": str(exc)})
+        finally:
+            self._changed(Bucket)
+        response: dict[str, Any] = {"ResponseMetadata": _metadata()}
+        if deleted and not Delete.get("Quiet", False):
+            response["Deleted"] = deleted
+        if errors:
+            response["Errors"] = errors
+        return response
+
+    def copy_object(
+        self,
+        Bucket: str,
+        Key: str,
+        CopySource: str | Mapping[str, str],
+        MetadataDirective: str = "COPY",
+        Metadata: Mapping[str, str] | None = None,
+        ContentType: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Copy a logical object (to any space or bucket), stored at the
+        destination as a delta when it pays there."""
+        self._ignored("copy_object", kwargs)
+        if isinstance(CopySource, str):
+            source_bucket, _, source_key = CopySource.lstrip("/").partition("/")
+        else:
+            source_bucket, source_key = CopySource["Bucket"], CopySource["Key"]
+        if MetadataDirective not in ("COPY", "REPLACE"):
+            raise self._error(
+                "InvalidArgument", "MetadataDirective must be COPY or REPLACE", "CopyObject", 400
+            )
+        with self._errors("CopyObject"):
+            stream, stored = self.service.open_verified(source_bucket, source_key)
+            with stream:
+                replace = MetadataDirective == "REPLACE"
+                summary = self._put(
+                    Bucket,
+                    Key,
+                    stream,
+                    dict(Metadata or {}) if replace else stored.user_metadata,
+                    ContentType if replace else stored.content_type,
+                    None,
+                )
+        return {
+            "CopyObjectResult": {
+                "ETag": _quoted(summary.etag),
+                "LastModified": datetime.now(UTC),
+            },
+            "ResponseMetadata": _metadata(),
+        }
+
+    # -- listing ------------------------------------------------------------
+
+    def list_objects_v2(
+        self,
+        Bucket: str,
+        Prefix: str = "",
+        Delimiter: str = "",
+        MaxKeys: int = 1000,
+        ContinuationToken: str | None = None,
+        StartAfter: str | None = None,
+        FetchMetadata: bool = False,
+        EncodingType: str = "url",
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """One page of logical objects, as boto3's ``list_objects_v2``
+        (keys come decoded, as boto3 hands them over)."""
+        self._ignored("list_objects_v2", kwargs)
+        response = self._list(
+            "ListObjectsV2", Bucket, Prefix, Delimiter, MaxKeys, ContinuationToken, StartAfter,
+            FetchMetadata,
+        )  # fmt: skip
+        response["EncodingType"] = EncodingType
+        return response
+
+    def list_objects(
+        self,
+        Bucket: str,
+        Prefix: str = "",
+        Delimiter: str = "",
+        MaxKeys: int = 1000,
+        ContinuationToken: str | None = None,
+        StartAfter: str | None = None,
+        FetchMetadata: bool = False,
+        Marker: str | None = None,
+        EncodingType: str = "url",
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """One page of logical objects.  Takes ``ContinuationToken`` and
+        ``StartAfter`` (as the API reference documents) or boto3's ``Marker``;
+        returns the v2 fields plus ``Marker``/``NextMarker``."""
+        self._ignored("list_objects", kwargs)
+        after = StartAfter if Marker is None else max(Marker, StartAfter or "")
+        response = self._list(
+            "ListObjects", Bucket, Prefix, Delimiter, MaxKeys, ContinuationToken, after,
+            FetchMetadata,
+        )  # fmt: skip
+        response["Marker"] = Marker or ""
+        response["EncodingType"] = EncodingType
+        if response["IsTruncated"]:
+            response["NextMarker"] = decode_token(response["NextContinuationToken"])
+        return response
+
+    def _list(
+        self,
+        operation: str,
+        bucket: str,
+        prefix: str,
+        delimiter: str,
+        max_keys: int,
+        token: str | None,
+        start_after: str | None,
+        fetch_metadata: bool,
+    ) -> dict[str, Any]:
+        if max_keys < 0:
+            raise self._error("InvalidArgument", "MaxKeys must not be negative", operation, 400)
+        after = start_after or None
+        if token is not None:
+            try:
+                after = decode_token(token)
+            except ValueError as exc:
+                raise self._error("InvalidArgument", str(exc), operation, 400) from exc
+        with as_client_errors(operation):
+            page = self._lister.page(
+                bucket, prefix, delimiter, min(max_keys, 1000), after, continuing=token is not None
+            )
+        described = self._describe(bucket, [e for e in page.objects if e.is_delta])
+        contents = []
+        for entry in page.objects:
+            stored = described.get(entry.key)
+            item: dict[str, Any] = {
+                "Key": entry.key,
+                "LastModified": entry.last_modified,
+                "ETag": _quoted(entry.etag),
+                "Size": stored.size if stored is not None else entry.stored_size,
+                "StorageClass": "STANDARD",
+            }
+            if fetch_metadata:
+                item["Metadata"] = _compression_metadata(entry, stored)
+            contents.append(item)
+        response: dict[str, Any] = {
+            "IsTruncated": page.is_truncated,
+            "Name": bucket,
+            "Prefix": prefix,
+            "MaxKeys": max_keys,
+            "KeyCount": len(contents) + len(page.common_prefixes),
+            "ResponseMetadata": _metadata(),
+        }
+        if contents:
+            response["Contents"] = contents
+        if page.common_prefixes:
+            response["CommonPrefixes"] = [{"Prefix": p} for p in page.common_prefixes]
+        if delimiter:
+            response["Delimiter"] = delimiter
+        if token is not None:
+            response["ContinuationToken"] = token
+        if start_after:
+            response["StartAfter"] = start_after
+        if page.is_truncated and page.last_key is not None:
+            response["NextContinuationToken"] = encode_token(page.last_key)
+        return response
+
+    def _describe(self, bucket: str, deltas: list[LogicalEntry]) -> dict[str, StoredObject]:
+        """Each listed delta's metadata (its logical size), HEADs in
+        parallel, remembered by ETag."""
+        found: dict[str, StoredObject] = {}
+        missing: list[LogicalEntry] = []
+        with self._lock:
+            for entry in deltas:
+                cached = self._heads.get((bucket, entry.physical_key, entry.etag))
+                if cached is not None:
+                    found[entry.key] = cached
+                else:
+                    missing.append(entry)
+        if not missing:
+            return found
+        with ThreadPoolExecutor(max_workers=min(_HEAD_THREADS, len(missing))) as pool:
+            results = list(pool.map(lambda e: self.service.describe(bucket, e), missing))
+        with self._lock:
+            for entry, stored in zip(missing, results, strict=True):
+                if stored is None:
+                    continue
+                found[entry.key] = stored
+                self._heads[(bucket, entry.physical_key, entry.etag)] = stored
+                while len(self._heads) > _HEAD_CACHE:
+                    self._heads.popitem(last=False)
+        return found
+
+    def get_paginator(self, operation_name: str) -> Any:
+        """Paginators for ``list_objects_v2`` and ``list_objects`` yield
+        logical pages; others come from the boto3 client."""
+        if operation_name in ("list_objects_v2", "list_objects"):
+            return ListPaginator(getattr(self, operation_name), operation_name)
+        if self._boto3 is None:
+            raise ValueError(f"no paginator {operation_name!r} on the local-directory backend")
+        return self._boto3.get_paginator(operation_name)
+
+    # -- buckets ------------------------------------------------------------
+
+    def create_bucket(
+        self,
+        Bucket: str,
+        CreateBucketConfiguration: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Create a bucket; an existing one is success (idempotent)."""
+        self._ignored("create_bucket", kwargs)
+        if CreateBucketConfiguration and self._boto3 is not None:
+            with contextlib.suppress(self._boto3.exceptions.BucketAlreadyOwnedByYou):
+                self._boto3.create_bucket(
+                    Bucket=Bucket, CreateBucketConfiguration=dict(CreateBucketConfiguration)
+                )
+        else:
+            with self._errors("CreateBucket"):
+                self.service.create_bucket(Bucket)
+        self._changed(Bucket)
+        return {"Location": f"/{Bucket}", "ResponseMetadata": _metadata()}
+
+    def delete_bucket(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
+        """Delete an empty bucket; a missing one is success (idempotent)."""
+        self._ignored("delete_bucket", kwargs)
+        with self._errors("DeleteBucket"):
+            self.service.delete_bucket(Bucket)
+        self._changed(Bucket)
+        return {"ResponseMetadata": _metadata(204)}
+
+    def list_buckets(self, **kwargs: Any) -> dict[str, Any]:
+        """Every bucket, with ``DeltaGliderStats`` where stats are cached."""
+        self._ignored("list_buckets", kwargs)
+        with self._errors("ListBuckets"):
+            infos = self.service.list_buckets()
+        buckets = []
+        for info in infos:
+            entry: dict[str, Any] = {"Name": info.name, "CreationDate": info.created}
+            with self._lock:
+                stats = self._stats.get(info.name)
+            if stats is not None:
+                entry["DeltaGliderStats"] = {
+                    "Cached": True,
+                    "Detailed": stats.detailed,
+                    "ObjectCount": stats.object_count,
+                    "TotalSize": stats.total_size,
+                    "CompressedSize": stats.compressed_size,
+                    "SpaceSaved": stats.space_saved,
+                    "AverageCompressionRatio": stats.average_compression_ratio,
+                    "DeltaObjects": stats.delta_objects,
+                    "DirectObjects": stats.direct_objects,
+                }
+            buckets.append(entry)
+        return {
+            "Buckets": buckets,
+            "Owner": {"DisplayName": "", "ID": ""},
+            "ResponseMetadata": _metadata(),
+        }
+
+    def get_bucket_stats(self, bucket: str, detailed_stats: bool = False) -> BucketStats:
+        """Counts and sizes of a bucket, cached for this client until it
+        changes the bucket (or :meth:`clear_cache`).  Quick stats estimate
+        each delta's size as its reference's; detailed stats read it."""
+        with self._lock:
+            cached = self._stats.get(bucket)
+        if cached is not None and (cached.detailed or not detailed_stats):
+            return cached
+        stats = self.service.bucket_stats(bucket, detailed=detailed_stats)
+        with self._lock:
+            self._stats[bucket] = stats
+        return stats
+
+    # -- transfers (boto3's managed-transfer methods) -----------------------
+
+    def upload_file(
+        self,
+        Filename: str | os.PathLike[str],
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Store a local file (as boto3's ``upload_file``)."""
+        extra = self._extra_args(ExtraArgs)
+        path = Path(Filename)
+        with self._errors("PutObject"):
+            summary = self._put(
+                Bucket, Key, path, extra.get("Metadata"), extra.get("ContentType"), None
+            )
+        if Callback is not None:
+            Callback(summary.file_size)
+
+    def upload_fileobj(
+        self,
+        Fileobj: IO[bytes],
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Store what a binary file object holds (as boto3's ``upload_fileobj``)."""
+        extra = self._extra_args(ExtraArgs)
+        with self._errors("PutObject"):
+            summary = self._put(
+                Bucket, Key, Fileobj, extra.get("Metadata"), extra.get("ContentType"), None
+            )
+        if Callback is not None:
+            Callback(summary.file_size)
+
+    def download_file(
+        self,
+        Bucket: str,
+        Key: str,
+        Filename: str | os.PathLike[str],
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Write an object to a file: verified, then renamed into place."""
+        with self._errors("GetObject"):
+            stream, _ = self.service.open_verified(Bucket, Key)
+        with stream, atomic_writer(Filename) as out:
+            _copy(stream, out, Callback)
+
+    def download_fileobj(
+        self,
+        Bucket: str,
+        Key: str,
+        Fileobj: IO[bytes],
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Write an object's verified bytes into a binary file object."""
+        with self._errors("GetObject"):
+            stream, _ = self.service.open_verified(Bucket, Key)
+        with stream:
+            _copy(stream, Fileobj, Callback)
+
+    # -- the simple API -----------------------------------------------------
+
+    def upload(
+        self,
+        file_path: str | os.PathLike[str],
+        s3_url: str,
+        tags: Mapping[str, str] | None = None,
+        max_ratio: float | None = None,
+    ) -> UploadSummary:
+        """Store a local file at ``s3_url``: into the folder when the URL
+        ends with ``/`` (or is a bucket), else under the URL's key."""
+        path = Path(file_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        bucket, key = parse_s3_url(s3_url)
+        if not key or key.endswith("/"):
+            key = key + path.name
+        if tags:
+            log.warning("upload: tags are not stored yet; ignoring %s", sorted(tags))
+        summary = self._put(bucket, key, path, None, None, max_ratio)
+        return _upload_summary(summary)
+
+    def download(self, s3_url: str, output_path: str | os.PathLike[str]) -> None:
+        """Rebuild ``s3://bucket/key`` into ``output_path`` (written only
+        once verified)."""
+        bucket, key = parse_s3_url(s3_url, need_key=True)
+        self.service.get(ObjectKey(bucket, key), Path(output_path))
+
+    def verify(self, s3_url: str) -> bool:
+        """Rebuild an object and check it against its recorded SHA-256."""
+        bucket, key = parse_s3_url(s3_url, need_key=True)
+        return self.service.verify(ObjectKey(bucket, key)).valid
+
+    def clear_cache(self) -> None:
+        """Forget cached references, statistics, listings and heads."""
+        self.service.cache.clear()
+        self._lister.forget()
+        with self._lock:
+            self._stats.clear()
+            self._heads.clear()
+
+    def evict_cache(self, s3_url: str) -> None:
+        """Drop one space's reference from the cache (``s3://b/p/reference.bin``
+        or any key of the space)."""
+        bucket, key = parse_s3_url(s3_url, need_key=True)
+        self.service.evict_reference(bucket, keys.reference_key(keys.split_key(key)[0]))
+
+    # -- helpers ------------------------------------------------------------
+
+    def _errors(self, operation: str, *, head: bool = False) -> Any:
+        return as_client_errors(operation, head=head, exceptions=self.exceptions)
+
+    def _error(self, code: str, message: str, operation: str, status: int) -> Exception:
+        return client_error(code, message, operation, status, self.exceptions)
+
+    def _changed(self, bucket: str) -> None:
+        self._lister.forget(bucket)
+        with self._lock:
+            self._stats.pop(bucket, None)
+
+    def _require_bucket(self, bucket: str) -> None:
+        if not self.service.bucket_exists(bucket):
+            raise BucketNotFoundError(f"bucket {bucket!r} does not exist")
+
+    @staticmethod
+    def _extra_args(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+        unknown = set(extra or {}) - _EXTRA_ARGS
+        if unknown:
+            raise ValueError(
+                f"unsupported ExtraArgs {sorted(unknown)}; supported: {sorted(_EXTRA_ARGS)}"
+            )
+        return dict(extra or {})
+
+    @staticmethod
+    def _ignored(operation: str, kwargs: Mapping[str, Any]) -> None:
+        if kwargs:
+            log.warning("%s: ignoring unsupported arguments %s", operation, sorted(kwargs))
+
+
+def _copy(stream: BinaryIO, out: IO[bytes], callback: Callable[[int], object] | None) -> None:
+    while chunk := stream.read(_CHUNK):
+        out.write(chunk)
+        if callback is not None:
+            callback(len(chunk))
+
+
+class _Spooled:
+    """A file object's bytes: in memory up to ``limit``, else copied to a
+    private temporary file (removed on exit) so large bodies stream."""
+
+    def __init__(self, fileobj: IO[bytes], limit: int) -> None:
+        self._fileobj = fileobj
+        self._limit = limit
+        self._folder: str | None = None
+
+    def __enter__(self) -> bytes | Path:
+        head = self._fileobj.read(self._limit + 1)
+        if len(head) <= self._limit:
+            return bytes(head)
+        self._folder = tempfile.mkdtemp(prefix="deltaglider-upload-")
+        path = Path(self._folder) / "body"
+        with open(path, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(self._fileobj, out, _CHUNK)
+        return path
+
+    def __exit__(self, *_: object) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _delta_info(summary: PutSummary) -> dict[str, Any]:
+    upload = _upload_summary(summary)
+    return {
+        "Operation": upload.operation,
+        "IsDelta": upload.is_delta,
+        "OriginalSize": upload.original_size,
+        "StoredSize": upload.stored_size,
+        "DeltaRatio": upload.delta_ratio,
+        "ReferenceCreated": summary.reference_created,
+    }
+
+
+def _upload_summary(summary: PutSummary) -> UploadSummary:
+    if summary.operation != "PUT_DELTA" or summary.delta_size is None:
+        size = summary.file_size
+        return UploadSummary("PUT", summary.bucket, summary.key, size, size, False)
+    # The first file of a space is stored in full, as its reference.
+    stored = summary.delta_size + (summary.file_size if summary.reference_created else 0)
+    return UploadSummary(
+        "PUT_DELTA",
+        summary.bucket,
+        summary.key,
+        summary.file_size,
+        stored,
+        True,
+        summary.delta_ratio or 0.0,
+    )
+
+
+def _compression_metadata(entry: LogicalEntry, stored: StoredObject | None) -> dict[str, str]:
+    if stored is None or not entry.is_delta:
+        return {"deltaglider-is-delta": "false"}
+    ratio = entry.stored_size / stored.size if stored.size else 0.0
+    return {
+        "deltaglider-is-delta": "true",
+        "deltaglider-original-size": str(stored.size),
+        "deltaglider-stored-size": str(entry.stored_size),
+        "deltaglider-compression-ratio": f"{ratio:.4f}",
+        "deltaglider-reference-key": stored.reference_key or "",
+    }

@@ -1,0 +1,112 @@
+"""create_client: the SDK's entry point."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from typing import Any
+
+from botocore.config import Config
+
+from deltaglider._version import __version__
+from deltaglider.adapters.basics import LoggingMetrics, Sha256Hasher, StdLogger, UtcClock
+from deltaglider.adapters.cache import cache_from_env
+from deltaglider.adapters.codec_xdelta import XDeltaCodec
+from deltaglider.adapters.local_storage import LocalStorage
+from deltaglider.adapters.s3_storage import S3Storage
+from deltaglider.client.facade import DeltaGliderClient
+from deltaglider.core.service import STREAM_THRESHOLD, DeltaService
+from deltaglider.ports.storage import StoragePort
+
+_SESSION_ARGS = (
+    "region_name",
+    "profile_name",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+)
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MiB = 1 << 20
+
+
+def create_client(
+    endpoint_url: str | None = None, log_level: str | None = None, **kwargs: Any
+) -> DeltaGliderClient:
+    """A configured client.
+
+    Args:
+        endpoint_url: an S3-compatible endpoint (MinIO, R2, SeaweedFS...),
+            ``file:///path`` for a local directory (no cloud account), or
+            None for AWS S3 (or ``AWS_ENDPOINT_URL``).
+        log_level: ``DEBUG`` (codec decisions and S3 calls), ``INFO``,
+            ``WARNING`` or ``ERROR``; default ``DG_LOG_LEVEL`` or ``INFO``.
+        **kwargs: ``tool_version``, ``max_ratio`` (default ``DG_MAX_RATIO``
+            or 0.5), ``stream_threshold`` (bytes; default
+            ``DG_STREAM_THRESHOLD_MB`` or 256 MiB), boto3 session arguments
+            (``region_name``, ``profile_name``, ``aws_access_key_id``,
+            ``aws_secret_access_key``, ``aws_session_token``) and a botocore
+            ``config``.  ``cache_dir`` (older releases) is accepted and
+            ignored with a DeprecationWarning: the cache is ephemeral and
+            encrypted.
+
+    Raises:
+        ValueError: an unknown argument, or a bad setting.
+    """
+    options = dict(kwargs)
+    if options.pop("cache_dir", None) is not None:
+        warnings.warn(
+            "create_client(cache_dir=...) is deprecated and ignored: the reference cache is "
+            "ephemeral, process-private and encrypted (see DG_CACHE_* to tune it)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    env = os.environ
+    level = (log_level or env.get("DG_LOG_LEVEL") or "INFO").upper()
+    if level not in _LEVELS:
+        raise ValueError(f"log_level must be one of {', '.join(_LEVELS)}, got {level!r}")
+    logging.getLogger("deltaglider").setLevel(level)
+    tool_version = str(options.pop("tool_version", f"deltaglider/{__version__}"))
+    max_ratio = options.pop("max_ratio", None)
+    if max_ratio is None:
+        max_ratio = _env_number("DG_MAX_RATIO", 0.5)
+    threshold = options.pop("stream_threshold", None)
+    if threshold is None:
+        threshold = int(
+            _env_number("DG_STREAM_THRESHOLD_MB", STREAM_THRESHOLD / (1 << 20)) * (1 << 20)
+        )
+    session = {name: options.pop(name) for name in _SESSION_ARGS if name in options}
+    config = options.pop("config", None)
+    if options:
+        raise ValueError(f"create_client: unknown arguments {sorted(options)}")
+    endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    storage: StoragePort
+    if endpoint is not None and endpoint.startswith("file:"):
+        storage = LocalStorage.from_url(endpoint)
+    else:
+        if config is not None and not isinstance(config, Config):
+            raise ValueError("config must be a botocore.config.Config")
+        storage = S3Storage.connect(endpoint_url=endpoint, config=config, **session)
+    service = DeltaService(
+        storage,
+        XDeltaCodec(),
+        Sha256Hasher(),
+        cache_from_env(),
+        UtcClock(),
+        StdLogger(),
+        LoggingMetrics(),
+        tool_version=tool_version,
+        max_ratio=float(max_ratio),
+        stream_threshold=int(threshold),
+    )
+    return DeltaGliderClient(service, endpoint_url=endpoint)
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc

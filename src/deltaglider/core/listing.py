@@ -1,0 +1,104 @@
+"""Logical listings: what a bucket holds as the user sees it.
+
+A delta ``k.delta`` is listed as ``k``; ``reference.bin`` files and the
+``.deltaglider/`` folder are hidden; a key stored both ways for a moment (a
+put switching forms) is listed once.  Listings are sorted by key in UTF-8
+byte order, as S3 defines it, whatever order the store returned them in
+(SeaweedFS, for one, lists folder by folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from deltaglider.core import keys
+from deltaglider.ports.storage import ListedObject, StoragePort
+
+
+@dataclass(frozen=True)
+class LogicalEntry:
+    """One logical object of a listing (sizes as stored: a delta's logical
+    size needs its metadata, see :meth:`DeltaService.head`)."""
+
+    key: str
+    physical_key: str
+    stored_size: int
+    etag: str
+    last_modified: datetime
+
+    @property
+    def is_delta(self) -> bool:
+        """Stored as a delta."""
+        return self.physical_key != self.key
+
+
+@dataclass(frozen=True)
+class LogicalListing:
+    """A sorted listing of objects and, with a delimiter, common prefixes."""
+
+    objects: list[LogicalEntry]
+    common_prefixes: list[str]
+
+
+def logical_key(physical_key: str) -> str | None:
+    """The logical key a physical key shows as, or None if hidden."""
+    if physical_key.startswith(keys.CONTROL_PREFIX):
+        return None
+    if keys.split_key(physical_key)[1] == keys.REFERENCE_NAME:
+        return None
+    if physical_key.endswith(keys.DELTA_SUFFIX):
+        return physical_key[: -len(keys.DELTA_SUFFIX)]
+    return physical_key
+
+
+def _sort_key(key: str) -> bytes:
+    return key.encode("utf-8", "surrogateescape")
+
+
+def list_logical(
+    storage: StoragePort, bucket: str, prefix: str = "", delimiter: str = ""
+) -> LogicalListing:
+    """Every logical object under ``prefix``, grouped by ``delimiter``.
+
+    With ``/`` the store groups (one level is read); any other delimiter is
+    applied here, after ``.delta`` suffixes are removed, so it groups the
+    logical keys."""
+    server_delimiter = "/" if delimiter == "/" else ""
+    objects: dict[str, LogicalEntry] = {}
+    prefixes: set[str] = set()
+    token = None
+    while True:
+        page = storage.list_objects(bucket, prefix, delimiter=server_delimiter, token=token)
+        _collect(page.objects, prefix, delimiter, objects, prefixes)
+        prefixes.update(p for p in page.common_prefixes if not p.startswith(keys.CONTROL_PREFIX))
+        if page.next_token is None:
+            break
+        token = page.next_token
+    return LogicalListing(
+        sorted(objects.values(), key=lambda e: _sort_key(e.key)),
+        sorted(prefixes, key=_sort_key),
+    )
+
+
+def _collect(
+    listed: Iterable[ListedObject],
+    prefix: str,
+    delimiter: str,
+    objects: dict[str, LogicalEntry],
+    prefixes: set[str],
+) -> None:
+    for obj in listed:
+        key = logical_key(obj.key)
+        if key is None or not key.startswith(prefix):
+            continue
+        if delimiter:
+            cut = key.find(delimiter, len(prefix))
+            if cut >= 0:
+                prefixes.add(key[: cut + len(delimiter)])
+                continue
+        entry = LogicalEntry(key, obj.key, obj.size, obj.etag, obj.last_modified)
+        current = objects.get(key)
+        if current is None or current.is_delta:  # the form stored as is wins, as in head()
+            objects[key] = entry
