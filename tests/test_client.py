@@ -371,9 +371,9 @@ def test_bucket_stats_are_cached_until_the_bucket_changes(backend: Backend) -> N
     assert client.get_bucket_stats(bucket).object_count == 2
     assert "DeltaGliderStats" in {b["Name"]: b for b in client.list_buckets()["Buckets"]}[bucket]
     client.clear_cache()
-    assert "DeltaGliderStats" not in {b["Name"]: b for b in client.list_buckets()["Buckets"]}[
-        bucket
-    ]
+    assert (
+        "DeltaGliderStats" not in {b["Name"]: b for b in client.list_buckets()["Buckets"]}[bucket]
+    )
 
 
 def test_buckets_are_created_and_deleted_idempotently(backend: Backend) -> None:  # noqa: F811
