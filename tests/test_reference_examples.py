@@ -66,7 +66,7 @@ def test_object_and_listing_examples(
             compressed += 1
     assert compressed == 3
     out = capsys.readouterr().out
-    assert f"v1.0.0/app-1.zip: {len(V1)} bytes" in out
+    assert f"v1.0.0/app-1.zip: {len(mutate(V1, 1, 10))} bytes" in out
     assert "compression" in out
 
 

@@ -339,7 +339,7 @@ class DeltaGliderClient:
                 after = decode_token(token)
             except ValueError as exc:
                 raise self._error("InvalidArgument", str(exc), operation, 400) from exc
-        with as_client_errors(operation):
+        with self._errors(operation):
             page = self._lister.page(
                 bucket, prefix, delimiter, min(max_keys, 1000), after, continuing=token is not None
             )

@@ -53,6 +53,7 @@ from deltaglider.ports.cache import CachePort
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort, Sink
 from deltaglider.ports.storage import (
     BucketInfo,
+    BucketNotFoundError,
     ListedObject,
     ObjectHead,
     PreconditionFailedError,
@@ -225,7 +226,7 @@ class DeltaService:
         bucket, key = object_key.bucket, object_key.key
         stored = self.head(bucket, key)
         if stored is None:
-            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+            raise self._not_found(bucket, key)
         if stored.is_delta and stored.size > self.stream_threshold:
             with atomic_writer(output_path) as out:
                 sha = self._rebuild_streaming(stored, out)
@@ -277,7 +278,7 @@ class DeltaService:
         ``stream_threshold``, else in a private temporary file (unlinked)."""
         stored = self.head(bucket, key)
         if stored is None:
-            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+            raise self._not_found(bucket, key)
         if stored.size <= self.stream_threshold:
             return io.BytesIO(self._fetch(stored)), stored
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
@@ -296,7 +297,7 @@ class DeltaService:
         """Rebuild an object and check it against its recorded SHA-256."""
         stored = self.head(object_key.bucket, object_key.key)
         if stored is None:
-            raise ObjectNotFoundError(f"s3://{object_key.bucket}/{object_key.key} does not exist")
+            raise self._not_found(object_key.bucket, object_key.key)
         operation = "VERIFY_DELTA" if stored.is_delta else "VERIFY"
         if stored.sha256 is None:
             return VerifyResult(
@@ -599,7 +600,7 @@ class DeltaService:
         delta comes back as the bytearray it was decoded into, uncopied)."""
         stored = self.head(bucket, key)
         if stored is None:
-            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+            raise self._not_found(bucket, key)
         return self._fetch(stored), stored
 
     def _fetch(self, stored: StoredObject) -> bytes | bytearray:
@@ -824,6 +825,13 @@ class DeltaService:
         return True
 
     # -- checks -----------------------------------------------------------
+
+    def _not_found(self, bucket: str, key: str) -> Exception:
+        """The error for a missing object: its bucket may be what is missing
+        (an S3 HEAD does not say which)."""
+        if not self.storage.bucket_exists(bucket):
+            return BucketNotFoundError(f"bucket {bucket!r} does not exist")
+        return ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
 
     @staticmethod
     def _check_key(key: str) -> None:
