@@ -468,3 +468,83 @@ def test_debug_logging_shows_decisions_and_s3_calls(
     finally:
         logging.getLogger("deltaglider").setLevel(logging.INFO)
         empty_and_delete(s3_client(seaweed_endpoint), "debug-log")
+
+
+def test_batches_object_info_and_recursive_delete(backend: Backend, tmp_path: Path) -> None:  # noqa: F811
+    client, bucket = backend
+    files = []
+    for i in range(5):
+        files.append(tmp_path / f"build-{i}.zip")
+        files[-1].write_bytes(mutate(V1, seed=200 + i, edits=5))
+    progress: list[tuple[str, int, int]] = []
+    summaries = client.upload_batch(
+        files, f"s3://{bucket}/builds/", progress_callback=lambda *a: progress.append(a)
+    )
+    assert [s.key for s in summaries] == [f"builds/build-{i}.zip" for i in range(5)]
+    assert sorted(p[1] for p in progress) == [1, 2, 3, 4, 5]
+    assert all(p[2] == 5 for p in progress)
+    assert sum(s.stored_size for s in summaries) < len(V1) * 2
+    paths = client.download_batch(
+        [f"s3://{bucket}/builds/build-{i}.zip" for i in range(5)], tmp_path / "down"
+    )
+    assert [p.read_bytes() for p in paths] == [f.read_bytes() for f in files]
+    info = client.get_object_info(f"s3://{bucket}/builds/build-3.zip")
+    assert info["is_delta"] is True
+    assert info["stored_key"] == "builds/build-3.zip.delta"
+    assert info["size"] == files[3].stat().st_size
+    assert info["compression_ratio"] < 0.1
+    assert info["reference_key"] == "builds/reference.bin"
+    with pytest.raises(FileNotFoundError):
+        client.get_object_info(f"s3://{bucket}/builds/none.zip")
+    with pytest.raises(ValueError, match="folder URL"):
+        client.upload_batch(files, f"s3://{bucket}/builds")
+    client.put_object(Bucket=bucket, Key="keep/me.txt", Body=b"k")
+    deleted = client.delete_objects_recursive(Bucket=bucket, Prefix="builds/")
+    assert len(deleted["Deleted"]) == 5
+    left = [o.key for o in client.service.storage.iter_objects(bucket)]
+    assert left == ["keep/me.txt"]  # deltas and the unused reference are gone
+
+
+def test_presigned_get_of_a_delta_returns_the_real_file(seaweed_endpoint: str) -> None:
+    import time
+    import urllib.request
+
+    from client_backends import empty_and_delete, seaweed_client
+    from seaweed import s3_client
+
+    client = seaweed_client(seaweed_endpoint)
+    client.create_bucket(Bucket="presigned")
+    try:
+        client.put_object(Bucket="presigned", Key="p/a.zip", Body=V1)
+        client.put_object(Bucket="presigned", Key="p/b.zip", Body=V2)
+        client.put_object(Bucket="presigned", Key="p/notes.txt", Body=b"plain")
+        for key, data in (("p/b.zip", V2), ("p/notes.txt", b"plain")):
+            url = client.generate_presigned_url(
+                "get_object", Params={"Bucket": "presigned", "Key": key}, ExpiresIn=1
+            )
+            with urllib.request.urlopen(url) as response:  # noqa: S310 - loopback test server
+                assert response.read() == data
+        temp = [o["Key"] for o in s3_client(seaweed_endpoint).list_objects_v2(
+            Bucket="presigned", Prefix=".deltaglider/tmp/")["Contents"]]  # fmt: skip
+        assert len(temp) == 1
+        assert temp[0].endswith("/b.zip")
+        listed = client.list_objects_v2(Bucket="presigned")
+        assert [o["Key"] for o in listed["Contents"]] == ["p/a.zip", "p/b.zip", "p/notes.txt"]
+        assert client.purge_temp_files("presigned", dry_run=True) in ([], temp)
+        time.sleep(2)
+        assert client.purge_temp_files("presigned", dry_run=True) == temp
+        assert client.purge_temp_files("presigned") == temp
+        assert client.purge_temp_files("presigned") == []
+        with pytest.raises(client.exceptions.NoSuchKey):
+            client.generate_presigned_url(
+                "get_object", Params={"Bucket": "presigned", "Key": "p/none.zip"}
+            )
+    finally:
+        empty_and_delete(s3_client(seaweed_endpoint), "presigned")
+
+
+def test_presigned_urls_need_s3(tmp_path: Path) -> None:
+    client = create_client(endpoint_url=tmp_path.as_uri())
+    with pytest.raises(ClientError) as error:
+        client.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
+    assert error.value.response["Error"]["Code"] == "NotImplemented"

@@ -20,9 +20,9 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -46,6 +46,8 @@ _CHUNK = 1 << 20
 _HEAD_CACHE = 8192
 _HEAD_THREADS = 16
 _EXTRA_ARGS = {"Metadata", "ContentType"}
+TEMP_PREFIX = keys.CONTROL_PREFIX + "tmp/"
+EXPIRES_AT = "dg-expires-at"
 
 
 def _metadata(status: int = 200) -> dict[str, Any]:
@@ -554,6 +556,77 @@ class DeltaGliderClient:
         with stream:
             _copy(stream, Fileobj, Callback)
 
+    # -- presigned URLs -----------------------------------------------------
+
+    def generate_presigned_url(
+        self,
+        ClientMethod: str,
+        Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600,
+        HttpMethod: str | None = None,
+    ) -> str:
+        """A presigned URL (S3 backend).  A ``get_object`` URL for a file
+        stored as a delta points at a verified copy of the file rebuilt
+        under ``.deltaglider/tmp/`` that expires with the URL (remove expired
+        copies with :meth:`purge_temp_files`).  Other methods are signed
+        by boto3 as they are: a presigned PUT stores the file as is."""
+        if self._boto3 is None:
+            raise self._error(
+                "NotImplemented",
+                "presigned URLs need an S3 endpoint (not the local-directory backend)",
+                "GeneratePresignedUrl",
+                501,
+            )
+        params = dict(Params or {})
+        if ClientMethod == "get_object" and "Range" not in params:
+            with self._errors("GetObject"):
+                stored = self.service.head(params["Bucket"], params["Key"])
+                if stored is None:
+                    raise ObjectNotFoundError(
+                        f"s3://{params['Bucket']}/{params['Key']} does not exist"
+                    )
+                if stored.is_delta:
+                    params["Key"] = self._rehydrate(stored, ExpiresIn)
+        url: str = self._boto3.generate_presigned_url(
+            ClientMethod, Params=params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+        )
+        return url
+
+    def _rehydrate(self, stored: StoredObject, expires_in: int) -> str:
+        expires = datetime.now(UTC) + timedelta(seconds=expires_in)
+        name = keys.split_key(stored.key)[1]
+        tag = f"{int(expires.timestamp())}-{(stored.sha256 or stored.etag.strip(chr(34)))[:16]}"
+        temp_key = f"{TEMP_PREFIX}{tag}/{name}"
+        stream, _ = self.service.open_verified(stored.bucket, stored.key)
+        with stream:
+            self.service.storage.put(
+                stored.bucket,
+                temp_key,
+                stream,
+                {EXPIRES_AT: expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                content_type=stored.content_type,
+            )
+        return temp_key
+
+    def purge_temp_files(self, bucket: str, dry_run: bool = False) -> list[str]:
+        """Remove the expired rebuilt copies under ``.deltaglider/tmp/``;
+        returns their keys (only listed with ``dry_run``)."""
+        now = datetime.now(UTC)
+        expired = []
+        for obj in self.service.storage.iter_objects(bucket, TEMP_PREFIX):
+            head = self.service.storage.head(bucket, obj.key)
+            stamp = head.metadata.get(EXPIRES_AT) if head is not None else None
+            try:
+                when = datetime.strptime(stamp or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            except ValueError:
+                when = obj.last_modified + timedelta(days=7)  # unknown expiry: a week
+            if when <= now:
+                expired.append(obj.key)
+        if not dry_run:
+            for key in expired:
+                self.service.storage.delete(bucket, key)
+        return expired
+
     # -- the simple API -----------------------------------------------------
 
     def upload(
@@ -586,6 +659,103 @@ class DeltaGliderClient:
         """Rebuild an object and check it against its recorded SHA-256."""
         bucket, key = parse_s3_url(s3_url, need_key=True)
         return self.service.verify(ObjectKey(bucket, key)).valid
+
+    def upload_batch(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        s3_url: str,
+        max_ratio: float | None = None,
+        progress_callback: Callable[[str, int, int], object] | None = None,
+        max_workers: int = 4,
+    ) -> list[UploadSummary]:
+        """Upload files into one ``s3://bucket/folder/`` concurrently; the
+        summaries come back in the order of ``files``.  ``progress_callback``
+        gets (file name, files done, files in all) as each one finishes."""
+        if not s3_url.endswith("/"):
+            raise ValueError(f"upload_batch needs a folder URL ending with '/': {s3_url!r}")
+        return self._batch(
+            [Path(f) for f in files],
+            lambda path: self.upload(path, s3_url, max_ratio=max_ratio),
+            lambda path: path.name,
+            progress_callback,
+            max_workers,
+        )
+
+    def download_batch(
+        self,
+        s3_urls: Sequence[str],
+        output_dir: str | os.PathLike[str],
+        progress_callback: Callable[[str, int, int], object] | None = None,
+        max_workers: int = 4,
+    ) -> list[Path]:
+        """Download objects into ``output_dir`` (each under its own name)
+        concurrently; returns the paths in the order of ``s3_urls``."""
+        folder = Path(output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+
+        def fetch(url: str) -> Path:
+            _, key = parse_s3_url(url, need_key=True)
+            target = folder / keys.split_key(key)[1]
+            self.download(url, target)
+            return target
+
+        return self._batch(list(s3_urls), fetch, str, progress_callback, max_workers)
+
+    @staticmethod
+    def _batch(
+        items: list[Any],
+        work: Callable[[Any], Any],
+        name: Callable[[Any], str],
+        progress: Callable[[str, int, int], object] | None,
+        max_workers: int,
+    ) -> list[Any]:
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+        done = 0
+        lock = threading.Lock()
+
+        def run(item: Any) -> Any:
+            nonlocal done
+            result = work(item)
+            if progress is not None:
+                with lock:
+                    done += 1
+                    progress(name(item), done, len(items))
+            return result
+
+        with ThreadPoolExecutor(max_workers=max_workers) as pool:
+            return list(pool.map(run, items))
+
+    def get_object_info(self, s3_url: str) -> dict[str, Any]:
+        """How an object is stored: logical and stored sizes, form, hashes."""
+        bucket, key = parse_s3_url(s3_url, need_key=True)
+        stored = self.service.head(bucket, key)
+        if stored is None:
+            raise FileNotFoundError(f"{s3_url} does not exist")
+        return {
+            "key": stored.key,
+            "stored_key": stored.physical_key,
+            "size": stored.size,
+            "stored_size": stored.stored_size,
+            "is_delta": stored.is_delta,
+            "compression_ratio": stored.stored_size / stored.size if stored.size else 1.0,
+            "sha256": stored.sha256,
+            "reference_key": stored.reference_key,
+            "last_modified": stored.last_modified,
+            "etag": _quoted(stored.etag),
+            "content_type": stored.content_type,
+            "metadata": dict(stored.user_metadata),
+        }
+
+    def delete_objects_recursive(self, Bucket: str, Prefix: str) -> dict[str, Any]:
+        """Delete every logical object under ``Prefix`` (their deltas and,
+        once unused, their references); as ``delete_objects`` answers."""
+        with self._errors("DeleteObjects"):
+            listing = self.service.list_logical(Bucket, Prefix)
+        objects = [{"Key": entry.key} for entry in listing.objects]
+        if not objects:
+            return {"Deleted": [], "ResponseMetadata": _metadata()}
+        return self.delete_objects(Bucket=Bucket, Delete={"Objects": objects})
 
     def clear_cache(self) -> None:
         """Forget cached references, statistics, listings and heads."""
