@@ -522,7 +522,7 @@ def test_presigned_get_of_a_delta_returns_the_real_file(seaweed_endpoint: str) -
             url = client.generate_presigned_url(
                 "get_object", Params={"Bucket": "presigned", "Key": key}, ExpiresIn=1
             )
-            with urllib.request.urlopen(url) as response:  # noqa: S310 - loopback test server
+            with urllib.request.urlopen(url) as response:
                 assert response.read() == data
         temp = [o["Key"] for o in s3_client(seaweed_endpoint).list_objects_v2(
             Bucket="presigned", Prefix=".deltaglider/tmp/")["Contents"]]  # fmt: skip
