@@ -431,7 +431,7 @@ def test_create_client_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     assert type(create_client().service.storage).__name__ == "LocalStorage"
     with pytest.raises(AttributeError, match="local-directory backend"):
-        client.generate_presigned_url  # noqa: B018 - the attribute access is the test
+        client.put_bucket_versioning  # noqa: B018 - the attribute access is the test
 
 
 def test_other_methods_pass_through_to_boto3(seaweed_endpoint: str) -> None:
