@@ -548,3 +548,26 @@ def test_presigned_urls_need_s3(tmp_path: Path) -> None:
     with pytest.raises(ClientError) as error:
         client.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
     assert error.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_estimate_compression_writes_nothing(backend: Backend, tmp_path: Path) -> None:  # noqa: F811
+    client, bucket = backend
+    first, second, other, text = (tmp_path / n for n in ("a.zip", "b.zip", "c.zip", "d.txt"))
+    first.write_bytes(V1)
+    second.write_bytes(V2)
+    other.write_bytes(os.urandom(len(V1)))
+    text.write_bytes(b"text")
+    assert client.estimate_compression(first, bucket, "est/")["stored_as"] == "reference"
+    client.upload(first, f"s3://{bucket}/est/")
+    before = sorted(o.key for o in client.service.storage.iter_objects(bucket))
+    estimate = client.estimate_compression(second, bucket, "est")
+    assert estimate["key"] == "est/b.zip"
+    assert estimate["stored_as"] == "delta"
+    actual = client.upload(second, f"s3://{bucket}/est/other-name.zip")
+    after_upload = client.service.storage.head(bucket, "est/other-name.zip.delta")
+    assert after_upload is not None
+    assert estimate["estimated_stored_size"] == after_upload.size == actual.stored_size
+    assert client.estimate_compression(other, bucket, "est")["stored_as"] == "direct"
+    assert client.estimate_compression(text, bucket, "est")["stored_as"] == "direct"
+    assert "est/b.zip.delta" not in before
+    assert client.service.storage.head(bucket, "est/b.zip.delta") is None

@@ -757,6 +757,31 @@ class DeltaGliderClient:
             return {"Deleted": [], "ResponseMetadata": _metadata()}
         return self.delete_objects(Bucket=Bucket, Delete={"Objects": objects})
 
+    def estimate_compression(
+        self,
+        file_path: str | os.PathLike[str],
+        bucket: str,
+        prefix: str = "",
+        max_ratio: float | None = None,
+    ) -> dict[str, Any]:
+        """What uploading ``file_path`` into ``bucket/prefix`` would store,
+        found by encoding it against the folder's reference (nothing is
+        written)."""
+        path = Path(file_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        key = keys.join_key(prefix.strip("/"), path.name)
+        form, stored = self.service.estimate_put(bucket, key, path, max_ratio)
+        size = path.stat().st_size
+        return {
+            "key": key,
+            "original_size": size,
+            "estimated_stored_size": stored,
+            "stored_as": form,
+            "estimated_ratio": stored / size if size else 1.0,
+            "savings_percent": 100.0 * (1 - stored / size) if size else 0.0,
+        }
+
     def clear_cache(self) -> None:
         """Forget cached references, statistics, listings and heads."""
         self.service.cache.clear()

@@ -548,6 +548,33 @@ class DeltaService:
         if recorded is None or recorded.lower() != ref_sha:
             raise SpaceChangedError(f"{ref_key} changed while a delta against it was written")
 
+    def estimate_put(
+        self, bucket: str, key: str, file: Path, max_ratio: float | None = None
+    ) -> tuple[str, int]:
+        """How ``file`` would be stored under ``key`` now, writing nothing:
+        ``("direct" | "reference" | "delta", stored bytes)``.  A delta is
+        really encoded against the space's reference (stopping at the cap)."""
+        self._check_key(key)
+        size = file.stat().st_size
+        if size == 0 or not keys.is_delta_candidate(keys.split_key(key)[1]):
+            return "direct", size
+        ref_key = keys.reference_key(keys.split_key(key)[0])
+        head = self.storage.head(bucket, ref_key)
+        if head is None:
+            return "reference", size
+        ref_sha = metadata.parse_reference(head.metadata, ref_key).sha256
+        ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
+        limit = math.floor(ratio * size)
+        try:
+            with (
+                self._open_reference(bucket, ref_key, ref_sha) as reference,
+                open(file, "rb") as target,
+            ):
+                delta_size = self.diff.encode_stream(reference, target, _Discard(), max_size=limit)
+        except DeltaTooLargeError:
+            return "direct", size
+        return "delta", delta_size
+
     # -- get --------------------------------------------------------------
 
     def head(self, bucket: str, key: str) -> StoredObject | None:
