@@ -93,6 +93,19 @@ class StorageContract:
             assert stream.read() == data
         assert head.metadata == {"w": "1"}
 
+    def test_object_tags(self, store: StoragePort) -> None:
+        store.put(BUCKET, "t/a.zip.delta", b"delta", {"m": "1"}, tags={"role": "file", "k": "v w"})
+        assert store.get_tags(BUCKET, "t/a.zip.delta") == {"role": "file", "k": "v w"}
+        store.put_tags(BUCKET, "t/a.zip.delta", {"only": "this"})
+        assert store.get_tags(BUCKET, "t/a.zip.delta") == {"only": "this"}
+        head = store.head(BUCKET, "t/a.zip.delta")
+        assert head is not None
+        assert head.metadata == {"m": "1"}  # metadata untouched by tagging
+        store.put(BUCKET, "t/plain", b"x", {})
+        assert store.get_tags(BUCKET, "t/plain") == {}
+        with pytest.raises(ObjectNotFoundError):
+            store.get_tags(BUCKET, "t/missing")
+
     def test_conditional_create_race_has_one_winner(self, store: StoragePort) -> None:
         winners: list[int] = []
         barrier = threading.Barrier(8)

@@ -571,3 +571,35 @@ def test_estimate_compression_writes_nothing(backend: Backend, tmp_path: Path) -
     assert client.estimate_compression(text, bucket, "est")["stored_as"] == "direct"
     assert "est/b.zip.delta" not in before
     assert client.service.storage.head(bucket, "est/b.zip.delta") is None
+
+
+def test_tags_go_on_the_stored_file_never_the_reference(backend: Backend, tmp_path: Path) -> None:  # noqa: F811
+    client, bucket = backend
+    client.put_object(Bucket=bucket, Key="t/a.zip", Body=V1, Tagging="team=ops&tier=gold")
+    (tmp_path / "b.zip").write_bytes(V2)
+    client.upload_file(str(tmp_path / "b.zip"), bucket, "t/b.zip", ExtraArgs={"Tagging": "x=1"})
+    client.upload(tmp_path / "b.zip", f"s3://{bucket}/t/c.zip", tags={"y": "2"})
+    tag_sets = {
+        key: client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        for key in ("t/a.zip", "t/b.zip", "t/c.zip")
+    }
+    assert tag_sets == {
+        "t/a.zip": [{"Key": "team", "Value": "ops"}, {"Key": "tier", "Value": "gold"}],
+        "t/b.zip": [{"Key": "x", "Value": "1"}],
+        "t/c.zip": [{"Key": "y", "Value": "2"}],
+    }
+    assert client.service.storage.get_tags(bucket, "t/reference.bin") == {}
+    assert client.service.storage.get_tags(bucket, "t/a.zip.delta") == {
+        "team": "ops",
+        "tier": "gold",
+    }
+    client.put_object_tagging(
+        Bucket=bucket, Key="t/b.zip", Tagging={"TagSet": [{"Key": "new", "Value": "yes"}]}
+    )
+    assert client.get_object_tagging(Bucket=bucket, Key="t/b.zip")["TagSet"] == [
+        {"Key": "new", "Value": "yes"}
+    ]
+    client.copy_object(Bucket=bucket, Key="u/a.zip", CopySource=f"{bucket}/t/a.zip")
+    assert client.get_object_tagging(Bucket=bucket, Key="u/a.zip")["TagSet"] == tag_sets["t/a.zip"]
+    with pytest.raises(client.exceptions.NoSuchKey):
+        client.get_object_tagging(Bucket=bucket, Key="t/none.zip")

@@ -165,6 +165,7 @@ class LocalStorage:
         *,
         content_type: str | None = None,
         if_none_match: bool = False,
+        tags: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object whole and return its ETag (quoted MD5, as S3)."""
         path = self._path(bucket, key)
@@ -197,6 +198,7 @@ class LocalStorage:
                     "metadata": {k.lower(): v for k, v in metadata.items()},
                     "etag": etag,
                     "content_type": content_type,
+                    "tags": dict(tags or {}),
                 }
             ).encode()
             attached = self._attach_record(temp, record)
@@ -219,6 +221,31 @@ class LocalStorage:
         else:
             self._write_sidecar(sidecar, record)
         return etag
+
+    def get_tags(self, bucket: str, key: str) -> dict[str, str]:
+        """An object's tags (kept in its metadata record)."""
+        path = self._existing(bucket, key)
+        tags = self._read_record(path).get("tags")
+        return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+    def put_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        """Replace an object's tags: its record is rewritten whole."""
+        path = self._existing(bucket, key)
+        record = self._read_record(path)
+        record["tags"] = dict(tags)
+        raw = json.dumps(record).encode()
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        if self._attach_record(path, raw):
+            with contextlib.suppress(FileNotFoundError):
+                sidecar.unlink()
+        else:
+            self._write_sidecar(sidecar, raw)
+
+    def _existing(self, bucket: str, key: str) -> Path:
+        path = self._path(bucket, key)
+        if not path.is_file():
+            raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+        return path
 
     @staticmethod
     def _write_sidecar(sidecar: Path, record: bytes) -> None:

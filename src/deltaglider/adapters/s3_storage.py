@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.header import Header, decode_header, make_header
 from typing import Any, BinaryIO, cast
+from urllib.parse import urlencode
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -180,11 +181,14 @@ class S3Storage:
         *,
         content_type: str | None = None,
         if_none_match: bool = False,
+        tags: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object and return its ETag."""
         extra: dict[str, Any] = {"Metadata": {k: _encode_value(v) for k, v in metadata.items()}}
         if content_type:
             extra["ContentType"] = content_type
+        if tags:
+            extra["Tagging"] = urlencode(dict(tags))
         try:
             if isinstance(body, (bytes, bytearray, memoryview)):
                 if if_none_match:
@@ -236,6 +240,24 @@ class S3Storage:
                 self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
             raise
         return str(response.get("ETag", ""))
+
+    def get_tags(self, bucket: str, key: str) -> dict[str, str]:
+        """An object's tags."""
+        try:
+            response = self.client.get_object_tagging(Bucket=bucket, Key=key)
+        except ClientError as error:
+            self._fail(error, bucket, key)
+            raise
+        return {t["Key"]: t["Value"] for t in response.get("TagSet", [])}
+
+    def put_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        """Replace an object's tags."""
+        tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
+        try:
+            self.client.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
+        except ClientError as error:
+            self._fail(error, bucket, key)
+            raise
 
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object; a missing object is not an error."""

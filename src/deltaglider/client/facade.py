@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO
+from urllib.parse import parse_qsl
 
 from deltaglider.client.body import parse_range, streaming_body
 from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
@@ -45,7 +46,7 @@ log = logging.getLogger("deltaglider.client")
 _CHUNK = 1 << 20
 _HEAD_CACHE = 8192
 _HEAD_THREADS = 16
-_EXTRA_ARGS = {"Metadata", "ContentType"}
+_EXTRA_ARGS = {"Metadata", "ContentType", "Tagging"}
 TEMP_PREFIX = keys.CONTROL_PREFIX + "tmp/"
 EXPIRES_AT = "dg-expires-at"
 
@@ -93,13 +94,15 @@ class DeltaGliderClient:
         Body: bytes | bytearray | memoryview | str | Path | IO[bytes] | None = None,
         Metadata: Mapping[str, str] | None = None,
         ContentType: str | None = None,
+        Tagging: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Store an object, as a delta when it pays; returns boto3's shape
-        plus ``DeltaGlider`` (how it was stored)."""
+        plus ``DeltaGlider`` (how it was stored).  ``Tagging`` (``a=1&b=2``)
+        tags the stored file, never the folder's reference."""
         self._ignored("put_object", kwargs)
         with self._errors("PutObject"):
-            summary = self._put(Bucket, Key, Body, Metadata, ContentType, None)
+            summary = self._put(Bucket, Key, Body, Metadata, ContentType, None, _tags(Tagging))
         return {
             "ETag": _quoted(summary.etag),
             "ResponseMetadata": _metadata(),
@@ -114,11 +117,13 @@ class DeltaGliderClient:
         user: Mapping[str, str] | None,
         content_type: str | None,
         max_ratio: float | None,
+        tags: Mapping[str, str] | None = None,
     ) -> PutSummary:
         extras: dict[str, Any] = {
             "max_ratio": max_ratio,
             "user_metadata": user,
             "content_type": content_type,
+            "tags": tags,
         }
         try:
             if isinstance(body, Path):
@@ -252,6 +257,7 @@ class DeltaGliderClient:
             )
         with self._errors("CopyObject"):
             stream, stored = self.service.open_verified(source_bucket, source_key)
+            tags = self.service.get_tags(source_bucket, source_key)  # copied, as S3 does
             with stream:
                 replace = MetadataDirective == "REPLACE"
                 summary = self._put(
@@ -261,6 +267,7 @@ class DeltaGliderClient:
                     dict(Metadata or {}) if replace else stored.user_metadata,
                     ContentType if replace else stored.content_type,
                     None,
+                    tags,
                 )
         return {
             "CopyObjectResult": {
@@ -269,6 +276,26 @@ class DeltaGliderClient:
             },
             "ResponseMetadata": _metadata(),
         }
+
+    def get_object_tagging(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """The tags of a logical object, as boto3's ``get_object_tagging``."""
+        self._ignored("get_object_tagging", kwargs)
+        with self._errors("GetObjectTagging"):
+            tags = self.service.get_tags(Bucket, Key)
+        return {
+            "TagSet": [{"Key": k, "Value": v} for k, v in tags.items()],
+            "ResponseMetadata": _metadata(),
+        }
+
+    def put_object_tagging(
+        self, Bucket: str, Key: str, Tagging: Mapping[str, Any], **kwargs: Any
+    ) -> dict[str, Any]:
+        """Replace the tags of a logical object (its delta or itself)."""
+        self._ignored("put_object_tagging", kwargs)
+        tags = {t["Key"]: t["Value"] for t in Tagging.get("TagSet", [])}
+        with self._errors("PutObjectTagging"):
+            self.service.put_tags(Bucket, Key, tags)
+        return {"ResponseMetadata": _metadata()}
 
     # -- listing ------------------------------------------------------------
 
@@ -503,7 +530,13 @@ class DeltaGliderClient:
         path = Path(Filename)
         with self._errors("PutObject"):
             summary = self._put(
-                Bucket, Key, path, extra.get("Metadata"), extra.get("ContentType"), None
+                Bucket,
+                Key,
+                path,
+                extra.get("Metadata"),
+                extra.get("ContentType"),
+                None,
+                _tags(extra.get("Tagging")),
             )
         if Callback is not None:
             Callback(summary.file_size)
@@ -521,7 +554,13 @@ class DeltaGliderClient:
         extra = self._extra_args(ExtraArgs)
         with self._errors("PutObject"):
             summary = self._put(
-                Bucket, Key, Fileobj, extra.get("Metadata"), extra.get("ContentType"), None
+                Bucket,
+                Key,
+                Fileobj,
+                extra.get("Metadata"),
+                extra.get("ContentType"),
+                None,
+                _tags(extra.get("Tagging")),
             )
         if Callback is not None:
             Callback(summary.file_size)
@@ -644,9 +683,7 @@ class DeltaGliderClient:
         bucket, key = parse_s3_url(s3_url)
         if not key or key.endswith("/"):
             key = key + path.name
-        if tags:
-            log.warning("upload: tags are not stored yet; ignoring %s", sorted(tags))
-        summary = self._put(bucket, key, path, None, None, max_ratio)
+        summary = self._put(bucket, key, path, None, None, max_ratio, tags)
         return _upload_summary(summary)
 
     def download(self, s3_url: str, output_path: str | os.PathLike[str]) -> None:
@@ -858,6 +895,11 @@ class _Spooled:
     def __exit__(self, *_: object) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _tags(tagging: str | None) -> dict[str, str] | None:
+    """``a=1&b=2`` (S3's Tagging header form) as a dict."""
+    return dict(parse_qsl(tagging, keep_blank_values=True)) if tagging else None
 
 
 def _delta_info(summary: PutSummary) -> dict[str, Any]:

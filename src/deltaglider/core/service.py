@@ -94,6 +94,7 @@ class _Extras:
 
     user: dict[str, str]
     content_type: str | None
+    tags: dict[str, str]
 
 
 class _HashingWriter:
@@ -165,6 +166,7 @@ class DeltaService:
         max_ratio: float | None = None,
         user_metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> PutSummary:
         """Store a local file under logical ``key``.
 
@@ -174,7 +176,7 @@ class DeltaService:
         codec against the reference's encrypted cache file."""
         size = file.stat().st_size
         candidate = keys.is_delta_candidate(keys.split_key(key)[1])
-        extras = _Extras(dict(user_metadata or {}), content_type)
+        extras = _Extras(dict(user_metadata or {}), content_type, dict(tags or {}))
         if candidate and 0 < size <= self.stream_threshold:
             return self.put_bytes(
                 bucket,
@@ -183,6 +185,7 @@ class DeltaService:
                 max_ratio=max_ratio,
                 user_metadata=extras.user,
                 content_type=content_type,
+                tags=extras.tags,
             )
         self._check_key(key)
         if not candidate or size == 0:
@@ -212,6 +215,7 @@ class DeltaService:
                 handle,
                 metadata.with_user_metadata(meta, extras.user),
                 content_type=extras.content_type,
+                tags=extras.tags,
             )
         self._remove_delta(bucket, key)
         self.metrics.increment("deltaglider.put.direct")
@@ -323,17 +327,20 @@ class DeltaService:
         max_ratio: float | None = None,
         user_metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> PutSummary:
-        """Store ``data`` under logical ``key``: as a delta when it pays."""
+        """Store ``data`` under logical ``key``: as a delta when it pays.
+        User metadata, content type and tags go on the stored file (its
+        delta, or itself), never on the space's reference."""
         self._check_key(key)
         ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
         sha = self.hasher.sha256(data)
         name = keys.split_key(key)[1]
-        user = dict(user_metadata or {})
+        extras = _Extras(dict(user_metadata or {}), content_type, dict(tags or {}))
         if not data or not keys.is_delta_candidate(name):
-            return self._put_direct(bucket, key, data, sha, user, content_type)
+            return self._put_direct(bucket, key, data, sha, extras)
         return self._with_retries(
-            bucket, key, lambda: self._put_delta(bucket, key, data, sha, ratio, user, content_type)
+            bucket, key, lambda: self._put_delta(bucket, key, data, sha, ratio, extras)
         )
 
     def _with_retries(self, bucket: str, key: str, put: Callable[[], PutSummary]) -> PutSummary:
@@ -355,8 +362,7 @@ class DeltaService:
         key: str,
         data: bytes,
         sha: str,
-        user: dict[str, str],
-        content_type: str | None,
+        extras: _Extras,
     ) -> PutSummary:
         meta = metadata.direct_metadata(
             tool=self.tool_version,
@@ -366,7 +372,12 @@ class DeltaService:
             created_at=self.clock.now(),
         )
         etag = self.storage.put(
-            bucket, key, data, metadata.with_user_metadata(meta, user), content_type=content_type
+            bucket,
+            key,
+            data,
+            metadata.with_user_metadata(meta, extras.user),
+            content_type=extras.content_type,
+            tags=extras.tags,
         )
         self._remove_delta(bucket, key)
         self.metrics.increment("deltaglider.put.direct")
@@ -380,8 +391,7 @@ class DeltaService:
         data: bytes,
         sha: str,
         ratio: float,
-        user: dict[str, str],
-        content_type: str | None,
+        extras: _Extras,
     ) -> PutSummary:
         prefix, name = keys.split_key(key)
         ref_key = keys.reference_key(prefix)
@@ -396,15 +406,14 @@ class DeltaService:
             except DeltaTooLargeError:
                 self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
                 self.metrics.increment("deltaglider.put.ratio_exceeded")
-                return self._put_direct(bucket, key, data, sha, user, content_type)
+                return self._put_direct(bucket, key, data, sha, extras)
         return self._store_delta(
             bucket,
             key,
             delta,
             _DeltaFacts(len(data), sha, ref_key, ref_sha, len(delta), self.hasher.sha256(delta)),
             note,
-            user,
-            content_type,
+            extras,
         )
 
     def _store_delta(
@@ -414,8 +423,7 @@ class DeltaService:
         body: bytes | BinaryIO,
         facts: _DeltaFacts,
         note: str | None,
-        user: dict[str, str],
-        content_type: str | None,
+        extras: _Extras,
     ) -> PutSummary:
         """Write a delta, check its reference is still the space's, and drop
         any copy of the file stored as is."""
@@ -434,8 +442,9 @@ class DeltaService:
             bucket,
             keys.delta_key(key),
             body,
-            metadata.with_user_metadata(meta, user),
-            content_type=content_type,
+            metadata.with_user_metadata(meta, extras.user),
+            content_type=extras.content_type,
+            tags=extras.tags,
         )
         self._check_reference_unchanged(bucket, facts.ref_key, facts.ref_sha)
         self._remove_if_present(bucket, key)
@@ -480,9 +489,7 @@ class DeltaService:
             spool.seek(0)
             facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
             note = metadata.NOTE_ZERO_DIFF if created else None
-            return self._store_delta(
-                bucket, key, cast(BinaryIO, spool), facts, note, extras.user, extras.content_type
-            )
+            return self._store_delta(bucket, key, cast(BinaryIO, spool), facts, note, extras)
 
     def _reference_file_for_put(
         self, bucket: str, ref_key: str, name: str, file: Path, size: int, sha: str
@@ -753,6 +760,22 @@ class DeltaService:
         _, stream = self.storage.open(bucket, physical_key)
         with stream:
             return stream.read()
+
+    # -- tags -------------------------------------------------------------
+
+    def get_tags(self, bucket: str, key: str) -> dict[str, str]:
+        """The tags of the logical object under ``key``."""
+        stored = self.head(bucket, key)
+        if stored is None:
+            raise self._not_found(bucket, key)
+        return self.storage.get_tags(bucket, stored.physical_key)
+
+    def put_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        """Replace the tags of the logical object under ``key``."""
+        stored = self.head(bucket, key)
+        if stored is None:
+            raise self._not_found(bucket, key)
+        self.storage.put_tags(bucket, stored.physical_key, tags)
 
     # -- list -------------------------------------------------------------
 

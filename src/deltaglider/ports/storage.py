@@ -83,11 +83,20 @@ class StoragePort(Protocol):
         *,
         content_type: str | None = None,
         if_none_match: bool = False,
+        tags: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object whole (never half-written) and return its ETag.
 
         With ``if_none_match`` the write happens only if the key is free;
-        otherwise PreconditionFailedError."""
+        otherwise PreconditionFailedError.  ``tags`` become its object tags."""
+        ...
+
+    def get_tags(self, bucket: str, key: str) -> dict[str, str]:
+        """An object's tags.  Raises ObjectNotFoundError."""
+        ...
+
+    def put_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        """Replace an object's tags.  Raises ObjectNotFoundError."""
         ...
 
     def delete(self, bucket: str, key: str) -> None:
