@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 from urllib.parse import parse_qsl
 
+from deltaglider.client import lifecycle
 from deltaglider.client.body import parse_range, streaming_body
 from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
 from deltaglider.client.listing import Lister, decode_token, encode_token
@@ -70,6 +71,7 @@ class DeltaGliderClient:
         self._lister = Lister(service)
         self._stats: dict[str, BucketStats] = {}
         self._heads: OrderedDict[tuple[str, str, str], StoredObject] = OrderedDict()
+        self._lifecycle = lifecycle.ManagedPrefixes(self._boto3)
         self._lock = threading.Lock()
 
     @property
@@ -123,7 +125,7 @@ class DeltaGliderClient:
             "max_ratio": max_ratio,
             "user_metadata": user,
             "content_type": content_type,
-            "tags": tags,
+            "tags": self._lifecycle.tags_for(bucket, key, tags),
         }
         try:
             if isinstance(body, Path):
@@ -818,6 +820,37 @@ class DeltaGliderClient:
             "estimated_ratio": stored / size if size else 1.0,
             "savings_percent": 100.0 * (1 - stored / size) if size else 0.0,
         }
+
+    def lifecycle_policy(
+        self, s3_prefix: str, days_before_archive: int = 30, days_before_delete: int = 90
+    ) -> None:
+        """Archive (to GLACIER) and then delete the files under ``s3_prefix``
+        after so many days, never a ``reference.bin`` (S3 backend).
+
+        The bucket gets a lifecycle rule matching only objects tagged as
+        files (see :mod:`deltaglider.client.lifecycle`); the files already
+        under the prefix are tagged now, new ones as they are stored.
+        ``days_before_archive=0`` deletes without archiving first.
+
+        Raises:
+            ValueError: a bad URL or days out of order.
+            NotImplementedError: the local-directory backend (no lifecycle).
+        """
+        bucket, prefix = parse_s3_url(s3_prefix)
+        new_rule = lifecycle.rule(prefix, days_before_archive, days_before_delete)
+        if self._boto3 is None:
+            raise NotImplementedError("lifecycle rules need an S3 endpoint")
+        rules = lifecycle.merged(lifecycle.read_rules(self._boto3, bucket), new_rule)
+        self._boto3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": rules}
+        )
+        self._lifecycle.remember(bucket, lifecycle.managed_prefixes(rules))
+        for entry in self.service.list_logical(bucket, prefix).objects:
+            tags = self.service.get_tags(bucket, entry.key)
+            if tags.get(lifecycle.TAG[0]) != lifecycle.TAG[1]:
+                self.service.put_tags(
+                    bucket, entry.key, {**tags, lifecycle.TAG[0]: lifecycle.TAG[1]}
+                )
 
     def clear_cache(self) -> None:
         """Forget cached references, statistics, listings and heads."""
