@@ -88,3 +88,23 @@ def test_bad_days_and_backends(tmp_path: Path) -> None:
     local = create_client(endpoint_url=tmp_path.as_uri())
     with pytest.raises(NotImplementedError, match="S3"):
         local.lifecycle_policy("s3://b/p/")
+
+
+def test_acls_and_presigned_posts(client: DeltaGliderClient, tmp_path: Path) -> None:
+    client.put_bucket_acl(Bucket="lc-bucket", ACL="private")
+    grants = client.get_bucket_acl(Bucket="lc-bucket")["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
+    post = client.generate_presigned_post("lc-bucket", "up/a.zip", ExpiresIn=60)
+    assert post["fields"]["key"] == "up/a.zip"
+    assert "lc-bucket" in post["url"]
+    local = create_client(endpoint_url=tmp_path.as_uri())
+    local.create_bucket(Bucket="local-bucket")
+    assert local.get_bucket_acl(Bucket="local-bucket")["Grants"][0]["Permission"] == "FULL_CONTROL"
+    with pytest.raises(local.exceptions.NoSuchBucket):
+        local.get_bucket_acl(Bucket="missing-bucket")
+    for call in (
+        lambda: local.put_bucket_acl(Bucket="local-bucket", ACL="private"),
+        lambda: local.generate_presigned_post("local-bucket", "k"),
+    ):
+        with pytest.raises(local.exceptions.ClientError, match="NotImplemented"):
+            call()

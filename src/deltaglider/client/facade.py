@@ -503,6 +503,30 @@ class DeltaGliderClient:
             "ResponseMetadata": _metadata(),
         }
 
+    def get_bucket_acl(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
+        """The bucket's ACL (from S3; a local directory is its owner's alone)."""
+        if self._boto3 is not None:
+            acl: dict[str, Any] = self._boto3.get_bucket_acl(Bucket=Bucket, **kwargs)
+            return acl
+        with self._errors("GetBucketAcl"):
+            self._require_bucket(Bucket)
+        owner = {"DisplayName": "local", "ID": "local"}
+        grant = {"Grantee": {**owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}
+        return {"Owner": owner, "Grants": [grant], "ResponseMetadata": _metadata()}
+
+    def put_bucket_acl(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
+        """Set the bucket's ACL (S3 backend; a local directory has file
+        permissions instead)."""
+        if self._boto3 is None:
+            raise self._error(
+                "NotImplemented",
+                "bucket ACLs need an S3 endpoint; a local directory uses file permissions",
+                "PutBucketAcl",
+                501,
+            )
+        acl: dict[str, Any] = self._boto3.put_bucket_acl(Bucket=Bucket, **kwargs)
+        return acl
+
     def get_bucket_stats(self, bucket: str, detailed_stats: bool = False) -> BucketStats:
         """Counts and sizes of a bucket, cached for this client until it
         changes the bucket (or :meth:`clear_cache`).  Quick stats estimate
@@ -632,6 +656,30 @@ class DeltaGliderClient:
             ClientMethod, Params=params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )
         return url
+
+    def generate_presigned_post(
+        self,
+        Bucket: str,
+        Key: str,
+        Fields: Mapping[str, Any] | None = None,
+        Conditions: list[Any] | None = None,
+        ExpiresIn: int = 3600,
+    ) -> dict[str, Any]:
+        """A presigned POST (S3 backend), signed by boto3: a browser upload
+        through it stores the file as is, without delta compression (the
+        bucket's folder stays readable; ``copy_object`` onto itself later
+        would compress it)."""
+        if self._boto3 is None:
+            raise self._error(
+                "NotImplemented",
+                "presigned POSTs need an S3 endpoint (not the local-directory backend)",
+                "GeneratePresignedPost",
+                501,
+            )
+        post: dict[str, Any] = self._boto3.generate_presigned_post(
+            Bucket, Key, Fields=Fields, Conditions=Conditions, ExpiresIn=ExpiresIn
+        )
+        return post
 
     def _rehydrate(self, stored: StoredObject, expires_in: int) -> str:
         expires = datetime.now(UTC) + timedelta(seconds=expires_in)
