@@ -1,0 +1,1 @@
+"""The ``deltaglider`` command line (``python -m deltaglider``)."""

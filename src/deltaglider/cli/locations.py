@@ -1,0 +1,75 @@
+"""Where a command reads and writes: local paths and ``s3://`` URLs, and
+``aws s3 cp``'s rules for naming the destination."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """``s3://bucket/key`` (key may be empty or a prefix ending in ``/``)."""
+
+    bucket: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def is_folder(self) -> bool:
+        """The bucket itself, or a key ending with ``/``."""
+        return self.key == "" or self.key.endswith("/")
+
+    def child(self, relative: str) -> S3Location:
+        """The location ``relative`` below this folder."""
+        base = self.key if self.is_folder else self.key + "/"
+        return S3Location(self.bucket, base + relative)
+
+
+def parse(text: str) -> S3Location | Path:
+    """An ``s3://`` URL, or a local path.
+
+    Raises:
+        ValueError: an s3:// URL without a bucket.
+    """
+    if text.startswith("s3://"):
+        bucket, _, key = text[5:].partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {text!r}")
+        return S3Location(bucket, key)
+    return Path(text)
+
+
+def upload_key(source: Path, destination: S3Location) -> S3Location:
+    """``aws s3 cp FILE s3://b/k``: into the folder when the URL ends with
+    ``/`` (or is a bucket), else under the key given."""
+    return destination.child(source.name) if destination.is_folder else destination
+
+
+def download_path(source: S3Location, destination: Path, *, given: str) -> Path:
+    """``aws s3 cp s3://b/k PATH``: into PATH when it is a folder (existing,
+    or written with a trailing separator), else PATH itself."""
+    name = PurePosixPath(source.key).name
+    if destination.is_dir() or given.endswith(("/", os.sep)):
+        return destination / name
+    return destination
+
+
+def safe_local_path(root: Path, relative_key: str) -> Path | None:
+    """``root`` joined with a key's relative part, or None when the key
+    would land outside ``root`` (``..``, absolute paths, backslashes, drive
+    letters): such keys are skipped, never written."""
+    if "\\" in relative_key or relative_key.startswith("/") or ":" in relative_key:
+        return None
+    parts = relative_key.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    target = root.joinpath(*parts)
+    try:
+        target.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    return target
