@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -34,3 +35,29 @@ def atomic_writer(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+
+
+class RandomAccessReader(io.RawIOBase):
+    """A read-only stream of ``size`` bytes with a position; subclasses
+    implement ``readinto`` from ``self.position``."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self.position = base + offset
+        return self.position

@@ -32,6 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from deltaglider.core.errors import IntegrityError
+from deltaglider.fsutil import RandomAccessReader
 
 _NONCE = 12
 _OVERHEAD = _NONCE + 16  # nonce + GCM tag per chunk
@@ -102,52 +103,35 @@ class MemoryCache:
             self._size = 0
 
 
-class _EncryptedReader(io.RawIOBase):
+class _EncryptedReader(RandomAccessReader):
     """A seekable, read-only view of one cache file, decrypting a chunk at a
     time; every chunk read is authenticated (GCM) before its bytes are used."""
 
     def __init__(self, handle: BinaryIO, aead: AESGCM, sha256: str, header: bytes) -> None:
-        super().__init__()
+        self._chunk, size = _HEADER.unpack(header)[1:]
+        super().__init__(size)
         self._handle = handle
         self._aead = aead
         self._sha256 = sha256.encode()
         self._header = header
-        self._chunk, self._size = _HEADER.unpack(header)[1:]
-        self._position = 0
         self._current: tuple[int, bytes] | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._position = base + offset
-        return self._position
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         filled = 0
-        while filled < len(view) and self._position < self._size:
-            index, within = divmod(self._position, self._chunk)
+        while filled < len(view) and self.position < self.size:
+            index, within = divmod(self.position, self._chunk)
             plain = self._plain_chunk(index)
             n = min(len(view) - filled, len(plain) - within)
             view[filled : filled + n] = plain[within : within + n]
             filled += n
-            self._position += n
+            self.position += n
         return filled
 
     def _plain_chunk(self, index: int) -> bytes:
         if self._current is not None and self._current[0] == index:
             return self._current[1]
-        length = min(self._chunk, self._size - index * self._chunk)
+        length = min(self._chunk, self.size - index * self._chunk)
         self._handle.seek(_HEADER.size + index * (self._chunk + _OVERHEAD))
         record = self._handle.read(length + _OVERHEAD)
         try:

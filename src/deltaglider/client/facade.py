@@ -48,8 +48,6 @@ _CHUNK = 1 << 20
 _HEAD_CACHE = 8192
 _HEAD_THREADS = 16
 _EXTRA_ARGS = {"Metadata", "ContentType", "Tagging"}
-TEMP_PREFIX = keys.CONTROL_PREFIX + "tmp/"
-EXPIRES_AT = "dg-expires-at"
 
 
 def _metadata(status: int = 200) -> dict[str, Any]:
@@ -683,38 +681,12 @@ class DeltaGliderClient:
 
     def _rehydrate(self, stored: StoredObject, expires_in: int) -> str:
         expires = datetime.now(UTC) + timedelta(seconds=expires_in)
-        name = keys.split_key(stored.key)[1]
-        tag = f"{int(expires.timestamp())}-{(stored.sha256 or stored.etag.strip(chr(34)))[:16]}"
-        temp_key = f"{TEMP_PREFIX}{tag}/{name}"
-        stream, _ = self.service.open_verified(stored.bucket, stored.key)
-        with stream:
-            self.service.storage.put(
-                stored.bucket,
-                temp_key,
-                stream,
-                {EXPIRES_AT: expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
-                content_type=stored.content_type,
-            )
-        return temp_key
+        return self.service.temp_copy(stored, expires)
 
     def purge_temp_files(self, bucket: str, dry_run: bool = False) -> list[str]:
         """Remove the expired rebuilt copies under ``.deltaglider/tmp/``;
         returns their keys (only listed with ``dry_run``)."""
-        now = datetime.now(UTC)
-        expired = []
-        for obj in self.service.storage.iter_objects(bucket, TEMP_PREFIX):
-            head = self.service.storage.head(bucket, obj.key)
-            stamp = head.metadata.get(EXPIRES_AT) if head is not None else None
-            try:
-                when = datetime.strptime(stamp or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            except ValueError:
-                when = obj.last_modified + timedelta(days=7)  # unknown expiry: a week
-            if when <= now:
-                expired.append(obj.key)
-        if not dry_run:
-            for key in expired:
-                self.service.storage.delete(bucket, key)
-        return expired
+        return self.service.purge_temp_copies(bucket, datetime.now(UTC), dry_run=dry_run)
 
     # -- the simple API -----------------------------------------------------
 

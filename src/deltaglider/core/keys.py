@@ -11,6 +11,8 @@ from __future__ import annotations
 REFERENCE_NAME = "reference.bin"
 DELTA_SUFFIX = ".delta"
 CONTROL_PREFIX = ".deltaglider/"
+TEMP_PREFIX = CONTROL_PREFIX + "tmp/"
+"""Rebuilt copies of delta-stored files that presigned URLs point at."""
 
 # deltaglider 6.2.0's candidates plus deltaglider_proxy's additions.
 DELTA_CANDIDATE_SUFFIXES = (

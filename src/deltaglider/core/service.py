@@ -21,13 +21,14 @@ Rules (see shared/spec/storage-format.md):
 
 from __future__ import annotations
 
-import io
 import math
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from deltaglider.core import keys, metadata
 from deltaglider.core.errors import (
@@ -48,7 +49,7 @@ from deltaglider.core.models import (
     VerifyResult,
 )
 from deltaglider.core.stats import bucket_stats
-from deltaglider.fsutil import atomic_writer
+from deltaglider.fsutil import RandomAccessReader, atomic_writer
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort, Sink
 from deltaglider.ports.storage import (
@@ -65,6 +66,8 @@ _PUT_ATTEMPTS = 4
 _CHUNK = 1 << 20
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
 _HEADER_PEEK = 64 << 10
+_EXPIRES_AT = "dg-expires-at"
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 STREAM_THRESHOLD = 256 << 20
 """Delta candidates larger than this are encoded and rebuilt by the
@@ -110,6 +113,21 @@ class _HashingWriter:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+class _BufferReader(RandomAccessReader):
+    """A seekable stream over bytes already in memory, without copying them
+    (``io.BytesIO`` would copy a rebuilt bytearray)."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        super().__init__(len(data))
+        self._view = memoryview(data)
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._view[self.position : self.position + len(buffer)]
+        memoryview(buffer).cast("B")[: len(chunk)] = chunk
+        self.position += len(chunk)
+        return len(chunk)
 
 
 class _Discard:
@@ -197,29 +215,17 @@ class DeltaService:
             bucket, key, lambda: self._put_delta_file(bucket, key, file, size, sha, ratio, extras)
         )
 
-    def _put_direct_file(self, bucket: str, key: str, file: Path, extras: _Extras) -> PutSummary:
+    def _put_direct_file(
+        self, bucket: str, key: str, file: Path, extras: _Extras, sha: str | None = None
+    ) -> PutSummary:
+        """Stream a file into the store as is (``sha``: its SHA-256, when
+        already known)."""
         with open(file, "rb") as handle:
-            sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
-            size = handle.tell()
-            handle.seek(0)
-            meta = metadata.direct_metadata(
-                tool=self.tool_version,
-                original_name=keys.split_key(key)[1],
-                sha256=sha,
-                size=size,
-                created_at=self.clock.now(),
-            )
-            etag = self.storage.put(
-                bucket,
-                key,
-                handle,
-                metadata.with_user_metadata(meta, extras.user),
-                content_type=extras.content_type,
-                tags=extras.tags,
-            )
-        self._remove_delta(bucket, key)
-        self.metrics.increment("deltaglider.put.direct")
-        return PutSummary("PUT", bucket, key, size, sha, etag=etag)
+            if sha is None:
+                sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
+                handle.seek(0)
+            size = os.fstat(handle.fileno()).st_size
+            return self._store_direct(bucket, key, handle, size, sha, extras)
 
     def get(self, object_key: ObjectKey, output_path: Path) -> GetSummary:
         """Rebuild an object into ``output_path`` (written only once verified).
@@ -284,7 +290,7 @@ class DeltaService:
         if stored is None:
             raise self._not_found(bucket, key)
         if stored.size <= self.stream_threshold:
-            return io.BytesIO(self._fetch(stored)), stored
+            return cast(BinaryIO, _BufferReader(self._fetch(stored))), stored
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
         try:
             if stored.is_delta:
@@ -357,32 +363,40 @@ class DeltaService:
         raise AssertionError("unreachable")
 
     def _put_direct(
+        self, bucket: str, key: str, data: bytes, sha: str, extras: _Extras
+    ) -> PutSummary:
+        return self._store_direct(bucket, key, data, len(data), sha, extras)
+
+    def _store_direct(
         self,
         bucket: str,
         key: str,
-        data: bytes,
+        body: bytes | BinaryIO,
+        size: int,
         sha: str,
         extras: _Extras,
     ) -> PutSummary:
+        """Write a file as is, with its metadata, and drop any delta of it
+        (and the space's reference, once no delta needs it)."""
         meta = metadata.direct_metadata(
             tool=self.tool_version,
             original_name=keys.split_key(key)[1],
             sha256=sha,
-            size=len(data),
+            size=size,
             created_at=self.clock.now(),
         )
         etag = self.storage.put(
             bucket,
             key,
-            data,
+            body,
             metadata.with_user_metadata(meta, extras.user),
             content_type=extras.content_type,
             tags=extras.tags,
         )
         self._remove_delta(bucket, key)
         self.metrics.increment("deltaglider.put.direct")
-        self.logger.debug("stored directly", key=key, size=len(data))
-        return PutSummary("PUT", bucket, key, len(data), sha, etag=etag)
+        self.logger.debug("stored directly", key=key, size=size)
+        return PutSummary("PUT", bucket, key, size, sha, etag=etag)
 
     def _put_delta(
         self,
@@ -485,7 +499,7 @@ class DeltaService:
             except DeltaTooLargeError:
                 self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
                 self.metrics.increment("deltaglider.put.ratio_exceeded")
-                return self._put_direct_file(bucket, key, file, extras)
+                return self._put_direct_file(bucket, key, file, extras, sha)
             spool.seek(0)
             facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
             note = metadata.NOTE_ZERO_DIFF if created else None
@@ -776,6 +790,43 @@ class DeltaService:
         if stored is None:
             raise self._not_found(bucket, key)
         self.storage.put_tags(bucket, stored.physical_key, tags)
+
+    # -- temporary copies ---------------------------------------------------
+
+    def temp_copy(self, stored: StoredObject, expires: datetime) -> str:
+        """Write a verified copy of a stored file under ``.deltaglider/tmp/``
+        (recording when it expires) and return its key."""
+        name = keys.split_key(stored.key)[1]
+        identity = (stored.sha256 or stored.etag.strip('"'))[:16]
+        temp_key = f"{keys.TEMP_PREFIX}{int(expires.timestamp())}-{identity}/{name}"
+        stream, _ = self.open_verified(stored.bucket, stored.key)
+        with stream:
+            self.storage.put(
+                stored.bucket,
+                temp_key,
+                stream,
+                {_EXPIRES_AT: expires.strftime(_STAMP)},
+                content_type=stored.content_type,
+            )
+        return temp_key
+
+    def purge_temp_copies(self, bucket: str, now: datetime, *, dry_run: bool) -> list[str]:
+        """Remove the temporary copies expired at ``now`` (one with no
+        readable expiry lasts a week); returns their keys."""
+        expired = []
+        for obj in self.storage.iter_objects(bucket, keys.TEMP_PREFIX):
+            head = self.storage.head(bucket, obj.key)
+            stamp = head.metadata.get(_EXPIRES_AT) if head is not None else None
+            try:
+                when = datetime.strptime(stamp or "", _STAMP).replace(tzinfo=UTC)
+            except ValueError:
+                when = obj.last_modified + timedelta(days=7)
+            if when <= now:
+                expired.append(obj.key)
+        if not dry_run:
+            for key in expired:
+                self.storage.delete(bucket, key)
+        return expired
 
     # -- list -------------------------------------------------------------
 
