@@ -19,6 +19,12 @@ sdist=$(ls "$work"/sdist/*.tar.gz)
 echo "$(basename "$sdist"): $(stat -c %s "$sdist") bytes"
 
 echo "--- wheel from the sdist, offline"
+# scikit-build-core gives `cmake --version` a few seconds; through a version
+# manager's shell shim on a loaded machine that has timed out.  Name the
+# real binary (pip's cmake package when installed) and allow CI's longer wait.
+CMAKE_EXECUTABLE=$(python3 -c 'import cmake, os; print(os.path.join(cmake.CMAKE_BIN_DIR, "cmake"))' \
+  2>/dev/null || command -v cmake)
+export CMAKE_EXECUTABLE CI="${CI:-1}"
 python3 -m pip wheel --quiet --no-index --no-build-isolation --no-deps \
   --wheel-dir "$work/dist" "$sdist"
 built=$(ls "$work"/dist/*.whl)
