@@ -39,6 +39,7 @@ from deltaglider.core.errors import ObjectNotFoundError
 from deltaglider.core.listing import LogicalEntry
 from deltaglider.core.models import ObjectKey, PutSummary, StoredObject
 from deltaglider.core.service import DeltaService
+from deltaglider.core.stats import StatsMode
 from deltaglider.fsutil import atomic_writer
 from deltaglider.ports.storage import BucketNotFoundError
 
@@ -48,6 +49,7 @@ _CHUNK = 1 << 20
 _HEAD_CACHE = 8192
 _HEAD_THREADS = 16
 _EXTRA_ARGS = {"Metadata", "ContentType", "Tagging"}
+_STATS_RANK = {"quick": 0, "sampled": 1, "detailed": 2}
 
 
 def _metadata(status: int = 200) -> dict[str, Any]:
@@ -118,8 +120,10 @@ class DeltaGliderClient:
         content_type: str | None,
         max_ratio: float | None,
         tags: Mapping[str, str] | None = None,
+        delta: bool = True,
     ) -> PutSummary:
         extras: dict[str, Any] = {
+            "delta": delta,
             "max_ratio": max_ratio,
             "user_metadata": user,
             "content_type": content_type,
@@ -242,10 +246,14 @@ class DeltaGliderClient:
         MetadataDirective: str = "COPY",
         Metadata: Mapping[str, str] | None = None,
         ContentType: str | None = None,
+        *,
+        delta: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Copy a logical object (to any space or bucket), stored at the
-        destination as a delta when it pays there."""
+        destination as a delta when it pays there (``delta=False``, a
+        deltaglider extension: as is).  The response's ``DeltaGlider``
+        says how it was stored."""
         self._ignored("copy_object", kwargs)
         if isinstance(CopySource, str):
             source_bucket, _, source_key = CopySource.lstrip("/").partition("/")
@@ -268,6 +276,7 @@ class DeltaGliderClient:
                     ContentType if replace else stored.content_type,
                     None,
                     tags,
+                    delta,
                 )
         return {
             "CopyObjectResult": {
@@ -275,6 +284,7 @@ class DeltaGliderClient:
                 "LastModified": datetime.now(UTC),
             },
             "ResponseMetadata": _metadata(),
+            "DeltaGlider": _delta_info(summary),
         }
 
     def get_object_tagging(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
@@ -525,15 +535,29 @@ class DeltaGliderClient:
         acl: dict[str, Any] = self._boto3.put_bucket_acl(Bucket=Bucket, **kwargs)
         return acl
 
-    def get_bucket_stats(self, bucket: str, detailed_stats: bool = False) -> BucketStats:
+    def get_bucket_stats(
+        self,
+        bucket: str,
+        detailed_stats: bool = False,
+        *,
+        mode: StatsMode | None = None,
+        use_cache: bool = True,
+    ) -> BucketStats:
         """Counts and sizes of a bucket, cached for this client until it
-        changes the bucket (or :meth:`clear_cache`).  Quick stats estimate
-        each delta's size as its reference's; detailed stats read it."""
+        changes the bucket (or :meth:`clear_cache`).
+
+        Quick stats (the default) estimate each delta's size as its
+        reference's; ``mode="sampled"`` reads one delta per folder;
+        detailed stats (``detailed_stats=True`` or ``mode="detailed"``)
+        read every delta.  Sizes read are kept in the bucket, so later
+        sampled or detailed runs read only new deltas; ``use_cache=False``
+        ignores both caches."""
+        chosen: StatsMode = mode or ("detailed" if detailed_stats else "quick")
         with self._lock:
             cached = self._stats.get(bucket)
-        if cached is not None and (cached.detailed or not detailed_stats):
+        if use_cache and cached is not None and _STATS_RANK[cached.mode] >= _STATS_RANK[chosen]:
             return cached
-        stats = self.service.bucket_stats(bucket, detailed=detailed_stats)
+        stats = self.service.bucket_stats(bucket, mode=chosen, use_cache=use_cache)
         with self._lock:
             self._stats[bucket] = stats
         return stats
@@ -696,16 +720,19 @@ class DeltaGliderClient:
         s3_url: str,
         tags: Mapping[str, str] | None = None,
         max_ratio: float | None = None,
+        *,
+        delta: bool = True,
     ) -> UploadSummary:
         """Store a local file at ``s3_url``: into the folder when the URL
-        ends with ``/`` (or is a bucket), else under the URL's key."""
+        ends with ``/`` (or is a bucket), else under the URL's key.
+        ``delta=False`` stores it as is (no reference, no delta)."""
         path = Path(file_path)
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
         bucket, key = parse_s3_url(s3_url)
         if not key or key.endswith("/"):
             key = key + path.name
-        summary = self._put(bucket, key, path, None, None, max_ratio, tags)
+        summary = self._put(bucket, key, path, None, None, max_ratio, tags, delta)
         return _upload_summary(summary)
 
     def download(self, s3_url: str, output_path: str | os.PathLike[str]) -> None:

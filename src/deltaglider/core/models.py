@@ -124,5 +124,9 @@ class BucketStats:
     delta_objects: int
     direct_objects: int
     detailed: bool = False
-    """Delta sizes read from each delta's metadata (else estimated as the
-    size of the delta's reference)."""
+    """Every delta's size was read from its metadata (none estimated)."""
+    mode: str = "quick"
+    """How the deltas' sizes were found: ``quick``, ``sampled`` or
+    ``detailed`` (see :mod:`deltaglider.core.stats`)."""
+    estimated_objects: int = 0
+    """Deltas whose size was estimated rather than read."""

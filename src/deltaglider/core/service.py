@@ -48,7 +48,8 @@ from deltaglider.core.models import (
     StoredObject,
     VerifyResult,
 )
-from deltaglider.core.stats import bucket_stats
+from deltaglider.core.size_cache import DeltaSizeCache
+from deltaglider.core.stats import StatsMode, bucket_stats
 from deltaglider.fsutil import RandomAccessReader, atomic_writer
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort, Sink
@@ -185,15 +186,17 @@ class DeltaService:
         user_metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
         tags: Mapping[str, str] | None = None,
+        delta: bool = True,
     ) -> PutSummary:
         """Store a local file under logical ``key``.
 
-        A file that is not a delta candidate is streamed from disk (any
-        size); a candidate is read into memory to be encoded, unless it is
-        larger than ``stream_threshold``: then it is streamed through the
-        codec against the reference's encrypted cache file."""
+        A file that is not a delta candidate (or with ``delta=False``) is
+        streamed from disk as is (any size); a candidate is read into
+        memory to be encoded, unless it is larger than ``stream_threshold``:
+        then it is streamed through the codec against the reference's
+        encrypted cache file."""
         size = file.stat().st_size
-        candidate = keys.is_delta_candidate(keys.split_key(key)[1])
+        candidate = delta and keys.is_delta_candidate(keys.split_key(key)[1])
         extras = _Extras(dict(user_metadata or {}), content_type, dict(tags or {}))
         if candidate and 0 < size <= self.stream_threshold:
             return self.put_bytes(
@@ -334,16 +337,18 @@ class DeltaService:
         user_metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
         tags: Mapping[str, str] | None = None,
+        delta: bool = True,
     ) -> PutSummary:
-        """Store ``data`` under logical ``key``: as a delta when it pays.
-        User metadata, content type and tags go on the stored file (its
-        delta, or itself), never on the space's reference."""
+        """Store ``data`` under logical ``key``: as a delta when it pays
+        (``delta=False`` stores it as is, whatever its name).  User
+        metadata, content type and tags go on the stored file (its delta,
+        or itself), never on the space's reference."""
         self._check_key(key)
         ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
         sha = self.hasher.sha256(data)
         name = keys.split_key(key)[1]
         extras = _Extras(dict(user_metadata or {}), content_type, dict(tags or {}))
-        if not data or not keys.is_delta_candidate(name):
+        if not data or not delta or not keys.is_delta_candidate(name):
             return self._put_direct(bucket, key, data, sha, extras)
         return self._with_retries(
             bucket, key, lambda: self._put_delta(bucket, key, data, sha, ratio, extras)
@@ -844,17 +849,41 @@ class DeltaService:
             return self._stored_delta(bucket, entry.key, head)
         return self._stored_direct(bucket, head)
 
-    def bucket_stats(self, bucket: str, *, detailed: bool) -> BucketStats:
-        """Object counts and logical against stored bytes; ``detailed``
-        reads each delta's recorded size instead of estimating it."""
+    def bucket_stats(
+        self,
+        bucket: str,
+        *,
+        detailed: bool = False,
+        mode: StatsMode | None = None,
+        use_cache: bool = True,
+    ) -> BucketStats:
+        """Object counts and logical against stored bytes.
 
-        def delta_size(obj: ListedObject) -> int:
+        ``mode`` (``quick``/``sampled``/``detailed``; ``detailed=True`` means
+        ``detailed``) sets how many deltas' sizes are read rather than
+        estimated.  Sizes read are kept in the bucket's stats cache, so a
+        later run reads only new deltas; ``use_cache=False`` neither reads
+        nor writes it."""
+        chosen: StatsMode = mode or ("detailed" if detailed else "quick")
+        everything = self.storage.iter_objects(bucket)
+        listed = [o for o in everything if not o.key.startswith(keys.CONTROL_PREFIX)]
+        cache = DeltaSizeCache(self.storage, self.logger, bucket)
+        if use_cache and chosen != "quick":
+            cache.load()
+
+        def read_size(obj: ListedObject) -> int | None:
             key = obj.key[: -len(keys.DELTA_SUFFIX)]
             entry = LogicalEntry(key, obj.key, obj.size, obj.etag, obj.last_modified)
             stored = self.describe(bucket, entry)
-            return stored.size if stored is not None else 0
+            if stored is None:
+                return None
+            cache.record(obj, stored.size)
+            return stored.size
 
-        return bucket_stats(self.storage, bucket, delta_size if detailed else None)
+        stats = bucket_stats(listed, bucket, chosen, cache.known, read_size)
+        if use_cache and chosen != "quick":
+            cache.save(o for o in listed if o.key.endswith(keys.DELTA_SUFFIX))
+        return stats
 
     # -- buckets ----------------------------------------------------------
 
@@ -863,7 +892,14 @@ class DeltaService:
         self.storage.create_bucket(bucket)
 
     def delete_bucket(self, bucket: str) -> None:
-        """Delete an empty bucket (a missing one is not an error)."""
+        """Delete a bucket holding no files (a missing one is not an
+        error); its control objects (stats cache, temporary copies) go
+        with it."""
+        if self.storage.bucket_exists(bucket):
+            listed = list(self.storage.iter_objects(bucket))
+            if all(obj.key.startswith(keys.CONTROL_PREFIX) for obj in listed):
+                for obj in listed:
+                    self.storage.delete(bucket, obj.key)
         self.storage.delete_bucket(bucket)
 
     def list_buckets(self) -> list[BucketInfo]:

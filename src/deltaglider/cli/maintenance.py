@@ -1,0 +1,99 @@
+"""``stats``, ``verify`` and ``purge``: what a bucket holds, whether its
+files rebuild to their recorded SHA-256, and removing expired temporary
+copies."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from deltaglider.cli.locations import S3Location
+from deltaglider.cli.report import Report
+from deltaglider.cli.shared import (
+    Job,
+    client_for,
+    filter_rules,
+    run_jobs,
+    s3_location,
+    single_or_listed,
+)
+from deltaglider.cli.units import human
+from deltaglider.core.errors import IntegrityError
+from deltaglider.core.models import ObjectKey
+from deltaglider.core.stats import StatsMode
+
+
+def _bucket(text: str) -> str:
+    return s3_location(text if text.startswith("s3://") else f"s3://{text}").bucket
+
+
+def stats(args: argparse.Namespace, report: Report) -> None:
+    """``stats BUCKET``: objects, logical and stored bytes, savings."""
+    bucket = _bucket(args.bucket)
+    mode: StatsMode = "detailed" if args.detailed else "sampled" if args.sampled else "quick"
+    client = client_for(args)
+    result = client.get_bucket_stats(bucket, mode=mode, use_cache=not args.no_cache)
+    if args.json:
+        report.json(dataclasses.asdict(result))
+        return
+    report.line(f"Bucket:         {result.bucket} ({result.mode} stats)")
+    report.line(
+        f"Objects:        {result.object_count} "
+        f"({result.delta_objects} as deltas, {result.direct_objects} stored as is)"
+    )
+    report.line(f"Total size:     {human(result.total_size)} ({result.total_size:,} bytes)")
+    report.line(
+        f"Stored size:    {human(result.compressed_size)} ({result.compressed_size:,} bytes)"
+    )
+    report.line(
+        f"Space saved:    {human(result.space_saved)} "
+        f"({100 * result.average_compression_ratio:.1f}%)"
+    )
+    if result.estimated_objects:
+        report.line(
+            f"Estimated:      {result.estimated_objects} delta sizes "
+            "(use --detailed to read them all)"
+        )
+
+
+def verify(args: argparse.Namespace, report: Report) -> None:
+    """``verify S3_URL``: rebuild objects and check their SHA-256."""
+    location = s3_location(args.path)
+    client = client_for(args)
+    results: list[dict[str, Any]] = []
+    jobs = [
+        _verify_job(client.service, S3Location(location.bucket, key), size, results)
+        for key, _, size in single_or_listed(client, location, args.recursive, filter_rules(args))
+    ]
+    if args.json:
+        report.quiet = True
+    run_jobs(report, jobs, dryrun=False, batch=args.recursive)
+    if args.json:
+        report.json(results)
+
+
+def _verify_job(service: Any, target: S3Location, size: int, results: list[dict[str, Any]]) -> Job:
+    def action() -> str:
+        result = service.verify(ObjectKey(target.bucket, target.key))
+        results.append({"url": str(target), **dataclasses.asdict(result)})
+        if not result.valid:
+            raise IntegrityError(f"integrity failure: {result.details}")
+        kind = "delta" if result.operation == "VERIFY_DELTA" else "stored as is"
+        return f"{kind}, sha256 {result.expected_hash[:16]}..."
+
+    return Job(f"verified: {target}", str(target), size, action)
+
+
+def purge(args: argparse.Namespace, report: Report) -> None:
+    """``purge BUCKET``: remove expired rebuilt copies (``.deltaglider/tmp/``)."""
+    bucket = _bucket(args.bucket)
+    removed = client_for(args).purge_temp_files(bucket, dry_run=args.dryrun)
+    if args.json:
+        report.json({"bucket": bucket, "dry_run": args.dryrun, "expired": removed})
+        return
+    prefix = "(dryrun) purge" if args.dryrun else "purged"
+    for key in removed:
+        report.ok(f"{prefix}: s3://{bucket}/{key}")
+    verb = "would be removed" if args.dryrun else "removed"
+    report.line(f"{len(removed)} expired temporary copies {verb} from {bucket}")

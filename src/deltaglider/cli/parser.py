@@ -1,0 +1,216 @@
+"""The command line's grammar: global options and one subcommand each."""
+
+from __future__ import annotations
+
+import argparse
+
+from deltaglider._version import __version__
+from deltaglider.cli import commands, maintenance, migrate, sync
+from deltaglider.cli.filters import FilterAction
+from deltaglider.cli.report import (
+    EXIT_FAILURE,
+    EXIT_INTEGRITY,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+)
+
+EPILOG = f"""\
+examples:
+  deltaglider --endpoint-url file:///srv/store mb s3://releases
+  deltaglider cp app-1.2.zip s3://releases/app/      # a delta against app/'s reference
+  deltaglider sync ./dist s3://releases/app/ --delete
+  deltaglider stats releases --detailed
+
+exit codes:
+  {EXIT_OK}  success
+  {EXIT_FAILURE}  failure
+  {EXIT_USAGE}  usage error
+  {EXIT_NOT_FOUND}  an object, bucket or local file was not found
+  {EXIT_INTEGRITY}  integrity failure: rebuilt bytes did not match their SHA-256
+  {EXIT_PARTIAL}  partial failure: some objects of a batch failed (each is reported)
+
+endpoints: --endpoint-url http://host:port for any S3-compatible server,
+file:///path for a local directory (no cloud account needed).  Without it,
+AWS_ENDPOINT_URL, then AWS's own configuration, is used.
+"""
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include",
+        action=FilterAction,
+        metavar="PATTERN",
+        help="include paths matching PATTERN (the last matching filter decides, as aws s3)",
+    )
+    parser.add_argument(
+        "--exclude", action=FilterAction, metavar="PATTERN", help="exclude paths matching PATTERN"
+    )
+
+
+def _dryrun(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--dryrun", "--dry-run", dest="dryrun", action="store_true", help=f"show what would {what}"
+    )
+
+
+def _transfer(parser: argparse.ArgumentParser, what: str) -> None:
+    """SOURCE and DESTINATION, how files are stored, dry run and filters."""
+    parser.add_argument("source")
+    parser.add_argument("destination")
+    parser.add_argument(
+        "--no-delta", action="store_true", help="store files as is, never as deltas"
+    )
+    parser.add_argument(
+        "--max-ratio",
+        type=float,
+        metavar="R",
+        help="keep a delta only if it is at most R times the file's size (default 0.5)",
+    )
+    _dryrun(parser, what)
+    _filters(parser)
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, about: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=about,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(
+        prog="deltaglider",
+        description="Store versions of large files in S3 as xdelta3 deltas, like `aws s3`.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"deltaglider {__version__}")
+    parser.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint URL, or file:///path")
+    parser.add_argument("--profile", help="AWS profile")
+    parser.add_argument("--region", help="AWS region")
+    parser.add_argument("--debug", action="store_true", help="log every request; tracebacks")
+    parser.add_argument("--quiet", action="store_true", help="print errors only")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress line (it is off unless a terminal)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    cp = _command(
+        sub,
+        "cp",
+        "copy files to, from or within S3",
+        "Copy local->S3, S3->local or S3->S3, as `aws s3 cp`: a destination ending\n"
+        "in / (or a bucket, or an existing folder) receives the file under its\n"
+        "own name; otherwise the destination is the new name.",
+    )
+    cp.add_argument("-r", "--recursive", action="store_true", help="copy a folder or prefix")
+    _transfer(cp, "be copied")
+    cp.set_defaults(run=commands.cp)
+
+    sy = _command(
+        sub,
+        "sync",
+        "copy only new and changed files (local<->S3, S3->S3)",
+        sync.__doc__ or "",
+    )
+    sy.add_argument("--delete", action="store_true", help="delete files the source lacks")
+    sy.add_argument("--size-only", action="store_true", help="compare sizes only")
+    sy.add_argument(
+        "--exact-timestamps",
+        action="store_true",
+        help="S3->local: also copy same-sized files whose times differ",
+    )
+    _transfer(sy, "be copied or deleted")
+    sy.set_defaults(run=sync.sync)
+
+    ls = _command(
+        sub,
+        "ls",
+        "list buckets, or objects under a prefix",
+        "List as `aws s3 ls`; sizes are the files' own.",
+    )
+    ls.add_argument("path", nargs="?", metavar="s3://bucket[/prefix]")
+    ls.add_argument("-r", "--recursive", action="store_true", help="every level")
+    ls.add_argument("--human-readable", action="store_true", help="sizes in KiB, MiB, ...")
+    ls.add_argument("--summarize", action="store_true", help="totals at the end")
+    ls.add_argument(
+        "--show-stored", action="store_true", help="also the stored size and the savings"
+    )
+    ls.set_defaults(run=commands.ls)
+
+    rm = _command(sub, "rm", "delete objects", "Delete as `aws s3 rm`.")
+    rm.add_argument("path", metavar="s3://bucket/key")
+    rm.add_argument("-r", "--recursive", action="store_true", help="everything under a prefix")
+    _dryrun(rm, "be deleted")
+    _filters(rm)
+    rm.set_defaults(run=commands.rm)
+
+    mb = _command(sub, "mb", "make a bucket", "Create a bucket.")
+    mb.add_argument("path", metavar="s3://bucket")
+    mb.set_defaults(run=commands.mb)
+
+    rb = _command(sub, "rb", "remove a bucket", "Delete an empty bucket.")
+    rb.add_argument("path", metavar="s3://bucket")
+    rb.add_argument("--force", action="store_true", help="delete its objects first")
+    rb.set_defaults(run=commands.rb)
+
+    st = _command(
+        sub,
+        "stats",
+        "objects, sizes and savings of a bucket",
+        "Statistics of a bucket.  Quick (the default) lists the bucket and takes\n"
+        "each delta's size to be its reference's; --sampled reads one delta per\n"
+        "folder; --detailed reads every delta.  Sizes read are kept in the bucket\n"
+        "(.deltaglider/stats/), so later runs read only new deltas.",
+    )
+    st.add_argument("bucket", metavar="BUCKET")
+    depth = st.add_mutually_exclusive_group()
+    depth.add_argument("--sampled", action="store_true", help="read one delta per folder")
+    depth.add_argument("--detailed", action="store_true", help="read every delta")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.add_argument(
+        "--no-cache", action="store_true", help="neither use nor update the stats cache"
+    )
+    st.set_defaults(run=maintenance.stats)
+
+    ve = _command(
+        sub,
+        "verify",
+        "rebuild objects and check their SHA-256",
+        "Rebuild each object (nothing is written locally) and check it against\n"
+        "its recorded SHA-256.  Exit code 4 when any object fails.",
+    )
+    ve.add_argument("path", metavar="s3://bucket/key")
+    ve.add_argument("-r", "--recursive", action="store_true", help="everything under a prefix")
+    ve.add_argument("--json", action="store_true", help="print JSON")
+    _filters(ve)
+    ve.set_defaults(run=maintenance.verify)
+
+    pu = _command(
+        sub,
+        "purge",
+        "remove expired temporary copies",
+        "Remove the expired rebuilt copies that presigned URLs of delta-stored\n"
+        "files point at (under .deltaglider/tmp/).",
+    )
+    pu.add_argument("bucket", metavar="BUCKET")
+    _dryrun(pu, "be removed")
+    pu.add_argument("--json", action="store_true", help="print JSON")
+    pu.set_defaults(run=maintenance.purge)
+
+    mi = _command(sub, "migrate", "copy plain S3 objects into delta storage", migrate.__doc__ or "")
+    mi.add_argument("source", metavar="s3://SRC[/prefix]")
+    mi.add_argument("destination", metavar="s3://DST[/prefix]")
+    mi.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    mi.add_argument("--json", action="store_true", help="print the final report as JSON")
+    _dryrun(mi, "be migrated")
+    _filters(mi)
+    mi.set_defaults(run=migrate.migrate)
+    return parser

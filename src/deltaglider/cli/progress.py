@@ -1,0 +1,105 @@
+"""A one-line progress display on a terminal: objects and bytes done of the
+total, rate, and the object in hand.  Redrawn a few times a second by a
+ticker thread, so a long transfer of one large file still shows time
+passing.  Off when standard error is not a terminal, with ``--quiet`` or
+with ``--no-progress``: then only the result lines are printed."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from typing import TextIO
+
+from deltaglider.cli.units import human
+
+_REDRAW_SECONDS = 0.25
+_BAR = 20
+
+
+class Progress:
+    """Counts what a command has done and shows it on one terminal line."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.total_objects: int | None = None
+        self.total_bytes: int | None = None
+        self.objects = 0
+        self.bytes = 0
+        self.current = ""
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._shown = False
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def start(self, objects: int | None = None, nbytes: int | None = None) -> None:
+        """Begin showing progress towards these totals (when known)."""
+        self.total_objects, self.total_bytes = objects, nbytes
+        self._started = time.monotonic()
+        if self.enabled and self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+            self._ticker.start()
+
+    def working_on(self, name: str) -> None:
+        """Name the object now in hand."""
+        with self._lock:
+            self.current = name
+        self._draw()
+
+    def advance(self, nbytes: int = 0) -> None:
+        """One more object done, of ``nbytes``."""
+        with self._lock:
+            self.objects += 1
+            self.bytes += nbytes
+            self.current = ""
+        self._draw()
+
+    def clear(self) -> None:
+        """Erase the progress line (before printing a result line)."""
+        with self._lock:
+            if self._shown:
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
+                self._shown = False
+
+    def stop(self) -> None:
+        """Stop the ticker and erase the line."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+        self.clear()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(_REDRAW_SECONDS):
+            self._draw()
+
+    def _draw(self) -> None:
+        if not self.enabled or self._ticker is None:
+            return
+        with self._lock:
+            text = self._text()
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            self.stream.write("\r\x1b[2K" + text[:width])
+            self.stream.flush()
+            self._shown = True
+
+    def _text(self) -> str:
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        parts = []
+        if self.total_bytes:
+            filled = min(_BAR, _BAR * self.bytes // self.total_bytes)
+            parts.append("[" + "#" * filled + "." * (_BAR - filled) + "]")
+        count = f"{self.objects}/{self.total_objects}" if self.total_objects else f"{self.objects}"
+        parts.append(f"{count} objects")
+        size = human(self.bytes)
+        if self.total_bytes:
+            size += f" / {human(self.total_bytes)}"
+        parts.append(size)
+        parts.append(f"{human(int(self.bytes / elapsed))}/s")
+        parts.append(f"{int(elapsed)}s")
+        if self.current:
+            parts.append(self.current)
+        return "  ".join(parts)

@@ -1,0 +1,73 @@
+"""The stats cache: deltas' file sizes kept in the bucket, so sampled and
+detailed stats HEAD only the deltas written since the last run.
+
+Each entry is keyed by the delta's key and ETag: a rewritten delta has a
+new ETag, so a stale size is never used.  The cache lives in its own
+object under ``.deltaglider/`` (hidden from listings, and not 6.2.0's
+``stats_<mode>.json`` files, whose shape differs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from deltaglider.core import keys
+from deltaglider.ports.storage import ListedObject, StoragePort
+from deltaglider.ports.support import LoggerPort
+
+SIZE_CACHE_KEY = keys.CONTROL_PREFIX + "stats/delta-sizes.json"
+_FORMAT = 1
+
+
+class DeltaSizeCache:
+    """Known file sizes of a bucket's deltas, read once and written back
+    (pruned to the deltas still listed) only when it changed."""
+
+    def __init__(self, storage: StoragePort, logger: LoggerPort, bucket: str) -> None:
+        self.storage = storage
+        self.logger = logger
+        self.bucket = bucket
+        self.sizes: dict[str, tuple[str, int]] = {}
+        self.changed = False
+
+    def load(self) -> None:
+        """Read the cache; a missing or unreadable one is empty."""
+        try:
+            if self.storage.head(self.bucket, SIZE_CACHE_KEY) is None:
+                return
+            _, stream = self.storage.open(self.bucket, SIZE_CACHE_KEY)
+            with stream:
+                document = json.loads(stream.read())
+            if document.get("format") != _FORMAT:
+                return
+            self.sizes = {
+                key: (str(etag), int(size)) for key, (etag, size) in document["sizes"].items()
+            }
+        except Exception as exc:  # a damaged cache only costs HEADs
+            self.logger.warning("stats cache unreadable; ignoring it", error=str(exc))
+            self.sizes = {}
+
+    def known(self, obj: ListedObject) -> int | None:
+        """The recorded size of this version of the delta."""
+        entry = self.sizes.get(obj.key)
+        return entry[1] if entry is not None and entry[0] == obj.etag else None
+
+    def record(self, obj: ListedObject, size: int) -> None:
+        """Remember a size just read."""
+        self.sizes[obj.key] = (obj.etag, size)
+        self.changed = True
+
+    def save(self, listed: Iterable[ListedObject]) -> None:
+        """Write the cache back, keeping only deltas still ``listed``."""
+        present = {obj.key for obj in listed}
+        kept = {key: entry for key, entry in self.sizes.items() if key in present}
+        if not self.changed and len(kept) == len(self.sizes):
+            return
+        body = json.dumps({"format": _FORMAT, "sizes": kept}, separators=(",", ":"))
+        try:
+            self.storage.put(
+                self.bucket, SIZE_CACHE_KEY, body.encode(), {}, content_type="application/json"
+            )
+        except Exception as exc:  # read-only credentials still get their stats
+            self.logger.warning("stats cache not written", error=str(exc))
