@@ -167,6 +167,7 @@ def ls(args: argparse.Namespace, report: Report) -> None:
     size_of = human if args.human_readable else str
     shown_from = location.key.rfind("/") + 1  # names shown relative to the last "/"
     count = total = stored_total = 0
+    references: set[str] = set()
     pages = client.get_paginator("list_objects_v2").paginate(
         Bucket=location.bucket,
         Prefix=location.key,
@@ -180,7 +181,11 @@ def ls(args: argparse.Namespace, report: Report) -> None:
             name = item["Key"] if args.recursive else item["Key"][shown_from:]
             columns = f"{_when(item['LastModified'])} {size_of(item['Size']):>10}"
             if args.show_stored:
-                stored = _stored_size(item)
+                metadata = item.get("Metadata", {})
+                stored = item["Size"]
+                if metadata.get("deltaglider-is-delta") == "true":
+                    stored = int(metadata["deltaglider-stored-size"])
+                    references.add(metadata["deltaglider-reference-key"])
                 stored_total += stored
                 columns += f" {size_of(stored):>10} {_saved(item['Size'], stored):>6}"
             report.line(f"{columns} {name}")
@@ -192,17 +197,9 @@ def ls(args: argparse.Namespace, report: Report) -> None:
         report.line(f"   Total Size: {size_of(total)}")
         if args.show_stored:
             report.line(
-                f"  Stored Size: {size_of(stored_total)} ({_saved(total, stored_total)} saved)"
+                f"  Stored Size: {size_of(stored_total)} ({_saved(total, stored_total)} less), "
+                f"plus {len(references)} folder reference(s), counted by `deltaglider stats`"
             )
-
-
-def _stored_size(item: dict[str, object]) -> int:
-    metadata = item.get("Metadata")
-    if isinstance(metadata, dict) and metadata.get("deltaglider-is-delta") == "true":
-        return int(metadata["deltaglider-stored-size"])
-    size = item["Size"]
-    assert isinstance(size, int)
-    return size
 
 
 def _saved(size: int, stored: int) -> str:

@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "ls",
         "list buckets, or objects under a prefix",
-        "List as `aws s3 ls`; sizes are the files' own.",
+        "List as `aws s3 ls`; sizes are the files' own.  With --show-stored, each\n"
+        "line also gives the bytes stored for the file (its delta, or the file\n"
+        "itself) and the savings; folder references are counted by `stats`.",
     )
     ls.add_argument("path", nargs="?", metavar="s3://bucket[/prefix]")
     ls.add_argument("-r", "--recursive", action="store_true", help="every level")
