@@ -4,6 +4,7 @@ written outside the destination folder."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PureWindowsPath
 
 import pytest
@@ -40,6 +41,8 @@ def test_download_destination_rules(tmp_path: Path) -> None:
     new = tmp_path / "new"
     assert download_path(source, new, given=str(new) + "/") == new / "a.zip"
     assert download_path(source, new, given=str(new)) == new
+    windows_style = S3Location("b", "rel/..\\..\\evil.zip")
+    assert download_path(windows_style, tmp_path, given=str(tmp_path)) is None
 
 
 def test_s3_urls_and_windows_paths() -> None:
@@ -55,7 +58,7 @@ def test_s3_urls_and_windows_paths() -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["../evil.zip", "a/../../evil.zip", "/etc/passwd", "a\\..\\evil", "C:/x", "a//b", "./a", ".."],
+    ["../evil.zip", "a/../../evil.zip", "/etc/passwd", "a\\..\\evil", "a//b", "./a", "..", "a/"],
 )
 def test_hostile_keys_never_leave_the_destination(tmp_path: Path, key: str) -> None:
     assert safe_local_path(tmp_path, key) is None
@@ -64,6 +67,12 @@ def test_hostile_keys_never_leave_the_destination(tmp_path: Path, key: str) -> N
 def test_ordinary_keys_land_inside_the_destination(tmp_path: Path) -> None:
     assert safe_local_path(tmp_path, "a/b c/d.zip") == tmp_path / "a" / "b c" / "d.zip"
     assert safe_local_path(tmp_path, "..a/b..zip") == tmp_path / "..a" / "b..zip"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a colon is a drive or stream on Windows")
+def test_colons_are_ordinary_characters_off_windows(tmp_path: Path) -> None:
+    assert safe_local_path(tmp_path, "C:/x") == tmp_path / "C:" / "x"
+    assert safe_local_path(tmp_path, "2026-11-22T10:00.zip") == tmp_path / "2026-11-22T10:00.zip"
 
 
 def test_filters_follow_aws_rules() -> None:

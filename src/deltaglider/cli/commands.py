@@ -46,6 +46,8 @@ def cp(args: argparse.Namespace, report: Report) -> None:
             client, source, args.recursive, filter_rules(args)
         ):
             if args.recursive:
+                if relative.endswith("/"):
+                    continue  # a folder marker: folders are made as files land
                 local = safe_local_path(destination, relative)
             else:
                 local = download_path(source, destination, given=args.destination)

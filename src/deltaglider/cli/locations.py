@@ -49,20 +49,28 @@ def upload_key(source: Path, destination: S3Location) -> S3Location:
     return destination.child(source.name) if destination.is_folder else destination
 
 
-def download_path(source: S3Location, destination: Path, *, given: str) -> Path:
+def download_path(source: S3Location, destination: Path, *, given: str) -> Path | None:
     """``aws s3 cp s3://b/k PATH``: into PATH when it is a folder (existing,
-    or written with a trailing separator), else PATH itself."""
+    or written with a trailing separator), else PATH itself.  None when the
+    key's name is not safe to write into the folder (see
+    :func:`safe_local_path`)."""
     name = PurePosixPath(source.key).name
     if destination.is_dir() or given.endswith(("/", os.sep)):
-        return destination / name
+        return safe_local_path(destination, name)
     return destination
+
+
+# A backslash is a separator to Windows (and a key holding one was most
+# likely a Windows path); a colon starts a drive or an NTFS stream there.
+_UNSAFE_CHARACTERS = ("\\", ":") if os.name == "nt" else ("\\",)
 
 
 def safe_local_path(root: Path, relative_key: str) -> Path | None:
     """``root`` joined with a key's relative part, or None when the key
-    would land outside ``root`` (``..``, absolute paths, backslashes, drive
-    letters): such keys are skipped, never written."""
-    if "\\" in relative_key or relative_key.startswith("/") or ":" in relative_key:
+    would land outside ``root`` (``..``, absolute paths, backslashes; on
+    Windows drive letters and streams too): such keys are skipped, never
+    written."""
+    if relative_key.startswith("/") or any(c in relative_key for c in _UNSAFE_CHARACTERS):
         return None
     parts = relative_key.split("/")
     if any(part in ("", ".", "..") for part in parts):

@@ -128,6 +128,8 @@ def _transfer(
         return upload_job(client, source, destination.child(relative), entry.size, args)
     if isinstance(destination, S3Location):
         return copy_job(client, source, destination.child(relative), entry.size, args)
+    if relative.endswith("/"):
+        return None  # a folder marker: folders are made as files land
     local = safe_local_path(destination, relative)
     if local is None:
         report.failure(f"{source}: skipped, the key would be written outside {destination}")
