@@ -8,17 +8,17 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.locations import S3Location, download_path, parse, safe_local_path, upload_key
 from deltaglider.cli.report import Report
 from deltaglider.cli.shared import (
-    Job,
     UsageError,
     client_for,
     filter_rules,
     local_entries,
     local_label,
     outcome,
-    run_jobs,
+    require_bucket,
     s3_location,
     single_or_listed,
 )
@@ -34,6 +34,8 @@ def cp(args: argparse.Namespace, report: Report) -> None:
     if isinstance(source, Path) and isinstance(destination, Path):
         raise UsageError("one of SOURCE and DESTINATION must be an s3:// URL")
     client = client_for(args)
+    if isinstance(destination, S3Location):
+        require_bucket(client, destination.bucket)
     if isinstance(source, Path):
         assert isinstance(destination, S3Location)
         jobs = [
@@ -68,7 +70,7 @@ def cp(args: argparse.Namespace, report: Report) -> None:
             else:
                 remote = destination
             jobs.append(copy_job(client, S3Location(source.bucket, key), remote, size, args))
-    run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive)
+    run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive, workers=args.jobs)
 
 
 def _uploads(
@@ -107,7 +109,8 @@ def upload_job(
             }
         )
 
-    return Job(f"upload: {local_label(file)} to {target}", str(file), size, action)
+    label = f"upload: {local_label(file)} to {target}"
+    return Job(label, str(file), size, action, space=target.space)
 
 
 def download_job(
@@ -148,7 +151,7 @@ def copy_job(
         )
         return outcome(response["DeltaGlider"])
 
-    return Job(f"copy: {source} to {target}", str(source), size, action)
+    return Job(f"copy: {source} to {target}", str(source), size, action, space=target.space)
 
 
 # -- ls ----------------------------------------------------------------------
@@ -219,7 +222,7 @@ def rm(args: argparse.Namespace, report: Report) -> None:
         delete_job(client, S3Location(location.bucket, key))
         for key, _, _ in single_or_listed(client, location, args.recursive, filter_rules(args))
     ]
-    run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive)
+    run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive, workers=args.jobs)
 
 
 def delete_job(client: DeltaGliderClient, target: S3Location) -> Job:
@@ -228,7 +231,7 @@ def delete_job(client: DeltaGliderClient, target: S3Location) -> Job:
     def action() -> None:
         client.delete_object(Bucket=target.bucket, Key=target.key)
 
-    return Job(f"delete: {target}", str(target), 0, action)
+    return Job(f"delete: {target}", str(target), 0, action, removal=True)
 
 
 def mb(args: argparse.Namespace, report: Report) -> None:
@@ -248,6 +251,6 @@ def rb(args: argparse.Namespace, report: Report) -> None:
             delete_job(client, S3Location(location.bucket, key))
             for key, _, _ in single_or_listed(client, S3Location(location.bucket, ""), True, rules)
         ]
-        run_jobs(report, jobs, dryrun=False, batch=False)
+        run_jobs(report, jobs, dryrun=False, batch=False, workers=args.jobs)
     client.delete_bucket(Bucket=location.bucket)
     report.ok(f"remove_bucket: {location.bucket}")

@@ -23,6 +23,11 @@ class S3Location:
         """The bucket itself, or a key ending with ``/``."""
         return self.key == "" or self.key.endswith("/")
 
+    @property
+    def space(self) -> str:
+        """``bucket/prefix`` of the folder (DeltaSpace) the key is in."""
+        return f"{self.bucket}/{self.key.rpartition('/')[0]}"
+
     def child(self, relative: str) -> S3Location:
         """The location ``relative`` below this folder."""
         base = self.key if self.is_folder else self.key + "/"

@@ -8,13 +8,12 @@ import argparse
 import dataclasses
 from typing import Any
 
+from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.locations import S3Location
 from deltaglider.cli.report import Report
 from deltaglider.cli.shared import (
-    Job,
     client_for,
     filter_rules,
-    run_jobs,
     s3_location,
     single_or_listed,
 )
@@ -68,9 +67,9 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     ]
     if args.json:
         report.quiet = True
-    run_jobs(report, jobs, dryrun=False, batch=args.recursive)
+    run_jobs(report, jobs, dryrun=False, batch=args.recursive, workers=args.jobs)
     if args.json:
-        report.json(results)
+        report.json(sorted(results, key=lambda result: str(result["url"])))
 
 
 def _verify_job(service: Any, target: S3Location, size: int, results: list[dict[str, Any]]) -> Job:

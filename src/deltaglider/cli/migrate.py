@@ -13,16 +13,16 @@ import argparse
 import sys
 from typing import Any
 
+from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.locations import S3Location
 from deltaglider.cli.report import Report
 from deltaglider.cli.shared import (
     Entry,
-    Job,
     UsageError,
     client_for,
     filter_rules,
     outcome,
-    run_jobs,
+    require_bucket,
     s3_entries,
     s3_location,
 )
@@ -39,6 +39,7 @@ def migrate(args: argparse.Namespace, report: Report) -> None:
     ):
         raise UsageError(f"{source} and {destination} overlap; migrate into another prefix")
     client = client_for(args)
+    require_bucket(client, destination.bucket)
     pending = s3_entries(client, source, filter_rules(args))
     present = s3_entries(client, destination, [])
     todo = {r: e for r, e in pending.items() if r not in present or present[r].size != e.size}
@@ -58,7 +59,7 @@ def migrate(args: argparse.Namespace, report: Report) -> None:
     ]
     quiet = report.quiet
     report.quiet = quiet or args.json
-    run_jobs(report, jobs, dryrun=args.dryrun, batch=True)
+    run_jobs(report, jobs, dryrun=args.dryrun, batch=True, workers=args.jobs)
     report.quiet = quiet
     migrated_bytes = sum(todo[r].size for r in stored)
     after = sum(stored.values())
@@ -113,4 +114,5 @@ def _migrate_job(
         stored[relative] = int(info["StoredSize"])
         return outcome(info)
 
-    return Job(f"migrate: {source} to {target}", str(source), entry.size, action)
+    label = f"migrate: {source} to {target}"
+    return Job(label, str(source), entry.size, action, space=target.space)

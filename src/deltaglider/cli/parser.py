@@ -37,6 +37,13 @@ AWS_ENDPOINT_URL, then AWS's own configuration, is used.
 """
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--include",
@@ -99,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="print errors only")
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress line (it is off unless a terminal)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="objects transferred at once in a batch (default 4)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -80,13 +80,17 @@ class Progress:
         if not self.enabled or self._ticker is None:
             return
         with self._lock:
-            text = self._text()
+            text = self._counts()
             width = shutil.get_terminal_size((80, 24)).columns - 1
+            room = width - len(text) - 2
+            if self.current and room > 8:  # the name's end says the most
+                name = self.current
+                text += "  " + (name if len(name) <= room else "..." + name[-(room - 3) :])
             self.stream.write("\r\x1b[2K" + text[:width])
             self.stream.flush()
             self._shown = True
 
-    def _text(self) -> str:
+    def _counts(self) -> str:
         elapsed = max(time.monotonic() - self._started, 1e-6)
         parts = []
         if self.total_bytes:
@@ -100,6 +104,4 @@ class Progress:
         parts.append(size)
         parts.append(f"{human(int(self.bytes / elapsed))}/s")
         parts.append(f"{int(elapsed)}s")
-        if self.current:
-            parts.append(self.current)
         return "  ".join(parts)

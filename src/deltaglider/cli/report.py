@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,13 +30,15 @@ class Report:
         self.done = 0
         self.failed = 0
         self.integrity_failures = 0
+        self._lock = threading.Lock()  # jobs report from worker threads
         self.progress = Progress(sys.stderr, enabled=progress and not quiet)
 
     def line(self, text: str) -> None:
         """A result line on standard output (not with ``--quiet``)."""
         if not self.quiet:
-            self.progress.clear()
-            print(text, flush=True)
+            with self._lock:
+                self.progress.clear()
+                print(text, flush=True)
 
     def json(self, document: Any) -> None:
         """Machine output: one JSON document on standard output (printed
@@ -45,19 +48,22 @@ class Report:
 
     def ok(self, text: str) -> None:
         """One object handled."""
-        self.done += 1
+        with self._lock:
+            self.done += 1
         self.line(text)
 
     def error(self, text: str) -> None:
         """A one-line error on standard error."""
-        self.progress.clear()
-        print(f"deltaglider: error: {text}", file=sys.stderr, flush=True)
+        with self._lock:
+            self.progress.clear()
+            print(f"deltaglider: error: {text}", file=sys.stderr, flush=True)
 
     def failure(self, text: str, cause: BaseException | None = None) -> None:
         """One object of a batch failed; the batch goes on."""
-        self.failed += 1
-        if cause is not None and exit_code_for(cause) == EXIT_INTEGRITY:
-            self.integrity_failures += 1
+        with self._lock:
+            self.failed += 1
+            if cause is not None and exit_code_for(cause) == EXIT_INTEGRITY:
+                self.integrity_failures += 1
         self.error(text)
 
     def exit_code(self) -> int:

@@ -1,11 +1,11 @@
-"""What the commands share: the client, object listings on both sides, and
-running a batch of per-object jobs with progress and failure reporting."""
+"""What the commands share: the client, locations, and object listings on
+both sides."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -13,7 +13,6 @@ from typing import Any
 
 from deltaglider.cli.filters import included
 from deltaglider.cli.locations import S3Location, parse
-from deltaglider.cli.report import Report
 from deltaglider.cli.units import human
 from deltaglider.client import DeltaGliderClient, create_client
 
@@ -30,6 +29,12 @@ def client_for(args: argparse.Namespace) -> DeltaGliderClient:
     if args.region:
         options["region_name"] = args.region
     return create_client(endpoint_url=args.endpoint_url, **options)
+
+
+def require_bucket(client: DeltaGliderClient, bucket: str) -> None:
+    """Fail once, before a batch, rather than once per object."""
+    if not client.service.bucket_exists(bucket):
+        raise FileNotFoundError(f"s3://{bucket}: no such bucket")
 
 
 def s3_location(text: str) -> S3Location:
@@ -106,45 +111,6 @@ def local_entries(root: Path, rules: list[tuple[bool, str]]) -> dict[str, Entry]
             status = file.stat()
             found[relative] = Entry(file, status.st_size, status.st_mtime)
     return found
-
-
-# -- running a batch -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Job:
-    """One object's work: the line printed when it is done, the name
-    errors give, the bytes it moves, and the action (which may return a
-    detail for the line)."""
-
-    label: str
-    name: str
-    size: int
-    action: Callable[[], str | None]
-
-
-def run_jobs(report: Report, jobs: Sequence[Job], *, dryrun: bool, batch: bool) -> None:
-    """Do each job in order (or only show it with ``dryrun``), with
-    progress.  In a batch a failure is reported and the rest go on;
-    otherwise it ends the command with its own exit code."""
-    report.progress.start(len(jobs), sum(job.size for job in jobs))
-    try:
-        for job in jobs:
-            if dryrun:
-                report.ok(f"(dryrun) {job.label}")
-                continue
-            report.progress.working_on(job.name)
-            try:
-                detail = job.action()
-            except Exception as exc:
-                if not batch:
-                    raise
-                report.failure(f"{job.name}: {exc}", exc)
-                continue
-            report.ok(f"{job.label} ({detail})" if detail else job.label)
-            report.progress.advance(job.size)
-    finally:
-        report.progress.stop()
 
 
 def single_or_listed(

@@ -20,18 +20,18 @@ import argparse
 from pathlib import Path
 from typing import Literal
 
+from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.commands import copy_job, delete_job, download_job, upload_job
 from deltaglider.cli.locations import S3Location, parse, safe_local_path
 from deltaglider.cli.report import Report
 from deltaglider.cli.shared import (
     Entry,
-    Job,
     UsageError,
     client_for,
     filter_rules,
     local_entries,
     local_label,
-    run_jobs,
+    require_bucket,
     s3_entries,
 )
 from deltaglider.client import DeltaGliderClient
@@ -73,6 +73,8 @@ def sync(args: argparse.Namespace, report: Report) -> None:
     if isinstance(source, Path) and not source.is_dir():
         raise FileNotFoundError(f"{source}: no such directory")
     client = client_for(args)
+    if isinstance(destination, S3Location):
+        require_bucket(client, destination.bucket)
     rules = filter_rules(args)
     source_entries = _entries(client, source, rules)
     if isinstance(destination, Path):
@@ -103,7 +105,7 @@ def sync(args: argparse.Namespace, report: Report) -> None:
         for relative, entry in destination_entries.items():
             if relative not in source_entries:
                 jobs.append(_removal(client, entry))
-    run_jobs(report, jobs, dryrun=args.dryrun, batch=True)
+    run_jobs(report, jobs, dryrun=args.dryrun, batch=True, workers=args.jobs)
 
 
 def _entries(
@@ -146,4 +148,4 @@ def _removal(client: DeltaGliderClient, entry: Entry) -> Job:
     def action() -> None:
         local.unlink()
 
-    return Job(f"delete: {local_label(local)}", str(local), 0, action)
+    return Job(f"delete: {local_label(local)}", str(local), 0, action, removal=True)
