@@ -109,7 +109,9 @@ def render(results: dict[str, list[dict[str, object]]], files: list[Path], comma
     rows = []
     for step in STEPS:
         ours, old = median("ours", step), median("old", step)
-        rows.append((f"`{step}`: seconds", f"{ours:.2f}", f"{old:.2f}", f"{old / ours:.2f}x faster"))
+        rows.append(
+            (f"`{step}`: seconds", f"{ours:.2f}", f"{old:.2f}", f"{old / ours:.2f}x faster")
+        )
     for step in STEPS:
         ours, old = median("ours", f"{step}_rss") / 2**20, median("old", f"{step}_rss") / 2**20
         rows.append((f"`{step}`: peak RSS", f"{ours:.0f} MiB", f"{old:.0f} MiB",
