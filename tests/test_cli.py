@@ -126,8 +126,8 @@ def test_recursive_cp_with_filters_and_dryrun(cli: Cli, tmp_path: Path) -> None:
     assert cli("ls", "-r", cli.url()).stdout == ""
     done = cli("cp", "--recursive", str(tree), cli.url("t"), "--exclude", "*", "--include", "*.zip")
     assert done.returncode == 0, done.stderr
-    # In parallel too, the first file (in listing order) of a folder is
-    # stored first, so it becomes the reference.
+    # A folder's middle file (here its only one) is stored first, so it
+    # becomes the reference.
     assert f"upload: {tree / 'a.zip'} to {cli.url('t/a.zip')} (new reference" in done.stdout
     listed = cli("ls", "--recursive", cli.url("t/")).stdout
     assert _names(listed) == ["t/a.zip", "t/sub/b.zip"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from helpers import mutate
 
 from deltaglider import xdelta
+from deltaglider.adapters.codec_xdelta import XDeltaCodec
 
 
 def test_concurrent_encode_decode_match_sequential() -> None:
@@ -46,3 +49,33 @@ def test_gil_is_released_while_encoding() -> None:
     worker.join()
     # Holding the GIL for the whole call would starve this loop.
     assert ticks > 10_000
+
+
+def test_the_engine_codec_runs_no_more_encodes_at_once_than_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lock = threading.Lock()
+    running = peak = 0
+    real_encode = xdelta.encode
+
+    def counted(*args: object, **kwargs: object) -> bytes:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        try:
+            return real_encode(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(xdelta, "encode", counted)
+    codec = XDeltaCodec(parallel_encodes=2)
+    with ThreadPoolExecutor(8) as pool:
+        deltas = list(pool.map(lambda i: codec.encode(b"ref" * 100, b"tgt%d" % i, max_size=None),
+                               range(16)))  # fmt: skip
+    assert peak == 2
+    assert len(deltas) == 16
+    with pytest.raises(ValueError, match="at least 1"):
+        XDeltaCodec(parallel_encodes=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import IO, BinaryIO, cast
 
 from deltaglider import xdelta
@@ -11,17 +13,32 @@ from deltaglider.xdelta.header import external_compression
 
 class XDeltaCodec:
     """Encodes like ``xdelta3 -e -9``, with the whole reference as the source
-    window and a sparse match table (see docs/benchmarks.md)."""
+    window and a sparse match table (see docs/benchmarks.md).
 
-    def __init__(self, *, memory_budget: int = xdelta.DEFAULT_MEMORY_BUDGET) -> None:
+    At most ``parallel_encodes`` encodes run at once (by default one per
+    CPU), whatever the number of threads asking: an encode keeps a core
+    busy, so more of them are no faster, and each holds its own match
+    table (hundreds of MiB for a large reference)."""
+
+    def __init__(
+        self,
+        *,
+        memory_budget: int = xdelta.DEFAULT_MEMORY_BUDGET,
+        parallel_encodes: int | None = None,
+    ) -> None:
         self.memory_budget = memory_budget
+        slots = parallel_encodes if parallel_encodes is not None else os.cpu_count() or 1
+        if slots < 1:
+            raise ValueError(f"parallel_encodes must be at least 1, got {slots}")
+        self._encode_slots = threading.BoundedSemaphore(slots)
 
     def encode(self, reference: bytes, target: bytes, *, max_size: int | None) -> bytes:
         """The delta, or DeltaTooLargeError as soon as it exceeds ``max_size``."""
         try:
-            return xdelta.encode(
-                reference, target, max_size=max_size, memory_budget=self.memory_budget
-            )
+            with self._encode_slots:
+                return xdelta.encode(
+                    reference, target, max_size=max_size, memory_budget=self.memory_budget
+                )
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc
 
@@ -41,13 +58,14 @@ class XDeltaCodec:
     ) -> int:
         """Stream the delta of ``target`` into ``out``; returns its size."""
         try:
-            return xdelta.encode_file(
-                reference,
-                target,
-                cast(IO[bytes], out),  # only its write() is used
-                max_size=max_size,
-                memory_budget=self.memory_budget,
-            )
+            with self._encode_slots:
+                return xdelta.encode_file(
+                    reference,
+                    target,
+                    cast(IO[bytes], out),  # only its write() is used
+                    max_size=max_size,
+                    memory_budget=self.memory_budget,
+                )
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc
 

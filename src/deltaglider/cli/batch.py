@@ -1,12 +1,12 @@
 """Running a command's per-object jobs: in parallel, with progress, and
 with failures reported one by one.
 
-Order matters in one place: the first file stored into a folder becomes
-its reference, so the first job writing into each folder runs (alongside
-other folders' first jobs) before that folder's other jobs start; that
-keeps the reference the first file in listing order, as a sequential run
-would.  Deletions run last, after every transfer.  The bytes in flight are
-capped, since each delta encode holds its file and reference in memory.
+Order matters in one place: the first file stored into a folder without a
+reference becomes its reference, so one chosen job per folder (see
+:func:`_phases`) runs, alongside other folders' chosen jobs, before that
+folder's other jobs start.  Deletions run last, after every transfer.  The
+bytes in flight are capped, since an upload holds its file in memory; the
+codec itself runs no more encodes at once than there are CPUs.
 """
 
 from __future__ import annotations
@@ -54,9 +54,14 @@ def run_jobs(
         return
     report.progress.start(len(jobs), sum(job.size for job in jobs))
     try:
-        if workers <= 1 or not batch:
+        if not batch:
             for job in jobs:
                 _run(report, job, batch)
+            return
+        if workers == 1:
+            for phase in _phases(jobs):
+                for job in phase:
+                    _run(report, job, batch)
             return
         budget = _Budget(IN_FLIGHT_BYTES)
         with ThreadPoolExecutor(workers, thread_name_prefix="deltaglider-job") as pool:
@@ -67,19 +72,19 @@ def run_jobs(
 
 
 def _phases(jobs: Sequence[Job]) -> list[list[Job]]:
-    """Each folder's first write; then the other transfers; then removals."""
-    firsts: list[Job] = []
-    others: list[Job] = []
-    removals: list[Job] = []
-    seen: set[str] = set()
+    """Each folder's reference candidate; then the other transfers; then
+    removals.  The candidate is the folder's middle file in listing order:
+    for a series of versions that is the one closest to all the others,
+    so their deltas are smallest (six botocore releases: 30.8 MB stored
+    instead of 35.8 MB with the first as reference)."""
+    by_space: dict[str, list[Job]] = {}
     for job in jobs:
-        if job.removal:
-            removals.append(job)
-        elif job.space is not None and job.space not in seen:
-            seen.add(job.space)
-            firsts.append(job)
-        else:
-            others.append(job)
+        if job.space is not None and not job.removal:
+            by_space.setdefault(job.space, []).append(job)
+    firsts = [group[(len(group) - 1) // 2] for group in by_space.values()]
+    chosen = {id(job) for job in firsts}
+    others = [job for job in jobs if not job.removal and id(job) not in chosen]
+    removals = [job for job in jobs if job.removal]
     return [phase for phase in (firsts, others, removals) if phase]
 
 

@@ -32,7 +32,8 @@ def stats(args: argparse.Namespace, report: Report) -> None:
     bucket = _bucket(args.bucket)
     mode: StatsMode = "detailed" if args.detailed else "sampled" if args.sampled else "quick"
     client = client_for(args)
-    result = client.get_bucket_stats(bucket, mode=mode, use_cache=not args.no_cache)
+    with report.progress.activity(f"{mode} stats of {bucket}"):
+        result = client.get_bucket_stats(bucket, mode=mode, use_cache=not args.no_cache)
     if args.json:
         report.json(dataclasses.asdict(result))
         return

@@ -40,8 +40,9 @@ def migrate(args: argparse.Namespace, report: Report) -> None:
         raise UsageError(f"{source} and {destination} overlap; migrate into another prefix")
     client = client_for(args)
     require_bucket(client, destination.bucket)
-    pending = s3_entries(client, source, filter_rules(args))
-    present = s3_entries(client, destination, [])
+    with report.progress.activity(f"listing {source} and {destination}"):
+        pending = s3_entries(client, source, filter_rules(args))
+        present = s3_entries(client, destination, [])
     todo = {r: e for r, e in pending.items() if r not in present or present[r].size != e.size}
     skipped = len(pending) - len(todo)
     before = sum(entry.size for entry in todo.values())

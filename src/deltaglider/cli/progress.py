@@ -6,9 +6,11 @@ with ``--no-progress``: then only the result lines are printed."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from typing import TextIO
 
 from deltaglider.cli.units import human
@@ -42,6 +44,17 @@ class Progress:
             self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
             self._ticker.start()
 
+    @contextlib.contextmanager
+    def activity(self, name: str) -> Iterator[None]:
+        """Show ``name`` and the time passing while a step with no counts
+        (a listing, a statistics run) goes on."""
+        self.start()
+        self.working_on(name)
+        try:
+            yield
+        finally:
+            self.stop()
+
     def working_on(self, name: str) -> None:
         """Name the object now in hand."""
         with self._lock:
@@ -65,12 +78,15 @@ class Progress:
                 self._shown = False
 
     def stop(self) -> None:
-        """Stop the ticker and erase the line."""
+        """Stop the ticker, erase the line, and reset the counts."""
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
             self._ticker = None
+        self._stop.clear()
         self.clear()
+        self.objects = self.bytes = 0
+        self.current = ""
 
     def _tick(self) -> None:
         while not self._stop.wait(_REDRAW_SECONDS):
@@ -92,6 +108,8 @@ class Progress:
 
     def _counts(self) -> str:
         elapsed = max(time.monotonic() - self._started, 1e-6)
+        if self.total_objects is None and not self.objects:
+            return f"{int(elapsed)}s"
         parts = []
         if self.total_bytes:
             filled = min(_BAR, _BAR * self.bytes // self.total_bytes)

@@ -76,11 +76,12 @@ def sync(args: argparse.Namespace, report: Report) -> None:
     if isinstance(destination, S3Location):
         require_bucket(client, destination.bucket)
     rules = filter_rules(args)
-    source_entries = _entries(client, source, rules)
-    if isinstance(destination, Path):
-        destination_entries = local_entries(destination, rules) if destination.is_dir() else {}
-    else:
-        destination_entries = s3_entries(client, destination, rules)
+    with report.progress.activity(f"comparing {args.source} and {args.destination}"):
+        source_entries = _entries(client, source, rules)
+        if isinstance(destination, Path):
+            destination_entries = local_entries(destination, rules) if destination.is_dir() else {}
+        else:
+            destination_entries = s3_entries(client, destination, rules)
     direction: Direction = (
         "upload"
         if isinstance(source, Path)
