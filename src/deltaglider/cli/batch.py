@@ -64,9 +64,14 @@ def run_jobs(
                     _run(report, job, batch)
             return
         budget = _Budget(IN_FLIGHT_BYTES)
-        with ThreadPoolExecutor(workers, thread_name_prefix="deltaglider-job") as pool:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="deltaglider-job")
+        try:
             for phase in _phases(jobs):
                 wait([pool.submit(_run_within, report, job, budget) for job in phase])
+        finally:
+            # On Ctrl-C, start nothing more; the jobs running finish whole
+            # (every write is atomic), then the command ends.
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         report.progress.stop()
 
