@@ -172,6 +172,8 @@ def test_rm_rb_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     assert cli("cp", str(tmp_path), cli.url()).returncode == 2  # a folder, no -r
     assert cli("cp", "a", "b").returncode == 2
     assert cli("frobnicate").returncode == 2
+    assert cli("ls", "s3://").returncode == 2  # no bucket
+    assert cli("--jobs", "0", "ls").returncode == 2
     assert cli("ls", "s3://no-such-bucket-here/").returncode == 3
     not_empty = cli("rb", cli.url())
     assert not_empty.returncode == 1

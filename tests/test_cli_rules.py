@@ -11,6 +11,7 @@ import pytest
 
 from deltaglider.cli.filters import included
 from deltaglider.cli.locations import S3Location, download_path, parse, safe_local_path, upload_key
+from deltaglider.cli.report import UsageError
 from deltaglider.cli.shared import Entry
 from deltaglider.cli.sync import Direction, needs_transfer
 
@@ -48,7 +49,7 @@ def test_download_destination_rules(tmp_path: Path) -> None:
 def test_s3_urls_and_windows_paths() -> None:
     assert parse("s3://b") == S3Location("b", "")
     assert parse("s3://b/k/") == S3Location("b", "k/")
-    with pytest.raises(ValueError, match="no bucket"):
+    with pytest.raises(UsageError, match="no bucket"):
         parse("s3:///k")
     # A Windows path is a local path, never a URL; its name is the file's.
     windows = PureWindowsPath(r"C:\builds\app-1.zip")

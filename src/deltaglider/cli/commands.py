@@ -10,9 +10,8 @@ from pathlib import Path
 
 from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.locations import S3Location, download_path, parse, safe_local_path, upload_key
-from deltaglider.cli.report import Report
+from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.shared import (
-    UsageError,
     client_for,
     filter_rules,
     local_entries,

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from deltaglider.cli.report import UsageError
+
 
 @dataclass(frozen=True)
 class S3Location:
@@ -38,12 +40,12 @@ def parse(text: str) -> S3Location | Path:
     """An ``s3://`` URL, or a local path.
 
     Raises:
-        ValueError: an s3:// URL without a bucket.
+        UsageError: an s3:// URL without a bucket.
     """
     if text.startswith("s3://"):
         bucket, _, key = text[5:].partition("/")
         if not bucket:
-            raise ValueError(f"no bucket in {text!r}")
+            raise UsageError(f"no bucket in {text!r}")
         return S3Location(bucket, key)
     return Path(text)
 

@@ -9,8 +9,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from deltaglider.cli.parser import build_parser
-from deltaglider.cli.report import EXIT_FAILURE, Report, exit_code_for
-from deltaglider.cli.shared import UsageError
+from deltaglider.cli.report import EXIT_FAILURE, Report, UsageError, exit_code_for
 
 
 def main(argv: Sequence[str] | None = None) -> int:

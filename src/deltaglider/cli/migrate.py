@@ -15,10 +15,9 @@ from typing import Any
 
 from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.locations import S3Location
-from deltaglider.cli.report import Report
+from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.shared import (
     Entry,
-    UsageError,
     client_for,
     filter_rules,
     outcome,

@@ -20,6 +20,10 @@ EXIT_INTEGRITY = 4
 EXIT_PARTIAL = 5
 
 
+class UsageError(Exception):
+    """The arguments do not make a command (exit code 2)."""
+
+
 class Report:
     """Output lines shaped like ``aws s3``'s, a progress line on a
     terminal, and failures counted so a batch that partly failed exits

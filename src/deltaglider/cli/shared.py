@@ -13,12 +13,9 @@ from typing import Any
 
 from deltaglider.cli.filters import included
 from deltaglider.cli.locations import S3Location, parse
+from deltaglider.cli.report import UsageError
 from deltaglider.cli.units import human
 from deltaglider.client import DeltaGliderClient, create_client
-
-
-class UsageError(Exception):
-    """The arguments do not make a command (exit code 2)."""
 
 
 def client_for(args: argparse.Namespace) -> DeltaGliderClient:

@@ -23,10 +23,9 @@ from typing import Literal
 from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.commands import copy_job, delete_job, download_job, upload_job
 from deltaglider.cli.locations import S3Location, parse, safe_local_path
-from deltaglider.cli.report import Report
+from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.shared import (
     Entry,
-    UsageError,
     client_for,
     filter_rules,
     local_entries,
