@@ -173,6 +173,12 @@ def test_rm_rb_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     assert cli("cp", "a", "b").returncode == 2
     assert cli("frobnicate").returncode == 2
     assert cli("ls", "s3://").returncode == 2  # no bucket
+    listed = subprocess.run(  # the endpoint after the command, as aws users write it
+        [sys.executable, "-m", "deltaglider", "ls", "-r", cli.url(), "--endpoint-url", cli.endpoint],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY),
+    )  # fmt: skip
+    assert listed.stdout.split()[-1] == "d/a.zip", listed.stderr
     assert cli("--jobs", "0", "ls").returncode == 2
     assert cli("ls", "s3://no-such-bucket-here/").returncode == 3
     not_empty = cli("rb", cli.url())

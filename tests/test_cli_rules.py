@@ -123,3 +123,16 @@ def test_sync_decisions_match_aws_s3_sync(
     flags = {flag: True} if flag else {}
     there = _at(*destination) if destination is not None else None
     assert needs_transfer(direction, _at(*source), there, **flags) is expected
+
+
+def test_global_options_go_before_or_after_the_command_as_with_aws() -> None:
+    from deltaglider.cli.parser import build_parser
+
+    parser = build_parser()
+    before = parser.parse_args(["--endpoint-url", "file:///a", "--jobs", "2", "ls"])
+    assert (before.endpoint_url, before.jobs, before.debug) == ("file:///a", 2, False)
+    after = parser.parse_args(["cp", "x.zip", "s3://b/", "--endpoint-url", "file:///b", "--quiet"])
+    assert (after.endpoint_url, after.jobs, after.quiet) == ("file:///b", 4, True)
+    both = parser.parse_args(["--endpoint-url", "file:///a", "sync", "d", "s3://b/",
+                              "--endpoint-url", "file:///c", "--no-progress"])  # fmt: skip
+    assert (both.endpoint_url, both.no_progress) == ("file:///c", True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from deltaglider._version import __version__
 from deltaglider.cli import commands, maintenance, migrate, sync
@@ -79,15 +80,45 @@ def _transfer(parser: argparse.ArgumentParser, what: str) -> None:
     _filters(parser)
 
 
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The options every command takes, before or after its name (as aws
+    takes them).  Given after the command, they override; only the top
+    level holds their defaults."""
+    group = parser.add_argument_group("global options") if not top else parser
+    keep: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    group.add_argument(
+        "--endpoint-url", metavar="URL", help="S3 endpoint URL, or file:///path", **keep
+    )
+    group.add_argument("--profile", help="AWS profile", **keep)
+    group.add_argument("--region", help="AWS region", **keep)
+    group.add_argument("--debug", action="store_true", help="log every request; tracebacks", **keep)
+    group.add_argument("--quiet", action="store_true", help="print errors only", **keep)
+    group.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress line (it is off unless a terminal)",
+        **keep,
+    )
+    group.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="objects transferred at once in a batch (default 4)",
+        **(keep or {"default": 4}),
+    )
+
+
 def _command(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, about: str
 ) -> argparse.ArgumentParser:
-    return sub.add_parser(
+    command = sub.add_parser(
         name,
         help=summary,
         description=about,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _global_options(command, top=False)
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,21 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"deltaglider {__version__}")
-    parser.add_argument("--endpoint-url", metavar="URL", help="S3 endpoint URL, or file:///path")
-    parser.add_argument("--profile", help="AWS profile")
-    parser.add_argument("--region", help="AWS region")
-    parser.add_argument("--debug", action="store_true", help="log every request; tracebacks")
-    parser.add_argument("--quiet", action="store_true", help="print errors only")
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress line (it is off unless a terminal)"
-    )
-    parser.add_argument(
-        "--jobs",
-        type=_positive,
-        default=4,
-        metavar="N",
-        help="objects transferred at once in a batch (default 4)",
-    )
+    _global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     cp = _command(
