@@ -174,7 +174,8 @@ def test_rm_rb_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     assert cli("frobnicate").returncode == 2
     assert cli("ls", "s3://").returncode == 2  # no bucket
     listed = subprocess.run(  # the endpoint after the command, as aws users write it
-        [sys.executable, "-m", "deltaglider", "ls", "-r", cli.url(), "--endpoint-url", cli.endpoint],
+        [sys.executable, "-m", "deltaglider", "ls", "-r", cli.url(),
+         "--endpoint-url", cli.endpoint],
         capture_output=True, text=True, timeout=120,
         env=dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY),
     )  # fmt: skip
