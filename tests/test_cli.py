@@ -47,9 +47,21 @@ class Cli:
         env["AWS_DEFAULT_REGION"] = REGION
         return subprocess.run(
             [*command, "--endpoint-url", self.endpoint, *args],
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             cwd=cwd,
+            env=env,
+            timeout=180,
+        )
+
+    def binary(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+        """The command with bytes on standard input and output."""
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+        return subprocess.run(
+            [sys.executable, "-m", "deltaglider", "--endpoint-url", self.endpoint, *args],
+            input=stdin,
+            capture_output=True,
             env=env,
             timeout=180,
         )
@@ -100,6 +112,30 @@ def test_cp_stores_versions_as_deltas_and_reads_them_back(cli: Cli, tmp_path: Pa
         f"copy: {cli.url('rel/app-2.zip')} to {cli.url('other/app-2.zip')} (new reference"
     )
     assert cli.client.get_object(Bucket=cli.bucket, Key="other/app-2.zip")["Body"].read() == V2
+
+
+def test_cp_streams_standard_input_and_output(cli: Cli) -> None:
+    assert cli.binary("cp", "-", cli.url("pipe/a.zip")).returncode == 0  # empty: stored as is
+    stored = cli.binary("cp", "-", cli.url("pipe/b.zip"), stdin=V1)
+    assert stored.returncode == 0, stored.stderr
+    assert stored.stdout.decode().startswith(f"upload: - to {cli.url('pipe/b.zip')} (new ref")
+    second = cli.binary("cp", "-", cli.url("pipe/c.zip"), stdin=V2)
+    assert b"(delta, " in second.stdout
+    out = cli.binary("cp", cli.url("pipe/c.zip"), "-")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == V2  # the bytes, and no result line among them
+    assert cli("cp", "-", cli.url("pipe/")).returncode == 2  # no key to store under
+    assert cli("cp", "-r", cli.url("pipe/"), "-").returncode == 2
+    # A damaged delta: an integrity failure, and not one byte on stdout.
+    service = cli.client.service
+    damaged = bytearray(service.storage.open(cli.bucket, "pipe/c.zip.delta")[1].read())
+    damaged[-1] ^= 0xFF
+    head = service.storage.head(cli.bucket, "pipe/c.zip.delta")
+    assert head is not None
+    service.storage.put(cli.bucket, "pipe/c.zip.delta", bytes(damaged), head.metadata)
+    bad = cli.binary("cp", cli.url("pipe/c.zip"), "-")
+    assert bad.returncode == 4
+    assert bad.stdout == b""
 
 
 def test_no_delta_stores_files_as_is(cli: Cli, tmp_path: Path) -> None:

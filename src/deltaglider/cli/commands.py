@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -26,9 +27,15 @@ from deltaglider.client import DeltaGliderClient
 
 # -- cp ----------------------------------------------------------------------
 
+STREAM = "-"
+
 
 def cp(args: argparse.Namespace, report: Report) -> None:
-    """``cp SRC DST``: local->S3, S3->local, S3->S3."""
+    """``cp SRC DST``: local->S3, S3->local, S3->S3; ``-`` is standard
+    input or output."""
+    if STREAM in (args.source, args.destination):
+        _cp_stream(args, report)
+        return
     source, destination = parse(args.source), parse(args.destination)
     if isinstance(source, Path) and isinstance(destination, Path):
         raise UsageError("one of SOURCE and DESTINATION must be an s3:// URL")
@@ -70,6 +77,43 @@ def cp(args: argparse.Namespace, report: Report) -> None:
                 remote = destination
             jobs.append(copy_job(client, S3Location(source.bucket, key), remote, size, args))
     run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive, workers=args.jobs)
+
+
+def _cp_stream(args: argparse.Namespace, report: Report) -> None:
+    """``cp - s3://b/key`` stores standard input; ``cp s3://b/key -``
+    writes the object, verified before its first byte is written, to
+    standard output (so no result line is printed there)."""
+    if args.recursive:
+        raise UsageError("--recursive does not apply to - (standard input or output)")
+    if args.source == STREAM:
+        target = s3_location(args.destination)
+        if target.is_folder:
+            raise UsageError(f"{target}: give the key to store standard input under")
+        client = client_for(args)
+        require_bucket(client, target.bucket)
+        if args.dryrun:
+            report.ok(f"(dryrun) upload: - to {target}")
+            return
+        response = client.put_object(
+            Bucket=target.bucket,
+            Key=target.key,
+            Body=sys.stdin.buffer,
+            delta=not args.no_delta,
+            max_ratio=args.max_ratio,
+        )
+        report.ok(f"upload: - to {target} ({outcome(response['DeltaGlider'])})")
+        return
+    source = s3_location(args.source)
+    if args.destination != STREAM or source.is_folder:
+        raise UsageError("cp with - copies one object to standard output: cp s3://b/key -")
+    if args.dryrun:
+        report.ok(f"(dryrun) download: {source} to -")
+        return
+    body = client_for(args).get_object(Bucket=source.bucket, Key=source.key)["Body"]
+    out = sys.stdout.buffer
+    for chunk in iter(lambda: body.read(1 << 20), b""):
+        out.write(chunk)
+    out.flush()
 
 
 def _uploads(

@@ -97,14 +97,19 @@ class DeltaGliderClient:
         Metadata: Mapping[str, str] | None = None,
         ContentType: str | None = None,
         Tagging: str | None = None,
+        *,
+        delta: bool = True,
+        max_ratio: float | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Store an object, as a delta when it pays; returns boto3's shape
         plus ``DeltaGlider`` (how it was stored).  ``Tagging`` (``a=1&b=2``)
-        tags the stored file, never the folder's reference."""
+        tags the stored file, never the folder's reference.  ``delta`` and
+        ``max_ratio`` (deltaglider extensions) are as for :meth:`upload`."""
         self._ignored("put_object", kwargs)
         with self._errors("PutObject"):
-            summary = self._put(Bucket, Key, Body, Metadata, ContentType, None, _tags(Tagging))
+            tags = _tags(Tagging)
+            summary = self._put(Bucket, Key, Body, Metadata, ContentType, max_ratio, tags, delta)
         return {
             "ETag": _quoted(summary.etag),
             "ResponseMetadata": _metadata(),
