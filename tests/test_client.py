@@ -603,3 +603,23 @@ def test_tags_go_on_the_stored_file_never_the_reference(backend: Backend, tmp_pa
     assert client.get_object_tagging(Bucket=bucket, Key="u/a.zip")["TagSet"] == tag_sets["t/a.zip"]
     with pytest.raises(client.exceptions.NoSuchKey):
         client.get_object_tagging(Bucket=bucket, Key="t/none.zip")
+
+
+def test_transfer_callbacks_report_bytes_as_they_move(
+    backend: Backend,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    client, bucket = backend
+    big = os.urandom(3 * (1 << 20) + 7)
+    (tmp_path / "disk.bin").write_bytes(big)
+    sent: list[int] = []
+    client.upload_file(str(tmp_path / "disk.bin"), bucket, "cb/disk.bin", Callback=sent.append)
+    assert sum(sent) == len(big)
+    assert len(sent) >= 3  # as the file is sent, not once at the end
+    got: list[int] = []
+    client.download_file(bucket, "cb/disk.bin", str(tmp_path / "back.bin"), Callback=got.append)
+    assert sum(got) == len(big)
+    assert (tmp_path / "back.bin").read_bytes() == big
+    small: list[int] = []
+    client.upload_fileobj(io.BytesIO(V1), bucket, "cb/a.zip", Callback=small.append)
+    assert small == [len(V1)]

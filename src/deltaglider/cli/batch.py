@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from deltaglider.cli.report import Report
+from deltaglider.metering import Meter, ProgressCallback
 
 IN_FLIGHT_BYTES = 512 << 20
 
@@ -25,14 +26,14 @@ IN_FLIGHT_BYTES = 512 << 20
 @dataclass(frozen=True)
 class Job:
     """One object's work: the line printed when it is done, the name
-    errors give, the bytes it moves, the action (which may return a detail
-    for the line), the folder it writes into (``bucket/prefix``), and
-    whether it deletes."""
+    errors give, the bytes it moves, the action (given a callback for the
+    bytes it moves as it goes; it may return a detail for the line), the
+    folder it writes into (``bucket/prefix``), and whether it deletes."""
 
     label: str
     name: str
     size: int
-    action: Callable[[], str | None]
+    action: Callable[[ProgressCallback], str | None]
     space: str | None = None
     removal: bool = False
 
@@ -95,15 +96,16 @@ def _phases(jobs: Sequence[Job]) -> list[list[Job]]:
 
 def _run(report: Report, job: Job, batch: bool) -> None:
     report.progress.working_on(job.name)
+    moved = Meter(report.progress.moved, job.size)
     try:
-        detail = job.action()
+        detail = job.action(moved.add)
     except Exception as exc:
         if not batch:
             raise
         report.failure(f"{job.name}: {exc}", exc)
         return
     report.ok(f"{job.label} ({detail})" if detail else job.label)
-    report.progress.advance(job.size)
+    report.progress.advance(job.size - moved.reported)
 
 
 def _run_within(report: Report, job: Job, budget: _Budget) -> None:

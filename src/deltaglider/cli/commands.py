@@ -24,6 +24,7 @@ from deltaglider.cli.shared import (
 )
 from deltaglider.cli.units import human
 from deltaglider.client import DeltaGliderClient
+from deltaglider.metering import ProgressCallback
 
 # -- cp ----------------------------------------------------------------------
 
@@ -140,9 +141,9 @@ def upload_job(
 ) -> Job:
     """Store a local file at ``target`` (``--no-delta``, ``--max-ratio``)."""
 
-    def action() -> str:
+    def action(moved: ProgressCallback) -> str:
         summary = client.upload(
-            file, str(target), max_ratio=args.max_ratio, delta=not args.no_delta
+            file, str(target), max_ratio=args.max_ratio, delta=not args.no_delta, progress=moved
         )
         return outcome(
             {
@@ -167,9 +168,9 @@ def download_job(
     ``mtime`` sets the file's modification time, as ``aws s3 sync``
     does, so the next sync sees it unchanged."""
 
-    def action() -> None:
+    def action(moved: ProgressCallback) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        client.download(str(source), target)
+        client.download(str(source), target, progress=moved)
         if mtime is not None:
             os.utime(target, (mtime, mtime))
 
@@ -185,7 +186,7 @@ def copy_job(
 ) -> Job:
     """Copy an object within the store, delta-compressed at the target."""
 
-    def action() -> str:
+    def action(moved: ProgressCallback) -> str:
         response = client.copy_object(
             Bucket=target.bucket,
             Key=target.key,
@@ -271,7 +272,7 @@ def rm(args: argparse.Namespace, report: Report) -> None:
 def delete_job(client: DeltaGliderClient, target: S3Location) -> Job:
     """Delete one object (its delta and, once unused, its reference)."""
 
-    def action() -> None:
+    def action(moved: ProgressCallback) -> None:
         client.delete_object(Bucket=target.bucket, Key=target.key)
 
     return Job(f"delete: {target}", str(target), 0, action, removal=True)

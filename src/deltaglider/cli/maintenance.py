@@ -21,6 +21,7 @@ from deltaglider.cli.units import human
 from deltaglider.core.errors import IntegrityError
 from deltaglider.core.models import ObjectKey
 from deltaglider.core.stats import StatsMode
+from deltaglider.metering import ProgressCallback
 
 
 def _bucket(text: str) -> str:
@@ -74,7 +75,7 @@ def verify(args: argparse.Namespace, report: Report) -> None:
 
 
 def _verify_job(service: Any, target: S3Location, size: int, results: list[dict[str, Any]]) -> Job:
-    def action() -> str:
+    def action(moved: ProgressCallback) -> str:
         result = service.verify(ObjectKey(target.bucket, target.key))
         results.append({"url": str(target), **dataclasses.asdict(result)})
         if not result.valid:

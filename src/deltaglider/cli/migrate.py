@@ -27,6 +27,7 @@ from deltaglider.cli.shared import (
 )
 from deltaglider.cli.units import human
 from deltaglider.client import DeltaGliderClient
+from deltaglider.metering import ProgressCallback
 
 
 def migrate(args: argparse.Namespace, report: Report) -> None:
@@ -104,7 +105,7 @@ def _migrate_job(
     source, target = entry.location, destination.child(relative)
     assert isinstance(source, S3Location)
 
-    def action() -> str:
+    def action(moved: ProgressCallback) -> str:
         response = client.copy_object(
             Bucket=target.bucket,
             Key=target.key,

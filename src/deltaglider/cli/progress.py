@@ -61,8 +61,14 @@ class Progress:
             self.current = name
         self._draw()
 
+    def moved(self, nbytes: int) -> None:
+        """``nbytes`` more of the object in hand moved."""
+        with self._lock:
+            self.bytes += nbytes
+
     def advance(self, nbytes: int = 0) -> None:
-        """One more object done, of ``nbytes``."""
+        """One more object done, with ``nbytes`` more (those not already
+        counted by :meth:`moved`)."""
         with self._lock:
             self.objects += 1
             self.bytes += nbytes

@@ -121,7 +121,9 @@ def single_or_listed(
     if not recursive:
         if source.is_folder:
             raise UsageError(f"{source} is a prefix (use --recursive)")
-        yield source.key, PurePosixPath(source.key).name, 0
+        stored = client.service.head(source.bucket, source.key)  # its size, for progress
+        size = stored.size if stored is not None else 0  # missing: the command says so
+        yield source.key, PurePosixPath(source.key).name, size
         return
     for relative, entry in s3_entries(client, source, rules).items():
         assert isinstance(entry.location, S3Location)

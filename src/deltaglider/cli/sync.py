@@ -34,6 +34,7 @@ from deltaglider.cli.shared import (
     s3_entries,
 )
 from deltaglider.client import DeltaGliderClient
+from deltaglider.metering import ProgressCallback
 
 Direction = Literal["upload", "download", "copy"]
 
@@ -145,7 +146,7 @@ def _removal(client: DeltaGliderClient, entry: Entry) -> Job:
         return delete_job(client, target)
     local = target
 
-    def action() -> None:
+    def action(moved: ProgressCallback) -> None:
         local.unlink()
 
     return Job(f"delete: {local_label(local)}", str(local), 0, action, removal=True)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import parse_qsl
 
 from deltaglider.client import lifecycle
@@ -41,6 +41,7 @@ from deltaglider.core.models import ObjectKey, PutSummary, StoredObject
 from deltaglider.core.service import DeltaService
 from deltaglider.core.stats import StatsMode
 from deltaglider.fsutil import atomic_writer
+from deltaglider.metering import ProgressCallback
 from deltaglider.ports.storage import BucketNotFoundError
 
 log = logging.getLogger("deltaglider.client")
@@ -126,6 +127,7 @@ class DeltaGliderClient:
         max_ratio: float | None,
         tags: Mapping[str, str] | None = None,
         delta: bool = True,
+        progress: ProgressCallback | None = None,
     ) -> PutSummary:
         extras: dict[str, Any] = {
             "delta": delta,
@@ -136,14 +138,15 @@ class DeltaGliderClient:
         }
         try:
             if isinstance(body, Path):
-                return self.service.put_file(bucket, key, body, **extras)
+                return self.service.put_file(bucket, key, body, progress=progress, **extras)
             if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
                 data = body.encode() if isinstance(body, str) else bytes(body or b"")
-                return self.service.put_bytes(bucket, key, data, **extras)
+                return _reported(self.service.put_bytes(bucket, key, data, **extras), progress)
             with _Spooled(body, self.service.stream_threshold) as spooled:
                 if isinstance(spooled, Path):
-                    return self.service.put_file(bucket, key, spooled, **extras)
-                return self.service.put_bytes(bucket, key, spooled, **extras)
+                    return self.service.put_file(bucket, key, spooled, progress=progress, **extras)
+                summary = self.service.put_bytes(bucket, key, spooled, **extras)
+                return _reported(summary, progress)
         finally:
             self._changed(bucket)
 
@@ -582,7 +585,7 @@ class DeltaGliderClient:
         extra = self._extra_args(ExtraArgs)
         path = Path(Filename)
         with self._errors("PutObject"):
-            summary = self._put(
+            self._put(
                 Bucket,
                 Key,
                 path,
@@ -590,9 +593,8 @@ class DeltaGliderClient:
                 extra.get("ContentType"),
                 None,
                 _tags(extra.get("Tagging")),
+                progress=Callback,
             )
-        if Callback is not None:
-            Callback(summary.file_size)
 
     def upload_fileobj(
         self,
@@ -606,7 +608,7 @@ class DeltaGliderClient:
         """Store what a binary file object holds (as boto3's ``upload_fileobj``)."""
         extra = self._extra_args(ExtraArgs)
         with self._errors("PutObject"):
-            summary = self._put(
+            self._put(
                 Bucket,
                 Key,
                 Fileobj,
@@ -614,9 +616,8 @@ class DeltaGliderClient:
                 extra.get("ContentType"),
                 None,
                 _tags(extra.get("Tagging")),
+                progress=Callback,
             )
-        if Callback is not None:
-            Callback(summary.file_size)
 
     def download_file(
         self,
@@ -627,11 +628,12 @@ class DeltaGliderClient:
         Callback: Callable[[int], object] | None = None,
         Config: Any = None,
     ) -> None:
-        """Write an object to a file: verified, then renamed into place."""
+        """Write an object to a file: verified, then renamed into place.
+        ``Callback`` gets the bytes rebuilt as they are."""
         with self._errors("GetObject"):
-            stream, _ = self.service.open_verified(Bucket, Key)
+            stream, _ = self.service.open_verified(Bucket, Key, progress=Callback)
         with stream, atomic_writer(Filename) as out:
-            _copy(stream, out, Callback)
+            shutil.copyfileobj(stream, out, _CHUNK)
 
     def download_fileobj(
         self,
@@ -642,11 +644,12 @@ class DeltaGliderClient:
         Callback: Callable[[int], object] | None = None,
         Config: Any = None,
     ) -> None:
-        """Write an object's verified bytes into a binary file object."""
+        """Write an object's verified bytes into a binary file object.
+        ``Callback`` gets the bytes rebuilt as they are."""
         with self._errors("GetObject"):
-            stream, _ = self.service.open_verified(Bucket, Key)
+            stream, _ = self.service.open_verified(Bucket, Key, progress=Callback)
         with stream:
-            _copy(stream, Fileobj, Callback)
+            shutil.copyfileobj(stream, Fileobj, _CHUNK)
 
     # -- presigned URLs -----------------------------------------------------
 
@@ -727,24 +730,33 @@ class DeltaGliderClient:
         max_ratio: float | None = None,
         *,
         delta: bool = True,
+        progress: ProgressCallback | None = None,
     ) -> UploadSummary:
         """Store a local file at ``s3_url``: into the folder when the URL
         ends with ``/`` (or is a bucket), else under the URL's key.
-        ``delta=False`` stores it as is (no reference, no delta)."""
+        ``delta=False`` stores it as is (no reference, no delta);
+        ``progress`` is called with the bytes consumed since its last call."""
         path = Path(file_path)
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
         bucket, key = parse_s3_url(s3_url)
         if not key or key.endswith("/"):
             key = key + path.name
-        summary = self._put(bucket, key, path, None, None, max_ratio, tags, delta)
+        summary = self._put(bucket, key, path, None, None, max_ratio, tags, delta, progress)
         return _upload_summary(summary)
 
-    def download(self, s3_url: str, output_path: str | os.PathLike[str]) -> None:
+    def download(
+        self,
+        s3_url: str,
+        output_path: str | os.PathLike[str],
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> None:
         """Rebuild ``s3://bucket/key`` into ``output_path`` (written only
-        once verified)."""
+        once verified); ``progress`` is called with the bytes written since
+        its last call."""
         bucket, key = parse_s3_url(s3_url, need_key=True)
-        self.service.get(ObjectKey(bucket, key), Path(output_path))
+        self.service.get(ObjectKey(bucket, key), Path(output_path), progress=progress)
 
     def verify(self, s3_url: str) -> bool:
         """Rebuild an object and check it against its recorded SHA-256."""
@@ -950,11 +962,11 @@ class DeltaGliderClient:
             log.warning("%s: ignoring unsupported arguments %s", operation, sorted(kwargs))
 
 
-def _copy(stream: BinaryIO, out: IO[bytes], callback: Callable[[int], object] | None) -> None:
-    while chunk := stream.read(_CHUNK):
-        out.write(chunk)
-        if callback is not None:
-            callback(len(chunk))
+def _reported(summary: PutSummary, progress: ProgressCallback | None) -> PutSummary:
+    """Report a put of bytes already in memory as done, all at once."""
+    if progress is not None and summary.file_size:
+        progress(summary.file_size)
+    return summary
 
 
 class _Spooled:

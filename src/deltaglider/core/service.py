@@ -51,6 +51,7 @@ from deltaglider.core.models import (
 from deltaglider.core.size_cache import DeltaSizeCache
 from deltaglider.core.stats import StatsMode, bucket_stats
 from deltaglider.fsutil import RandomAccessReader, atomic_writer
+from deltaglider.metering import Meter, MeteredReader, MeteredWriter, ProgressCallback
 from deltaglider.ports.cache import CachePort
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort, Sink
 from deltaglider.ports.storage import (
@@ -187,8 +188,10 @@ class DeltaService:
         content_type: str | None = None,
         tags: Mapping[str, str] | None = None,
         delta: bool = True,
+        progress: ProgressCallback | None = None,
     ) -> PutSummary:
-        """Store a local file under logical ``key``.
+        """Store a local file under logical ``key``; ``progress`` is called
+        with the bytes of the file consumed since its last call.
 
         A file that is not a delta candidate (or with ``delta=False``) is
         streamed from disk as is (any size); a candidate is read into
@@ -198,8 +201,9 @@ class DeltaService:
         size = file.stat().st_size
         candidate = delta and keys.is_delta_candidate(keys.split_key(key)[1])
         extras = _Extras(dict(user_metadata or {}), content_type, dict(tags or {}))
+        meter = Meter(progress, size)
         if candidate and 0 < size <= self.stream_threshold:
-            return self.put_bytes(
+            summary = self.put_bytes(
                 bucket,
                 key,
                 file.read_bytes(),
@@ -208,41 +212,64 @@ class DeltaService:
                 content_type=content_type,
                 tags=extras.tags,
             )
-        self._check_key(key)
-        if not candidate or size == 0:
-            return self._put_direct_file(bucket, key, file, extras)
-        ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
-        with open(file, "rb") as handle:
-            sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
-        return self._with_retries(
-            bucket, key, lambda: self._put_delta_file(bucket, key, file, size, sha, ratio, extras)
-        )
+        else:
+            self._check_key(key)
+            if not candidate or size == 0:
+                summary = self._put_direct_file(bucket, key, file, extras, meter=meter)
+            else:
+                ratio = self.max_ratio if max_ratio is None else self._checked_ratio(max_ratio)
+                with open(file, "rb") as handle:
+                    sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
+                summary = self._with_retries(
+                    bucket,
+                    key,
+                    lambda: self._put_delta_file(
+                        bucket, key, file, size, sha, ratio, extras, meter
+                    ),
+                )
+        meter.finish()
+        return summary
 
     def _put_direct_file(
-        self, bucket: str, key: str, file: Path, extras: _Extras, sha: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        file: Path,
+        extras: _Extras,
+        sha: str | None = None,
+        *,
+        meter: Meter,
     ) -> PutSummary:
         """Stream a file into the store as is (``sha``: its SHA-256, when
-        already known)."""
+        already known); ``meter`` counts the bytes sent."""
         with open(file, "rb") as handle:
             if sha is None:
                 sha = self.hasher.sha256_chunks(iter(lambda: handle.read(_CHUNK), b""))
                 handle.seek(0)
             size = os.fstat(handle.fileno()).st_size
-            return self._store_direct(bucket, key, handle, size, sha, extras)
+            body = cast(BinaryIO, MeteredReader(handle, meter))
+            return self._store_direct(bucket, key, body, size, sha, extras)
 
-    def get(self, object_key: ObjectKey, output_path: Path) -> GetSummary:
+    def get(
+        self,
+        object_key: ObjectKey,
+        output_path: Path,
+        progress: ProgressCallback | None = None,
+    ) -> GetSummary:
         """Rebuild an object into ``output_path`` (written only once verified).
 
         An object stored as is is streamed to the file and checked as it
         goes; a delta is rebuilt in memory, or streamed when the file is
-        larger than ``stream_threshold``."""
+        larger than ``stream_threshold``.  ``progress`` is called with the
+        bytes written since its last call."""
         bucket, key = object_key.bucket, object_key.key
         stored = self.head(bucket, key)
         if stored is None:
             raise self._not_found(bucket, key)
+        meter = Meter(progress, stored.size)
         if stored.is_delta and stored.size > self.stream_threshold:
             with atomic_writer(output_path) as out:
-                sha = self._rebuild_streaming(stored, out)
+                sha = self._rebuild_streaming(stored, MeteredWriter(out, meter))
             size = stored.size
         elif stored.is_delta:
             data = self._fetch(stored)
@@ -251,7 +278,8 @@ class DeltaService:
             size, sha = len(data), stored.sha256 or self.hasher.sha256(data)
         else:
             with atomic_writer(output_path) as out:
-                size, sha = self._copy_direct(stored, out)
+                size, sha = self._copy_direct(stored, MeteredWriter(out, meter))
+        meter.finish()
         return GetSummary(
             operation="GET_DELTA" if stored.is_delta else "GET",
             bucket=stored.bucket,
@@ -285,22 +313,29 @@ class DeltaService:
             )
         return size, actual
 
-    def open_verified(self, bucket: str, key: str) -> tuple[BinaryIO, StoredObject]:
+    def open_verified(
+        self, bucket: str, key: str, progress: ProgressCallback | None = None
+    ) -> tuple[BinaryIO, StoredObject]:
         """A readable, seekable stream of the object's bytes, verified
         against its SHA-256 before it is returned: in memory up to
-        ``stream_threshold``, else in a private temporary file (unlinked)."""
+        ``stream_threshold``, else in a private temporary file (unlinked).
+        ``progress`` is called with the bytes rebuilt since its last call."""
         stored = self.head(bucket, key)
         if stored is None:
             raise self._not_found(bucket, key)
+        meter = Meter(progress, stored.size)
         if stored.size <= self.stream_threshold:
-            return cast(BinaryIO, _BufferReader(self._fetch(stored))), stored
+            reader = _BufferReader(self._fetch(stored))
+            meter.finish()
+            return cast(BinaryIO, reader), stored
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
         try:
             if stored.is_delta:
-                self._rebuild_streaming(stored, spool)
+                self._rebuild_streaming(stored, MeteredWriter(spool, meter))
             else:
-                self._copy_direct(stored, spool)
+                self._copy_direct(stored, MeteredWriter(spool, meter))
             spool.seek(0)
+            meter.finish()
         except BaseException:
             spool.close()
             raise
@@ -484,7 +519,15 @@ class DeltaService:
         )
 
     def _put_delta_file(
-        self, bucket: str, key: str, file: Path, size: int, sha: str, ratio: float, extras: _Extras
+        self,
+        bucket: str,
+        key: str,
+        file: Path,
+        size: int,
+        sha: str,
+        ratio: float,
+        extras: _Extras,
+        meter: Meter,
     ) -> PutSummary:
         """``_put_delta`` for a large file, streamed: the reference is read
         from its encrypted cache file and the delta spooled (in memory up
@@ -499,12 +542,13 @@ class DeltaService:
         ):
             limit = None if created else math.floor(ratio * size)
             delta = _HashingWriter(spool, self.hasher.running())
+            metered = cast(BinaryIO, MeteredReader(target, meter))
             try:
-                delta_size = self.diff.encode_stream(reference, target, delta, max_size=limit)
+                delta_size = self.diff.encode_stream(reference, metered, delta, max_size=limit)
             except DeltaTooLargeError:
                 self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
                 self.metrics.increment("deltaglider.put.ratio_exceeded")
-                return self._put_direct_file(bucket, key, file, extras, sha)
+                return self._put_direct_file(bucket, key, file, extras, sha, meter=meter)
             spool.seek(0)
             facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
             note = metadata.NOTE_ZERO_DIFF if created else None
