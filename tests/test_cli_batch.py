@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -23,7 +24,7 @@ class Log:
 
     def job(self, name: str, *, space: str | None = None, removal: bool = False, size: int = 0,
             fail: bool = False) -> Job:  # fmt: skip
-        def action() -> str:
+        def action(moved: object) -> str:
             with self.lock:
                 self.events.append(("start", name))
                 self.in_flight += size
@@ -102,3 +103,18 @@ def test_dryrun_only_shows(capsys: pytest.CaptureFixture[str]) -> None:
     run_jobs(Report(), [log.job("a"), log.job("b")], dryrun=True, batch=True, workers=4)
     assert log.events == []
     assert capsys.readouterr().out == "(dryrun) did a\n(dryrun) did b\n"
+
+
+def test_bytes_an_action_reports_are_not_counted_twice() -> None:
+    report = Report(quiet=True)
+    counted: list[tuple[str, int]] = []
+    report.progress.moved = lambda n: counted.append(("moved", n))  # type: ignore[method-assign]
+    report.progress.advance = lambda n=0: counted.append(("done", n))  # type: ignore[method-assign]
+
+    def halfway(moved: Callable[[int], object]) -> str:
+        moved(60)
+        moved(70)  # more than the object's size: capped
+        return "ok"
+
+    run_jobs(report, [Job("did x", "x", 100, halfway)], dryrun=False, batch=False)
+    assert counted == [("moved", 60), ("moved", 40), ("done", 0)]
