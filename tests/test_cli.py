@@ -546,3 +546,33 @@ def test_help_documents_every_command_and_exit_codes() -> None:
         page = subprocess.run([sys.executable, "-m", "deltaglider", command, "--help"],
                               capture_output=True, text=True, check=True).stdout  # fmt: skip
         assert "usage: deltaglider " + command in page
+
+
+def test_ctrl_c_stops_a_batch_and_leaves_no_partial_object(tmp_path: Path) -> None:
+    import signal
+
+    store = tmp_path / "store"
+    tree = tmp_path / "many"
+    tree.mkdir()
+    for i in range(60):
+        (tree / f"f{i:02}.bin").write_bytes(os.urandom(1 << 20))
+    local = Cli(store.as_uri(), "ctrl-c", create_client(endpoint_url=store.as_uri()), None)
+    assert local("mb", local.url()).returncode == 0
+    with subprocess.Popen(
+        [sys.executable, "-m", "deltaglider", "--endpoint-url", local.endpoint, "--jobs", "2",
+         "cp", "-r", str(tree), local.url("m/")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as child:  # fmt: skip
+        assert child.stdout is not None
+        first = child.stdout.readline()  # one object stored: the batch is under way
+        child.send_signal(signal.SIGINT)
+        rest, err = child.communicate(timeout=60)
+    assert first.startswith("upload: ")
+    assert child.returncode == 1
+    assert "deltaglider: error: interrupted" in err
+    stored = [line for line in (first + rest).splitlines() if line.startswith("upload: ")]
+    assert len(stored) < 60
+    listed = local("ls", "-r", local.url("m/")).stdout.splitlines()
+    assert len(listed) == len(stored)  # what was reported is all there is
+    leftovers = [p for p in store.rglob("*") if p.is_file() and "tmp-" in p.name]
+    assert leftovers == []
