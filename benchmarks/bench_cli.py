@@ -23,7 +23,6 @@ the xdelta3 CLI (for 6.2.0) and PyPI (to install 6.2.0 in a virtualenv).
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import json
 import os
@@ -38,10 +37,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the SeaweedFS launcher and 6.2.0 installer
 
-from bench_codec import LAUNCHER, releases, write_doc  # noqa: E402
-from bench_engine import stored_bytes  # noqa: E402
+from bench_codec import LAUNCHER  # noqa: E402
 from dg62 import install  # noqa: E402
 from seaweed import ACCESS_KEY, REGION, SECRET_KEY, s3_client, seaweedfs  # noqa: E402
+from side_by_side import (  # noqa: E402
+    Results,
+    arguments,
+    publish,
+    stage_as_zip,
+    stored_bytes,
+    table,
+)
 
 STEPS = ("upload", "sync", "ls", "download")
 BEGIN, END = "<!-- cli:begin -->", "<!-- cli:end -->"
@@ -145,23 +151,14 @@ def render(results: dict[str, list[dict[str, object]]], files: list[Path], comma
         "one encode per CPU); `upload --jobs 1` is the same upload one file at a time, into "
         "another prefix.",
         "",
-        "| measure | this package | deltaglider 6.2.0 | ratio |",
-        "|---|---:|---:|---:|",
-        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        *table(rows),
         END,
     ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args()
-    command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    args, command = arguments(__doc__)
     ours = shutil.which("deltaglider") or sys.exit("install this package first: pip install .")
     # pip writes bytecode when it installs a wheel (6.2.0's included); an
     # editable install, or PYTHONDONTWRITEBYTECODE, would leave this package
@@ -170,27 +167,16 @@ def main() -> int:
 
     compileall.compile_dir(Path(deltaglider.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as work:
-        staged = Path(work) / "files"
-        staged.mkdir()
-        files = []
-        for path in releases(args.folder):
-            target = staged / (path.stem + ".zip")
-            target.write_bytes(path.read_bytes())
-            files.append(target)
+        staged, files = stage_as_zip(args.folder, Path(work))
         old = str(install(Path(work) / "dg62").parent / "deltaglider")
         with seaweedfs(Path(work)) as endpoint:
-            results: dict[str, list[dict[str, object]]] = {"ours": [], "old": []}
+            results: Results = {"ours": [], "old": []}
             for run in range(args.repeats):
                 for tool, program in (("ours", ours), ("old", old)):
                     results[tool].append(one_run(tool, program, endpoint, staged, files, run))
                     print(tool, run, json.dumps(results[tool][-1]), flush=True)
         section = render(results, files, command)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "cli.json").write_text(json.dumps(results, indent=1))
-    print(section)
-    if not args.no_doc:
-        write_doc(section, BEGIN, END)
+    publish(section, results, "cli", (BEGIN, END), not args.no_doc)
     return 0
 
 

@@ -17,7 +17,6 @@ virtualenv of its own).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -30,9 +29,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the SeaweedFS launcher and 6.2.0 installer
 
-from bench_codec import LAUNCHER, releases, write_doc  # noqa: E402
+from bench_codec import LAUNCHER  # noqa: E402
 from dg62 import install  # noqa: E402
 from seaweed import ACCESS_KEY, REGION, SECRET_KEY, s3_client, seaweedfs  # noqa: E402
+from side_by_side import (  # noqa: E402
+    Results,
+    arguments,
+    publish,
+    stage_as_zip,
+    stored_bytes,
+    table,
+)
 
 OLD_PHASE = """
 import json, sys, time
@@ -95,14 +102,6 @@ def run_phase(python: str, script: str, args: list[str]) -> tuple[list[float], i
         raise RuntimeError(f"{python} phase failed: {result.stderr[-3000:]}")
     lines = result.stdout.strip().splitlines()
     return json.loads(lines[-2]), int(lines[-1]) * 1024
-
-
-def stored_bytes(endpoint: str, bucket: str) -> int:
-    client = s3_client(endpoint)
-    total = 0
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        total += sum(item["Size"] for item in page.get("Contents", []))
-    return total
 
 
 def one_run(
@@ -199,34 +198,19 @@ def render(
         "that times each operation (interpreter start-up excluded); peak RSS is the largest of "
         "that process and its child processes (for 6.2.0, its xdelta3 runs), not their sum.",
         "",
-        "| measure | this package | deltaglider 6.2.0 | ratio |",
-        "|---|---:|---:|---:|",
-        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        *table(rows),
         end,
     ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-doc", action="store_true")
-    args = parser.parse_args()
-    command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    args, command = arguments(__doc__)
     with tempfile.TemporaryDirectory() as work:
-        staged = Path(work) / "files"
-        staged.mkdir()
-        files = []
-        for path in releases(args.folder):
-            target = staged / (path.stem + ".zip")
-            target.write_bytes(path.read_bytes())
-            files.append(target)
+        _, files = stage_as_zip(args.folder, Path(work))
         old_python = str(install(Path(work) / "dg62"))
         with seaweedfs(Path(work)) as endpoint:
-            results: dict[str, list[dict[str, object]]] = {"ours": [], "old": []}
+            results: Results = {"ours": [], "old": []}
             for run in range(args.repeats):
                 for tool, python, script in (
                     ("ours", sys.executable, OURS_PHASE),
@@ -235,12 +219,8 @@ def main() -> int:
                     results[tool].append(one_run(tool, python, script, endpoint, files, run))
                     print(tool, run, json.dumps(results[tool][-1]), flush=True)
         section = render(results, files, command, args.folder)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"engine-{args.folder.name}.json").write_text(json.dumps(results, indent=1))
-    print(section)
-    if not args.no_doc:
-        write_doc(section, *engine_markers(args.folder))
+    name = f"engine-{args.folder.name}"
+    publish(section, results, name, engine_markers(args.folder), not args.no_doc)
     return 0
 
 

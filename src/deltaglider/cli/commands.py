@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from deltaglider.cli.batch import Job, run_jobs
-from deltaglider.cli.locations import S3Location, download_path, parse, safe_local_path, upload_key
+from deltaglider.cli.locations import S3Location, download_path, parse, upload_key
 from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.shared import (
     client_for,
     filter_rules,
     local_entries,
     local_label,
+    local_target,
     outcome,
     require_bucket,
     s3_location,
@@ -54,19 +57,15 @@ def cp(args: argparse.Namespace, report: Report) -> None:
         for key, relative, size in single_or_listed(
             client, source, args.recursive, filter_rules(args)
         ):
+            remote = S3Location(source.bucket, key)
             if args.recursive:
-                if relative.endswith("/"):
-                    continue  # a folder marker: folders are made as files land
-                local = safe_local_path(destination, relative)
+                local = local_target(report, remote, destination, relative)
             else:
                 local = download_path(source, destination, given=args.destination)
-            if local is None:
-                report.failure(
-                    f"s3://{source.bucket}/{key}: skipped, the key would be written "
-                    f"outside {destination}"
-                )
-                continue
-            jobs.append(download_job(client, S3Location(source.bucket, key), local, size))
+                if local is None:
+                    report.failure(f"{remote}: skipped, its name is not a safe file name")
+            if local is not None:
+                jobs.append(download_job(client, remote, local, size))
     else:
         jobs = []
         for key, relative, size in single_or_listed(
@@ -76,7 +75,8 @@ def cp(args: argparse.Namespace, report: Report) -> None:
                 remote = destination.child(relative)
             else:
                 remote = destination
-            jobs.append(copy_job(client, S3Location(source.bucket, key), remote, size, args))
+            source_object = S3Location(source.bucket, key)
+            jobs.append(copy_job(client, source_object, remote, size, delta=not args.no_delta))
     run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive, workers=args.jobs)
 
 
@@ -146,12 +146,9 @@ def upload_job(
             file, str(target), max_ratio=args.max_ratio, delta=not args.no_delta, progress=moved
         )
         return outcome(
-            {
-                "IsDelta": summary.is_delta,
-                "OriginalSize": summary.original_size,
-                "StoredSize": summary.stored_size,
-            }
-        )
+            {"IsDelta": summary.is_delta, "OriginalSize": summary.original_size,
+             "StoredSize": summary.stored_size}
+        )  # fmt: skip
 
     label = f"upload: {local_label(file)} to {target}"
     return Job(label, str(file), size, action, space=target.space)
@@ -182,20 +179,26 @@ def copy_job(
     source: S3Location,
     target: S3Location,
     size: int,
-    args: argparse.Namespace,
+    *,
+    delta: bool = True,
+    label: str = "copy",
+    record: Callable[[dict[str, Any]], object] | None = None,
 ) -> Job:
-    """Copy an object within the store, delta-compressed at the target."""
+    """Copy an object within the store, delta-compressed at the target
+    (unless ``delta`` is False); ``record`` receives how it was stored."""
 
     def action(moved: ProgressCallback) -> str:
         response = client.copy_object(
             Bucket=target.bucket,
             Key=target.key,
             CopySource={"Bucket": source.bucket, "Key": source.key},
-            delta=not getattr(args, "no_delta", False),
+            delta=delta,
         )
+        if record is not None:
+            record(response["DeltaGlider"])
         return outcome(response["DeltaGlider"])
 
-    return Job(f"copy: {source} to {target}", str(source), size, action, space=target.space)
+    return Job(f"{label}: {source} to {target}", str(source), size, action, space=target.space)
 
 
 # -- ls ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -20,7 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    report = Report(quiet=args.quiet, progress=not args.no_progress and sys.stderr.isatty())
+    report = Report(
+        # With --json the document is the output; result lines would corrupt it.
+        quiet=args.quiet or getattr(args, "json", False),
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
     run: Callable[[argparse.Namespace, Report], None] = args.run
     try:
         run(args, report)
@@ -28,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     except KeyboardInterrupt:
         report.error("interrupted")
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader went away (`... - | head`): stop quietly, and keep the
+        # interpreter from complaining as it flushes the dead pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
     except Exception as exc:
         if args.debug:

@@ -20,6 +20,7 @@ from deltaglider.cli.shared import (
 from deltaglider.cli.units import human
 from deltaglider.core.errors import IntegrityError
 from deltaglider.core.models import ObjectKey
+from deltaglider.core.service import DeltaService
 from deltaglider.core.stats import StatsMode
 from deltaglider.metering import ProgressCallback
 
@@ -67,14 +68,14 @@ def verify(args: argparse.Namespace, report: Report) -> None:
         _verify_job(client.service, S3Location(location.bucket, key), size, results)
         for key, _, size in single_or_listed(client, location, args.recursive, filter_rules(args))
     ]
-    if args.json:
-        report.quiet = True
     run_jobs(report, jobs, dryrun=False, batch=args.recursive, workers=args.jobs)
     if args.json:
         report.json(sorted(results, key=lambda result: str(result["url"])))
 
 
-def _verify_job(service: Any, target: S3Location, size: int, results: list[dict[str, Any]]) -> Job:
+def _verify_job(
+    service: DeltaService, target: S3Location, size: int, results: list[dict[str, Any]]
+) -> Job:
     def action(moved: ProgressCallback) -> str:
         result = service.verify(ObjectKey(target.bucket, target.key))
         results.append({"url": str(target), **dataclasses.asdict(result)})

@@ -13,21 +13,18 @@ import argparse
 import sys
 from typing import Any
 
-from deltaglider.cli.batch import Job, run_jobs
+from deltaglider.cli.batch import run_jobs
+from deltaglider.cli.commands import copy_job
 from deltaglider.cli.locations import S3Location
 from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.shared import (
-    Entry,
     client_for,
     filter_rules,
-    outcome,
     require_bucket,
     s3_entries,
     s3_location,
 )
 from deltaglider.cli.units import human
-from deltaglider.client import DeltaGliderClient
-from deltaglider.metering import ProgressCallback
 
 
 def migrate(args: argparse.Namespace, report: Report) -> None:
@@ -46,22 +43,25 @@ def migrate(args: argparse.Namespace, report: Report) -> None:
     todo = {r: e for r, e in pending.items() if r not in present or present[r].size != e.size}
     skipped = len(pending) - len(todo)
     before = sum(entry.size for entry in todo.values())
-    if not args.json:
-        report.line(
-            f"migrate: {len(todo)} objects ({human(before)}) from {source} to {destination}"
-            + (f"; {skipped} already there, skipped" if skipped else "")
-        )
+    report.line(
+        f"migrate: {len(todo)} objects ({human(before)}) from {source} to {destination}"
+        + (f"; {skipped} already there, skipped" if skipped else "")
+    )
     if todo and not args.dryrun and not args.yes:
         _confirm(len(todo), before)
     stored: dict[str, int] = {}
-    jobs = [
-        _migrate_job(client, entry, destination, relative, stored)
-        for relative, entry in todo.items()
-    ]
-    quiet = report.quiet
-    report.quiet = quiet or args.json
+    jobs = []
+    for relative, entry in todo.items():
+        assert isinstance(entry.location, S3Location)
+
+        def record(info: dict[str, Any], relative: str = relative) -> None:
+            stored[relative] = int(info["StoredSize"])
+
+        target = destination.child(relative)
+        jobs.append(
+            copy_job(client, entry.location, target, entry.size, label="migrate", record=record)
+        )
     run_jobs(report, jobs, dryrun=args.dryrun, batch=True, workers=args.jobs)
-    report.quiet = quiet
     migrated_bytes = sum(todo[r].size for r in stored)
     after = sum(stored.values())
     summary: dict[str, Any] = {
@@ -93,27 +93,3 @@ def _confirm(count: int, size: int) -> None:
     answer = input(f"Copy {count} objects ({human(size)}) into delta storage? [y/N] ")
     if answer.strip().lower() not in ("y", "yes"):
         raise RuntimeError("migration cancelled")
-
-
-def _migrate_job(
-    client: DeltaGliderClient,
-    entry: Entry,
-    destination: S3Location,
-    relative: str,
-    stored: dict[str, int],
-) -> Job:
-    source, target = entry.location, destination.child(relative)
-    assert isinstance(source, S3Location)
-
-    def action(moved: ProgressCallback) -> str:
-        response = client.copy_object(
-            Bucket=target.bucket,
-            Key=target.key,
-            CopySource={"Bucket": source.bucket, "Key": source.key},
-        )
-        info = response["DeltaGlider"]
-        stored[relative] = int(info["StoredSize"])
-        return outcome(info)
-
-    label = f"migrate: {source} to {target}"
-    return Job(label, str(source), entry.size, action, space=target.space)

@@ -12,8 +12,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from deltaglider.cli.filters import included
-from deltaglider.cli.locations import S3Location, parse
-from deltaglider.cli.report import UsageError
+from deltaglider.cli.locations import S3Location, parse, safe_local_path
+from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.units import human
 from deltaglider.client import DeltaGliderClient, create_client
 
@@ -54,7 +54,8 @@ def local_label(path: Path) -> str:
 
 
 def outcome(info: dict[str, Any]) -> str:
-    """How a file was stored, from a response's ``DeltaGlider`` part."""
+    """How a file was stored, from a response's ``DeltaGlider`` part (the
+    ``UploadSummary`` fields, plus ``ReferenceCreated`` when known)."""
     original, stored = int(info["OriginalSize"]), int(info["StoredSize"])
     if not info["IsDelta"]:
         return f"stored as is, {human(stored)}"
@@ -62,6 +63,20 @@ def outcome(info: dict[str, Any]) -> str:
         return f"new reference, {human(original)}"
     saved = 100.0 * (1 - stored / original) if original else 0.0
     return f"delta, {human(stored)} stored, {saved:.1f}% saved"
+
+
+def local_target(
+    report: Report, source: S3Location, destination: Path, relative: str
+) -> Path | None:
+    """Where a recursive download writes ``relative``: None for a folder
+    marker (folders are made as files land) and for a key that would land
+    outside ``destination``, which is reported and skipped."""
+    if relative.endswith("/"):
+        return None
+    local = safe_local_path(destination, relative)
+    if local is None:
+        report.failure(f"{source}: skipped, the key would be written outside {destination}")
+    return local
 
 
 # -- what is on each side ------------------------------------------------------

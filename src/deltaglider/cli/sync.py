@@ -22,7 +22,7 @@ from typing import Literal
 
 from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.commands import copy_job, delete_job, download_job, upload_job
-from deltaglider.cli.locations import S3Location, parse, safe_local_path
+from deltaglider.cli.locations import S3Location, parse
 from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.shared import (
     Entry,
@@ -30,6 +30,7 @@ from deltaglider.cli.shared import (
     filter_rules,
     local_entries,
     local_label,
+    local_target,
     require_bucket,
     s3_entries,
 )
@@ -78,10 +79,7 @@ def sync(args: argparse.Namespace, report: Report) -> None:
     rules = filter_rules(args)
     with report.progress.activity(f"comparing {args.source} and {args.destination}"):
         source_entries = _entries(client, source, rules)
-        if isinstance(destination, Path):
-            destination_entries = local_entries(destination, rules) if destination.is_dir() else {}
-        else:
-            destination_entries = s3_entries(client, destination, rules)
+        destination_entries = _entries(client, destination, rules)  # none in a new folder
     direction: Direction = (
         "upload"
         if isinstance(source, Path)
@@ -130,12 +128,10 @@ def _transfer(
         assert isinstance(destination, S3Location)
         return upload_job(client, source, destination.child(relative), entry.size, args)
     if isinstance(destination, S3Location):
-        return copy_job(client, source, destination.child(relative), entry.size, args)
-    if relative.endswith("/"):
-        return None  # a folder marker: folders are made as files land
-    local = safe_local_path(destination, relative)
+        target = destination.child(relative)
+        return copy_job(client, source, target, entry.size, delta=not args.no_delta)
+    local = local_target(report, source, destination, relative)
     if local is None:
-        report.failure(f"{source}: skipped, the key would be written outside {destination}")
         return None
     return download_job(client, source, local, entry.size, mtime=entry.mtime)
 

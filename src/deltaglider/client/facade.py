@@ -582,19 +582,7 @@ class DeltaGliderClient:
         Config: Any = None,
     ) -> None:
         """Store a local file (as boto3's ``upload_file``)."""
-        extra = self._extra_args(ExtraArgs)
-        path = Path(Filename)
-        with self._errors("PutObject"):
-            self._put(
-                Bucket,
-                Key,
-                path,
-                extra.get("Metadata"),
-                extra.get("ContentType"),
-                None,
-                _tags(extra.get("Tagging")),
-                progress=Callback,
-            )
+        self._transfer_in(Bucket, Key, Path(Filename), ExtraArgs, Callback)
 
     def upload_fileobj(
         self,
@@ -606,17 +594,27 @@ class DeltaGliderClient:
         Config: Any = None,
     ) -> None:
         """Store what a binary file object holds (as boto3's ``upload_fileobj``)."""
-        extra = self._extra_args(ExtraArgs)
+        self._transfer_in(Bucket, Key, Fileobj, ExtraArgs, Callback)
+
+    def _transfer_in(
+        self,
+        bucket: str,
+        key: str,
+        body: Path | IO[bytes],
+        extra_args: Mapping[str, Any] | None,
+        callback: ProgressCallback | None,
+    ) -> None:
+        extra = self._extra_args(extra_args)
         with self._errors("PutObject"):
             self._put(
-                Bucket,
-                Key,
-                Fileobj,
+                bucket,
+                key,
+                body,
                 extra.get("Metadata"),
                 extra.get("ContentType"),
                 None,
                 _tags(extra.get("Tagging")),
-                progress=Callback,
+                progress=callback,
             )
 
     def download_file(

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 
 from deltaglider.core import keys
+from deltaglider.core.errors import ObjectNotFoundError
 from deltaglider.ports.storage import ListedObject, StoragePort
 from deltaglider.ports.support import LoggerPort
 
@@ -34,9 +35,10 @@ class DeltaSizeCache:
     def load(self) -> None:
         """Read the cache; a missing or unreadable one is empty."""
         try:
-            if self.storage.head(self.bucket, SIZE_CACHE_KEY) is None:
-                return
             _, stream = self.storage.open(self.bucket, SIZE_CACHE_KEY)
+        except ObjectNotFoundError:
+            return
+        try:
             with stream:
                 document = json.loads(stream.read())
             if document.get("format") != _FORMAT:
