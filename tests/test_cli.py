@@ -510,7 +510,12 @@ def test_hostile_keys_are_skipped_on_download(moto_endpoint: str, tmp_path: Path
     (work / "dest").mkdir(parents=True)
     result = cli("cp", "-r", cli.url("h/"), str(work / "dest"))
     assert result.returncode == 5, result.stderr
-    assert result.stderr.count("skipped, the key would be written outside") == len(hostile)
+    skipped = [line for line in result.stderr.splitlines() if ": skipped, " in line]
+    assert sorted(line.split(": skipped, ")[0].split(": error: ")[1] for line in skipped) == sorted(
+        cli.url(key) for key in hostile
+    )
+    assert sum("outside" in line for line in skipped) == 3  # '..' twice, the absolute key
+    assert sum("backslash" in line for line in skipped) == 2
     synced = cli("sync", cli.url("h/"), str(work / "synced"))
     assert synced.returncode == 5
     assert _files(work) == [

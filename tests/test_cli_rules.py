@@ -4,13 +4,19 @@ written outside the destination folder."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path, PureWindowsPath
 
 import pytest
 
 from deltaglider.cli.filters import included
-from deltaglider.cli.locations import S3Location, download_path, parse, safe_local_path, upload_key
+from deltaglider.cli.locations import (
+    S3Location,
+    UnsafeKeyError,
+    download_path,
+    local_path,
+    parse,
+    upload_key,
+)
 from deltaglider.cli.report import UsageError
 from deltaglider.cli.shared import Entry
 from deltaglider.cli.sync import Direction, needs_transfer
@@ -43,7 +49,8 @@ def test_download_destination_rules(tmp_path: Path) -> None:
     assert download_path(source, new, given=str(new) + "/") == new / "a.zip"
     assert download_path(source, new, given=str(new)) == new
     windows_style = S3Location("b", "rel/..\\..\\evil.zip")
-    assert download_path(windows_style, tmp_path, given=str(tmp_path)) is None
+    with pytest.raises(UnsafeKeyError, match="backslash"):
+        download_path(windows_style, tmp_path, given=str(tmp_path))
 
 
 def test_s3_urls_and_windows_paths() -> None:
@@ -58,22 +65,75 @@ def test_s3_urls_and_windows_paths() -> None:
 
 
 @pytest.mark.parametrize(
-    "key",
-    ["../evil.zip", "a/../../evil.zip", "/etc/passwd", "a\\..\\evil", "a//b", "./a", "..", "a/"],
+    ("key", "why"),
+    [
+        ("../evil.zip", "outside"),
+        ("a/../../evil.zip", "outside"),
+        ("/etc/passwd", "absolute"),
+        ("a\\..\\evil", "backslash"),
+        ("a//b", "empty"),
+        ("./a", "'.'"),
+        ("..", "outside"),
+        ("a/", "empty"),
+    ],
 )
-def test_hostile_keys_never_leave_the_destination(tmp_path: Path, key: str) -> None:
-    assert safe_local_path(tmp_path, key) is None
+@pytest.mark.parametrize("windows", [False, True])
+def test_hostile_keys_never_leave_the_destination(
+    tmp_path: Path, key: str, why: str, windows: bool
+) -> None:
+    with pytest.raises(UnsafeKeyError, match=why):
+        local_path(tmp_path, key, windows=windows)
 
 
-def test_ordinary_keys_land_inside_the_destination(tmp_path: Path) -> None:
-    assert safe_local_path(tmp_path, "a/b c/d.zip") == tmp_path / "a" / "b c" / "d.zip"
-    assert safe_local_path(tmp_path, "..a/b..zip") == tmp_path / "..a" / "b..zip"
+def test_a_link_leading_out_of_the_destination_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "dest").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "dest" / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UnsafeKeyError, match="link"):
+        local_path(tmp_path / "dest", "link/x.zip")
 
 
-@pytest.mark.skipif(os.name == "nt", reason="a colon is a drive or stream on Windows")
+@pytest.mark.parametrize("windows", [False, True])
+def test_ordinary_keys_land_inside_the_destination(tmp_path: Path, windows: bool) -> None:
+    for key in ["a/b c/d.zip", "..a/b..zip", "console/nullable.zip", "com10.txt", "v1.0/app.zip"]:
+        assert local_path(tmp_path, key, windows=windows) == tmp_path.joinpath(*key.split("/"))
+
+
 def test_colons_are_ordinary_characters_off_windows(tmp_path: Path) -> None:
-    assert safe_local_path(tmp_path, "C:/x") == tmp_path / "C:" / "x"
-    assert safe_local_path(tmp_path, "2026-11-22T10:00.zip") == tmp_path / "2026-11-22T10:00.zip"
+    assert local_path(tmp_path, "C:/x", windows=False) == tmp_path / "C:" / "x"
+    stamp = "2026-11-22T10:00.zip"
+    assert local_path(tmp_path, stamp, windows=False) == tmp_path / stamp
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("C:/x", "forbids"),
+        ("a/file.zip:stream", "forbids"),
+        ("2026-11-22T10:00.zip", "forbids"),
+        ("what?.zip", "forbids"),
+        ('say "hi".txt', "forbids"),
+        ("a/b|c", "forbids"),
+        ("tab\there", "forbids"),
+        ("NUL", "device"),
+        ("logs/nul.txt", "device"),
+        ("con.tar.gz", "device"),
+        ("Aux", "device"),
+        ("COM1.zip", "device"),
+        ("lpt9", "device"),
+        ("COM\u00b9", "device"),
+        ("CONOUT$", "device"),
+        ("nul .txt", "device"),
+        ("release.", "dot or space"),
+        ("folder /a.zip", "dot or space"),
+    ],
+)
+def test_windows_names_that_cannot_be_files_are_refused(tmp_path: Path, key: str, why: str) -> None:
+    with pytest.raises(UnsafeKeyError, match=why):
+        local_path(tmp_path, key, windows=True)
+    if ":" not in key and "\t" not in key and "|" not in key:
+        # Elsewhere these are ordinary names (a colon too, tested above).
+        assert local_path(tmp_path, key, windows=False).name
 
 
 def test_filters_follow_aws_rules() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from deltaglider.cli.batch import Job, run_jobs
-from deltaglider.cli.locations import S3Location, download_path, parse, upload_key
+from deltaglider.cli.locations import S3Location, UnsafeKeyError, download_path, parse, upload_key
 from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.shared import (
     client_for,
@@ -61,9 +61,11 @@ def cp(args: argparse.Namespace, report: Report) -> None:
             if args.recursive:
                 local = local_target(report, remote, destination, relative)
             else:
-                local = download_path(source, destination, given=args.destination)
-                if local is None:
-                    report.failure(f"{remote}: skipped, its name is not a safe file name")
+                try:
+                    local = download_path(source, destination, given=args.destination)
+                except UnsafeKeyError as problem:
+                    report.failure(f"{remote}: skipped, {problem}")
+                    local = None
             if local is not None:
                 jobs.append(download_job(client, remote, local, size))
     else:

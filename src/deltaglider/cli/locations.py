@@ -56,35 +56,64 @@ def upload_key(source: Path, destination: S3Location) -> S3Location:
     return destination.child(source.name) if destination.is_folder else destination
 
 
-def download_path(source: S3Location, destination: Path, *, given: str) -> Path | None:
+def download_path(source: S3Location, destination: Path, *, given: str) -> Path:
     """``aws s3 cp s3://b/k PATH``: into PATH when it is a folder (existing,
-    or written with a trailing separator), else PATH itself.  None when the
-    key's name is not safe to write into the folder (see
-    :func:`safe_local_path`)."""
+    or written with a trailing separator), else PATH itself.  Raises
+    :class:`UnsafeKeyError` when the key's name cannot be a file in the folder."""
     name = PurePosixPath(source.key).name
     if destination.is_dir() or given.endswith(("/", os.sep)):
-        return safe_local_path(destination, name)
+        return local_path(destination, name)
     return destination
 
 
-# A backslash is a separator to Windows (and a key holding one was most
-# likely a Windows path); a colon starts a drive or an NTFS stream there.
-_UNSAFE_CHARACTERS = ("\\", ":") if os.name == "nt" else ("\\",)
+class UnsafeKeyError(Exception):
+    """A key that cannot be written as a file under the destination folder;
+    the message says why, to follow "skipped, "."""
 
 
-def safe_local_path(root: Path, relative_key: str) -> Path | None:
-    """``root`` joined with a key's relative part, or None when the key
-    would land outside ``root`` (``..``, absolute paths, backslashes; on
-    Windows drive letters and streams too): such keys are skipped, never
-    written."""
-    if relative_key.startswith("/") or any(c in relative_key for c in _UNSAFE_CHARACTERS):
-        return None
+ON_WINDOWS = os.name == "nt"
+
+# Names Windows gives to devices in every folder, whatever the extension:
+# writing "nul.txt" there would discard the data, "con.zip" would print it.
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3"]
+)
+_WINDOWS_FORBIDDEN = frozenset('<>:"|?*') | frozenset(chr(c) for c in range(32))
+
+
+def local_path(root: Path, relative_key: str, *, windows: bool = ON_WINDOWS) -> Path:
+    """``root`` joined with a key's relative part.  Raises :class:`UnsafeKeyError`
+    for a key that would land outside ``root`` (``..``, absolute paths,
+    backslashes, links leading out) or, on Windows, one that names a device,
+    holds a character Windows forbids, or ends in a dot or space (which
+    Windows drops, so two keys would share one file)."""
+    if relative_key.startswith("/"):
+        raise UnsafeKeyError(f"the key is an absolute path and would be written outside {root}")
+    if "\\" in relative_key:
+        raise UnsafeKeyError("the key holds a backslash, a path separator on Windows")
     parts = relative_key.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return None
+    if ".." in parts:
+        raise UnsafeKeyError(f"the key climbs with '..' and would be written outside {root}")
+    if any(part in ("", ".") for part in parts):
+        raise UnsafeKeyError("the key has an empty or '.' path segment")
+    if windows:
+        for part in parts:
+            _check_windows_name(part)
     target = root.joinpath(*parts)
     try:
         target.resolve().relative_to(root.resolve())
     except ValueError:
-        return None
+        raise UnsafeKeyError(f"a link in the path leads outside {root}") from None
     return target
+
+
+def _check_windows_name(name: str) -> None:
+    forbidden = sorted(set(name) & _WINDOWS_FORBIDDEN)
+    if forbidden:
+        shown = " ".join(repr(c) for c in forbidden)
+        raise UnsafeKeyError(f"{name!r} holds characters Windows forbids in file names: {shown}")
+    if name.endswith((".", " ")):
+        raise UnsafeKeyError(f"{name!r} ends in a dot or space, which Windows drops")
+    if name.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        raise UnsafeKeyError(f"{name!r} is a device name on Windows")

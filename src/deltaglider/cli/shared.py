@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from deltaglider.cli.filters import included
-from deltaglider.cli.locations import S3Location, parse, safe_local_path
+from deltaglider.cli.locations import S3Location, UnsafeKeyError, local_path, parse
 from deltaglider.cli.report import Report, UsageError
 from deltaglider.cli.units import human
 from deltaglider.client import DeltaGliderClient, create_client
@@ -69,14 +69,15 @@ def local_target(
     report: Report, source: S3Location, destination: Path, relative: str
 ) -> Path | None:
     """Where a recursive download writes ``relative``: None for a folder
-    marker (folders are made as files land) and for a key that would land
-    outside ``destination``, which is reported and skipped."""
+    marker (folders are made as files land) and for a key that cannot be a
+    file there (see :func:`local_path`), which is reported and skipped."""
     if relative.endswith("/"):
         return None
-    local = safe_local_path(destination, relative)
-    if local is None:
-        report.failure(f"{source}: skipped, the key would be written outside {destination}")
-    return local
+    try:
+        return local_path(destination, relative)
+    except UnsafeKeyError as problem:
+        report.failure(f"{source}: skipped, {problem}")
+        return None
 
 
 # -- what is on each side ------------------------------------------------------
