@@ -432,6 +432,15 @@ def test_migrate_is_resumable_and_reports_savings(cli: Cli) -> None:
         for key, data in (("m/b.zip", V2), ("m/c.zip", V3)):
             assert cli.client.get_object(Bucket=cli.bucket, Key=key)["Body"].read() == data
         assert cli.client.get_object_info(cli.url("m/c.zip"))["is_delta"] is True
+        # A source object rewritten since, to the same size, is copied again.
+        time.sleep(1.1)  # S3 times are kept to the second
+        changed = V3[:-5] + b"XXXXX"
+        cli.client.service.put_bytes(source, "app/c.zip", changed, delta=False)
+        redone = json.loads(
+            cli("migrate", "--yes", "--json", f"s3://{source}/app", cli.url("m/")).stdout
+        )
+        assert (redone["migrated"], redone["skipped"]) == (1, 2)
+        assert cli.client.get_object(Bucket=cli.bucket, Key="m/c.zip")["Body"].read() == changed
         assert cli("migrate", "--yes", cli.url("a/"), cli.url("a/b/")).returncode == 2
     finally:
         cli.client.delete_objects_recursive(Bucket=source, Prefix="")

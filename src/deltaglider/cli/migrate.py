@@ -1,10 +1,12 @@
 """``migrate SRC DST``: copy a bucket or prefix of plain S3 objects into
 delta storage, and report the bytes before and after.
 
-It is resumable: an object already at the destination with the same size
-is skipped (the engine writes each object whole or not at all, so a
-present object is a complete one), so a run that was interrupted or had
-failures is finished by running it again.  The source is only read.
+It is resumable: an object already at the destination with the same size,
+written no earlier than the source was (``aws s3 sync``'s rule), is skipped
+(the engine writes each object whole or not at all, so a present object is
+a complete one), so a run that was interrupted or had failures is finished
+by running it again, and a source object rewritten since is copied again.
+The source is only read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from deltaglider.cli.shared import (
     s3_entries,
     s3_location,
 )
+from deltaglider.cli.sync import needs_transfer
 from deltaglider.cli.units import human
 
 
@@ -40,7 +43,7 @@ def migrate(args: argparse.Namespace, report: Report) -> None:
     with report.progress.activity(f"listing {source} and {destination}"):
         pending = s3_entries(client, source, filter_rules(args))
         present = s3_entries(client, destination, [])
-    todo = {r: e for r, e in pending.items() if r not in present or present[r].size != e.size}
+    todo = {r: e for r, e in pending.items() if needs_transfer("copy", e, present.get(r))}
     skipped = len(pending) - len(todo)
     before = sum(entry.size for entry in todo.values())
     report.line(
