@@ -63,18 +63,25 @@ def command_line(tool: str, program: str, endpoint: str, step: str, args: list[s
     return [program, verb[step], *flags, "--endpoint-url", endpoint, *args]
 
 
-def timed(argv: list[str]) -> tuple[float, int]:
-    """Run a command; its wall-clock seconds and peak RSS in bytes."""
-    env = {
+def tool_env() -> dict[str, str]:
+    """The environment both tools run in: the test server's credentials."""
+    return {
         **os.environ,
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_DEFAULT_REGION": REGION,
         "DG_SUPPRESS_DEPRECATION": "1",
     }
+
+
+def timed(argv: list[str]) -> tuple[float, int]:
+    """Run a command; its wall-clock seconds and peak RSS in bytes."""
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-S", "-c", LAUNCHER, *argv], capture_output=True, text=True, env=env
+        [sys.executable, "-S", "-c", LAUNCHER, *argv],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
     )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
@@ -157,15 +164,20 @@ def render(results: dict[str, list[dict[str, object]]], files: list[Path], comma
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    args, command = arguments(__doc__)
-    ours = shutil.which("deltaglider") or sys.exit("install this package first: pip install .")
-    # pip writes bytecode when it installs a wheel (6.2.0's included); an
-    # editable install, or PYTHONDONTWRITEBYTECODE, would leave this package
-    # compiling its sources on every start.
+def compile_installed() -> None:
+    """Compile this package's bytecode, as pip does when it installs a
+    wheel (6.2.0's included): an editable install, or
+    PYTHONDONTWRITEBYTECODE, would leave it compiling its sources on every
+    start."""
     import deltaglider
 
     compileall.compile_dir(Path(deltaglider.__file__).parent, quiet=1)
+
+
+def main() -> int:
+    args, command = arguments(__doc__)
+    ours = shutil.which("deltaglider") or sys.exit("install this package first: pip install .")
+    compile_installed()
     with tempfile.TemporaryDirectory() as work:
         staged, files = stage_as_zip(args.folder, Path(work))
         old = str(install(Path(work) / "dg62").parent / "deltaglider")

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_codec import ROOT, releases, write_doc
@@ -15,15 +16,19 @@ from seaweed import s3_client
 Results = dict[str, list[dict[str, object]]]
 
 
-def arguments(doc: str | None) -> tuple[argparse.Namespace, str]:
-    """The parsed ``FOLDER [--repeats N] [--no-doc]``, and the command line
-    as docs/benchmarks.md shows it."""
+def arguments(
+    doc: str | None, more: Callable[[argparse.ArgumentParser], None] | None = None
+) -> tuple[argparse.Namespace, str]:
+    """The parsed ``FOLDER [--repeats N] [--no-doc]`` (and any options
+    ``more`` adds), and the command line as docs/benchmarks.md shows it."""
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("folder", type=Path, help="a folder of consecutive releases")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    if more is not None:
+        more(parser)
     args = parser.parse_args()
     command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
     return args, command

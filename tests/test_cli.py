@@ -22,6 +22,7 @@ from helpers import mutate
 from seaweed import ACCESS_KEY, REGION, SECRET_KEY, s3_client
 
 from deltaglider import DeltaGliderClient, create_client
+from deltaglider.core.size_cache import SIZE_CACHE_KEY
 
 V1 = os.urandom(200_000)
 V2 = mutate(V1, seed=8, edits=10)
@@ -193,6 +194,21 @@ def test_ls_levels_sizes_summary_and_stored_sizes(cli: Cli, tmp_path: Path) -> N
     assert float(saved.rstrip("%")) > 90
     assert "Stored Size:" in stored[-1]
     assert cli.bucket in _names(cli("ls").stdout)
+
+
+def test_ls_of_many_deltas_keeps_their_sizes_in_the_bucket(cli: Cli) -> None:
+    base = os.urandom(20_000)
+    files = {f"m/v{i:02d}.zip": mutate(base, seed=i, edits=2)[: 19_000 + i] for i in range(66)}
+    for key, data in files.items():
+        cli.client.put_object(Bucket=cli.bucket, Key=key, Body=data)
+    storage = cli.client.service.storage
+    assert storage.head(cli.bucket, SIZE_CACHE_KEY) is None
+    first = cli("ls", "-r", cli.url("m/"))
+    assert first.returncode == 0, first.stderr
+    listed = {line.split()[-1]: int(line.split()[2]) for line in first.stdout.splitlines()}
+    assert listed == {key: len(data) for key, data in files.items()}
+    assert storage.head(cli.bucket, SIZE_CACHE_KEY) is not None  # the next ls reads it
+    assert cli("ls", "-r", cli.url("m/")).stdout == first.stdout
 
 
 def test_rm_rb_and_exit_codes(cli: Cli, tmp_path: Path) -> None:

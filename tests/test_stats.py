@@ -8,27 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from counting_storage import CountingStorage
 from helpers import make_service, mutate
 
-from deltaglider.adapters.local_storage import LocalStorage
 from deltaglider.core.size_cache import SIZE_CACHE_KEY
-from deltaglider.ports.storage import ObjectHead
 
 BUCKET = "stats"
 BASE = os.urandom(100_000)
 VERSIONS = {f"a/v{i}.zip": mutate(BASE, seed=i, edits=5) for i in range(4)}
 VERSIONS.update({f"b/v{i}.zip": mutate(BASE[:50_000], seed=10 + i, edits=5) for i in range(3)})
-
-
-class CountingStorage(LocalStorage):
-    """A local store that counts HEADs of deltas."""
-
-    delta_heads = 0
-
-    def head(self, bucket: str, key: str) -> ObjectHead | None:
-        if key.endswith(".delta"):
-            self.delta_heads += 1
-        return super().head(bucket, key)
 
 
 @pytest.fixture

@@ -245,6 +245,7 @@ def ls(args: argparse.Namespace, report: Report) -> None:
             report.line(f"{columns} {name}")
             count += 1
             total += item["Size"]
+    client.save_delta_sizes()
     if args.summarize:
         report.line("")
         report.line(f"Total Objects: {count}")

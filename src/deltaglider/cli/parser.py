@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     depth.add_argument("--detailed", action="store_true", help="read every delta")
     st.add_argument("--json", action="store_true", help="print JSON")
     st.add_argument(
-        "--no-cache", action="store_true", help="neither use nor update the stats cache"
+        "--no-cache", action="store_true", help="neither use nor update the bucket's size cache"
     )
     st.set_defaults(run=maintenance.stats)
 

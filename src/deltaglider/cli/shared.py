@@ -109,6 +109,7 @@ def s3_entries(
                 found[relative] = Entry(
                     S3Location(folder.bucket, item["Key"]), item["Size"], modified.timestamp()
                 )
+    client.save_delta_sizes()
     return found
 
 

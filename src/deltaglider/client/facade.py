@@ -19,7 +19,6 @@ import os
 import shutil
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from urllib.parse import parse_qsl
 
 from deltaglider.client import lifecycle
 from deltaglider.client.body import parse_range, streaming_body
+from deltaglider.client.described import DeltaDescriptions
 from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
 from deltaglider.client.listing import Lister, decode_token, encode_token
 from deltaglider.client.models import BucketStats, UploadSummary
@@ -47,8 +47,6 @@ from deltaglider.ports.storage import BucketNotFoundError
 log = logging.getLogger("deltaglider.client")
 
 _CHUNK = 1 << 20
-_HEAD_CACHE = 8192
-_HEAD_THREADS = 16
 _EXTRA_ARGS = {"Metadata", "ContentType", "Tagging"}
 _STATS_RANK = {"quick": 0, "sampled": 1, "detailed": 2}
 
@@ -71,7 +69,7 @@ class DeltaGliderClient:
         self._boto3 = getattr(service.storage, "client", None)
         self._lister = Lister(service)
         self._stats: dict[str, BucketStats] = {}
-        self._heads: OrderedDict[tuple[str, str, str], StoredObject] = OrderedDict()
+        self._descriptions = DeltaDescriptions(service)
         self._lifecycle = lifecycle.ManagedPrefixes(self._boto3)
         self._lock = threading.Lock()
 
@@ -390,19 +388,24 @@ class DeltaGliderClient:
             page = self._lister.page(
                 bucket, prefix, delimiter, min(max_keys, 1000), after, continuing=token is not None
             )
-        described = self._describe(bucket, [e for e in page.objects if e.is_delta])
+        deltas = [e for e in page.objects if e.is_delta]
+        described: dict[str, StoredObject] = {}
+        if fetch_metadata:
+            described = self._descriptions.describe(bucket, deltas)
+            sizes = {key: stored.size for key, stored in described.items()}
+        else:
+            sizes = self._descriptions.sizes(bucket, deltas)
         contents = []
         for entry in page.objects:
-            stored = described.get(entry.key)
             item: dict[str, Any] = {
                 "Key": entry.key,
                 "LastModified": entry.last_modified,
                 "ETag": _quoted(entry.etag),
-                "Size": stored.size if stored is not None else entry.stored_size,
+                "Size": sizes.get(entry.key, entry.stored_size),
                 "StorageClass": "STANDARD",
             }
             if fetch_metadata:
-                item["Metadata"] = _compression_metadata(entry, stored)
+                item["Metadata"] = _compression_metadata(entry, described.get(entry.key))
             contents.append(item)
         response: dict[str, Any] = {
             "IsTruncated": page.is_truncated,
@@ -425,32 +428,6 @@ class DeltaGliderClient:
         if page.is_truncated and page.last_key is not None:
             response["NextContinuationToken"] = encode_token(page.last_key)
         return response
-
-    def _describe(self, bucket: str, deltas: list[LogicalEntry]) -> dict[str, StoredObject]:
-        """Each listed delta's metadata (its logical size), HEADs in
-        parallel, remembered by ETag."""
-        found: dict[str, StoredObject] = {}
-        missing: list[LogicalEntry] = []
-        with self._lock:
-            for entry in deltas:
-                cached = self._heads.get((bucket, entry.physical_key, entry.etag))
-                if cached is not None:
-                    found[entry.key] = cached
-                else:
-                    missing.append(entry)
-        if not missing:
-            return found
-        with ThreadPoolExecutor(max_workers=min(_HEAD_THREADS, len(missing))) as pool:
-            results = list(pool.map(lambda e: self.service.describe(bucket, e), missing))
-        with self._lock:
-            for entry, stored in zip(missing, results, strict=True):
-                if stored is None:
-                    continue
-                found[entry.key] = stored
-                self._heads[(bucket, entry.physical_key, entry.etag)] = stored
-                while len(self._heads) > _HEAD_CACHE:
-                    self._heads.popitem(last=False)
-        return found
 
     def get_paginator(self, operation_name: str) -> Any:
         """Paginators for ``list_objects_v2`` and ``list_objects`` yield
@@ -914,13 +891,22 @@ class DeltaGliderClient:
                     bucket, entry.key, {**tags, lifecycle.TAG[0]: lifecycle.TAG[1]}
                 )
 
+    def save_delta_sizes(self) -> None:
+        """Add the file sizes this client's listings read by HEAD to the
+        buckets' size caches, so later listings (by any client) and
+        ``stats`` need not read them again (a deltaglider extension; the
+        command line's ``ls`` and ``sync`` call it).  Only caches a listing
+        used are written: those of pages with many deltas of unknown size.
+        Credentials that cannot write leave the caches as they were."""
+        self._descriptions.save_sizes()
+
     def clear_cache(self) -> None:
         """Forget cached references, statistics, listings and heads."""
         self.service.cache.clear()
         self._lister.forget()
+        self._descriptions.forget()
         with self._lock:
             self._stats.clear()
-            self._heads.clear()
 
     def evict_cache(self, s3_url: str) -> None:
         """Drop one space's reference from the cache (``s3://b/p/reference.bin``

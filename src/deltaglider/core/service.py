@@ -893,6 +893,13 @@ class DeltaService:
             return self._stored_delta(bucket, entry.key, head)
         return self._stored_direct(bucket, head)
 
+    def delta_size_cache(self, bucket: str) -> DeltaSizeCache:
+        """The bucket's record of its deltas' file sizes, read (see
+        :mod:`deltaglider.core.size_cache`)."""
+        cache = DeltaSizeCache(self.storage, self.logger, bucket)
+        cache.load()
+        return cache
+
     def bucket_stats(
         self,
         bucket: str,
@@ -905,7 +912,7 @@ class DeltaService:
 
         ``mode`` (``quick``/``sampled``/``detailed``; ``detailed=True`` means
         ``detailed``) sets how many deltas' sizes are read rather than
-        estimated.  Sizes read are kept in the bucket's stats cache, so a
+        estimated.  Sizes read are kept in the bucket's size cache, so a
         later run reads only new deltas; ``use_cache=False`` neither reads
         nor writes it."""
         chosen: StatsMode = mode or ("detailed" if detailed else "quick")
@@ -921,10 +928,12 @@ class DeltaService:
             stored = self.describe(bucket, entry)
             if stored is None:
                 return None
-            cache.record(obj, stored.size)
+            cache.record(obj.key, obj.etag, stored.size)
             return stored.size
 
-        stats = bucket_stats(listed, bucket, chosen, cache.known, read_size)
+        stats = bucket_stats(
+            listed, bucket, chosen, lambda obj: cache.known(obj.key, obj.etag), read_size
+        )
         if use_cache and chosen != "quick":
             cache.save(o for o in listed if o.key.endswith(keys.DELTA_SUFFIX))
         return stats
@@ -937,7 +946,7 @@ class DeltaService:
 
     def delete_bucket(self, bucket: str) -> None:
         """Delete a bucket holding no files (a missing one is not an
-        error); its control objects (stats cache, temporary copies) go
+        error); its control objects (size cache, temporary copies) go
         with it."""
         if self.storage.bucket_exists(bucket):
             listed = list(self.storage.iter_objects(bucket))

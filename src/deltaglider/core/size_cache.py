@@ -1,5 +1,6 @@
-"""The stats cache: deltas' file sizes kept in the bucket, so sampled and
-detailed stats HEAD only the deltas written since the last run.
+"""The size cache: deltas' file sizes kept in the bucket, so sampled and
+detailed stats, and listings of many deltas, HEAD only the deltas written
+since their sizes were last read.
 
 Each entry is keyed by the delta's key and ETag: a rewritten delta has a
 new ETag, so a stale size is never used.  The cache lives in its own
@@ -47,23 +48,27 @@ class DeltaSizeCache:
                 key: (str(etag), int(size)) for key, (etag, size) in document["sizes"].items()
             }
         except Exception as exc:  # a damaged cache only costs HEADs
-            self.logger.warning("stats cache unreadable; ignoring it", error=str(exc))
+            self.logger.warning("size cache unreadable; ignoring it", error=str(exc))
             self.sizes = {}
 
-    def known(self, obj: ListedObject) -> int | None:
-        """The recorded size of this version of the delta."""
-        entry = self.sizes.get(obj.key)
-        return entry[1] if entry is not None and entry[0] == obj.etag else None
+    def known(self, key: str, etag: str) -> int | None:
+        """The recorded size of this version (``etag``) of the delta ``key``."""
+        entry = self.sizes.get(key)
+        return entry[1] if entry is not None and entry[0] == etag else None
 
-    def record(self, obj: ListedObject, size: int) -> None:
+    def record(self, key: str, etag: str, size: int) -> None:
         """Remember a size just read."""
-        self.sizes[obj.key] = (obj.etag, size)
+        self.sizes[key] = (etag, size)
         self.changed = True
 
-    def save(self, listed: Iterable[ListedObject]) -> None:
-        """Write the cache back, keeping only deltas still ``listed``."""
-        present = {obj.key for obj in listed}
-        kept = {key: entry for key, entry in self.sizes.items() if key in present}
+    def save(self, listed: Iterable[ListedObject] | None = None) -> None:
+        """Write the cache back if it changed, keeping only deltas still
+        ``listed`` (the whole bucket's), or every entry when the caller saw
+        only part of the bucket (``None``)."""
+        kept = self.sizes
+        if listed is not None:
+            present = {obj.key for obj in listed}
+            kept = {key: entry for key, entry in self.sizes.items() if key in present}
         if not self.changed and len(kept) == len(self.sizes):
             return
         body = json.dumps({"format": _FORMAT, "sizes": kept}, separators=(",", ":"))
@@ -71,5 +76,7 @@ class DeltaSizeCache:
             self.storage.put(
                 self.bucket, SIZE_CACHE_KEY, body.encode(), {}, content_type="application/json"
             )
-        except Exception as exc:  # read-only credentials still get their stats
-            self.logger.warning("stats cache not written", error=str(exc))
+        except Exception as exc:  # read-only credentials still get their answers
+            self.logger.warning("size cache not written", error=str(exc))
+            return
+        self.sizes, self.changed = kept, False

@@ -10,7 +10,7 @@ HEAD per delta.  The modes trade those HEADs for accuracy:
   count as large as the mean of the sizes known there;
 - ``detailed``: every delta is read.
 
-Sizes already known (from the stats cache, matched by ETag) are used in
+Sizes already known (from the size cache, matched by ETag) are used in
 the sampled and detailed modes without a HEAD.
 """
 
