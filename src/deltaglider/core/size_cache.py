@@ -76,7 +76,9 @@ class DeltaSizeCache:
             self.storage.put(
                 self.bucket, SIZE_CACHE_KEY, body.encode(), {}, content_type="application/json"
             )
-        except Exception as exc:  # read-only credentials still get their answers
-            self.logger.warning("size cache not written", error=str(exc))
+        except Exception as exc:
+            # Read-only credentials still get their answers; the cache is an
+            # optimisation, so its absence is not worth a warning on every ls.
+            self.logger.info("size cache not written", error=str(exc))
             return
         self.sizes, self.changed = kept, False
