@@ -132,7 +132,10 @@ class ServiceBehaviour:
     def test_reserved_keys_are_refused(self, service: DeltaService, key: str) -> None:
         with pytest.raises(InvalidKeyError):
             service.put_bytes(BUCKET, key, V1)
-        with pytest.raises(InvalidKeyError):
+        # A name ending in .delta may be another tool's plain object: reads
+        # look for it (here there is none) rather than refuse the name.
+        expected = ObjectNotFoundError if key.endswith(".delta") else InvalidKeyError
+        with pytest.raises(expected):
             service.get_bytes(BUCKET, key)
 
     def test_overwrites_switch_forms_cleanly(
@@ -295,7 +298,7 @@ class ServiceBehaviour:
         assert head is not None
         storage.put(BUCKET, "raw/disk.img.raw", data[:-1] + b"!", head.metadata)
         out.write_bytes(b"previous")
-        with pytest.raises(IntegrityError, match="nothing was written"):
+        with pytest.raises(IntegrityError, match="nothing was handed over"):
             service.get(ObjectKey(BUCKET, "raw/disk.img.raw"), out)
         assert out.read_bytes() == b"previous"
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -383,7 +386,7 @@ class ServiceBehaviour:
         _, body = storage.open(BUCKET, "ts/b.zip.delta")
         with body:
             storage.put(BUCKET, "ts/b.zip.delta", body.read(), meta)
-        with pytest.raises(IntegrityError, match="nothing was returned"):
+        with pytest.raises(IntegrityError, match="nothing was handed over"):
             service.get(ObjectKey(BUCKET, "ts/b.zip"), out)
         assert out.read_bytes() == b"previous"
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

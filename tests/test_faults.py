@@ -45,9 +45,9 @@ class FaultyStorage(LocalStorage):
         self._step(f"head {key}")
         return super().head(bucket, key)
 
-    def open(self, bucket: str, key: str):  # type: ignore[no-untyped-def]
+    def open(self, bucket: str, key: str, **kwargs: object):  # type: ignore[no-untyped-def]
         self._step(f"open {key}")
-        return super().open(bucket, key)
+        return super().open(bucket, key, **kwargs)  # type: ignore[arg-type]
 
     def put(
         self,
@@ -60,9 +60,13 @@ class FaultyStorage(LocalStorage):
         self._step(f"put {key}")
         return super().put(bucket, key, body, metadata, **kwargs)  # type: ignore[arg-type]
 
-    def delete(self, bucket: str, key: str) -> None:
+    def delete(self, bucket: str, key: str, **kwargs: object) -> None:
         self._step(f"delete {key}")
-        super().delete(bucket, key)
+        super().delete(bucket, key, **kwargs)  # type: ignore[arg-type]
+
+    def copy(self, bucket: str, source_key: str, key: str) -> str:
+        self._step(f"copy {source_key} {key}")
+        return super().copy(bucket, source_key, key)
 
     def list_objects(self, bucket: str, prefix: str = "", **kwargs: object):  # type: ignore[no-untyped-def]
         self._step(f"list {prefix}")

@@ -9,7 +9,12 @@ is authenticated (GCM, bound to the entry's SHA-256, size and the chunk's
 place) before its bytes are used; whole reads are also checked against the
 SHA-256.  A failing entry is deleted and the caller fetches the reference
 again.  Large references are only ever streamed from these files, never
-held in memory.
+held in memory while the disk cache works.
+
+The disk cache is an optimisation, never a requirement: a cache folder
+removed while in use (a tmp cleaner) is made again; one that cannot be
+written (a full or read-only ``$TMPDIR``) is given up with one warning
+naming it, and the process goes on with memory alone.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import logging
 import os
 import shutil
 import struct
@@ -33,6 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from deltaglider.core.errors import IntegrityError
 from deltaglider.fsutil import RandomAccessReader
+from deltaglider.ports.cache import CacheUnavailableError
 
 _NONCE = 12
 _OVERHEAD = _NONCE + 16  # nonce + GCM tag per chunk
@@ -40,6 +47,7 @@ _MAGIC = b"DGC1"
 _HEADER = struct.Struct(">4sIQ")  # magic, chunk size, plaintext size
 _CHUNK = 1 << 20
 MiB = 1 << 20
+_log = logging.getLogger("deltaglider")
 
 
 def _check(sha256: str, data: bytes) -> None:
@@ -202,6 +210,9 @@ class EncryptedFileCache:
             handle = open(path, "rb")  # noqa: SIM115 - the reader owns it
         except FileNotFoundError:
             return None
+        except OSError:  # a folder or an unreadable file in its place: a miss
+            self.evict(sha256)
+            return None
         header = handle.read(_HEADER.size)
         valid = len(header) == _HEADER.size and _HEADER.unpack(header)[0] == _MAGIC
         if valid:
@@ -246,7 +257,7 @@ class EncryptedFileCache:
         path = self._path(sha256)
         header = _HEADER.pack(_MAGIC, _CHUNK, size)
         hasher = hashlib.sha256()
-        fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        fd, temp = self._temp_file()
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(header)
@@ -272,16 +283,29 @@ class EncryptedFileCache:
         os.unlink(temp)
         return actual
 
+    def _temp_file(self) -> tuple[int, str]:
+        """A temporary file in the folder, made again if it was removed."""
+        try:
+            return tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        except FileNotFoundError:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+
     def evict(self, sha256: str) -> None:
-        """Delete one entry."""
+        """Delete one entry (whatever took its place)."""
+        path = self._path(sha256)
         with contextlib.suppress(FileNotFoundError):
-            self._path(sha256).unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
     def clear(self) -> None:
         """Delete every entry."""
-        for path in self.folder.iterdir():
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            for path in self.folder.iterdir():
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    path.unlink()
 
 
 def _file_length(chunk: int, size: int) -> int:
@@ -294,19 +318,28 @@ class LayeredCache:
 
     Without a file cache (``DG_CACHE_BACKEND=memory``), references too large
     for memory still go to a private encrypted file cache, made when first
-    needed."""
+    needed.  A file cache that fails to write is given up (one warning); a
+    large reference is then held in memory, one at a time."""
 
     def __init__(self, memory: MemoryCache, files: EncryptedFileCache | None) -> None:
         self.memory = memory
         self.files = files
         self._spill: EncryptedFileCache | None = None
+        self._disk_failed = False
+        self._held: tuple[str, bytes] | None = None  # a large entry, disk given up
         self._lock = threading.Lock()
 
     def get(self, sha256: str) -> bytes | None:
         """From memory, else from files (then kept in memory)."""
         data = self.memory.get(sha256)
-        if data is None and self.files is not None:
-            data = self.files.get(sha256)  # checked on read
+        if data is None:
+            data = self._held_bytes(sha256)
+        files = self._disk()
+        if data is None and files is not None:
+            try:
+                data = files.get(sha256)  # checked on read
+            except OSError as exc:
+                self._give_up_disk(files, exc)
             if data is not None:
                 self.memory.store_checked(sha256, data)
         return data
@@ -315,44 +348,111 @@ class LayeredCache:
         """Into both layers, checking the SHA-256 once."""
         _check(sha256, data)
         self.memory.store_checked(sha256, data)
-        if self.files is not None:
-            self.files.store_checked(sha256, data)
+        files = self._disk()
+        if files is not None:
+            try:
+                files.store_checked(sha256, data)
+            except OSError as exc:
+                self._give_up_disk(files, exc)
 
     def open(self, sha256: str) -> BinaryIO | None:
         """A seekable stream of the entry: from memory, else from a file."""
         stream = self.memory.open(sha256)
+        held = self._held_bytes(sha256)
+        if stream is None and held is not None:
+            stream = io.BytesIO(held)
         for files in (self.files, self._spill):
-            if stream is None and files is not None:
-                stream = files.open(sha256)
+            if stream is None and files is not None and not self._disk_failed:
+                try:
+                    stream = files.open(sha256)
+                except OSError as exc:
+                    self._give_up_disk(files, exc)
         return stream
 
     def put_stream(self, sha256: str, stream: BinaryIO, size: int) -> str:
         """Encrypt a large entry to a file straight from ``stream`` (never
         into memory); returns the SHA-256 of what was read, and keeps the
-        entry only if it is ``sha256``."""
-        return self._stream_files().put_stream(sha256, stream, size)
+        entry only if it is ``sha256``.  With the disk given up, the entry
+        is read into memory instead."""
+        start = stream.tell() if stream.seekable() else None
+        files = self._stream_files()
+        if files is not None:
+            try:
+                return files.put_stream(sha256, stream, size)
+            except OSError as exc:
+                self._give_up_disk(files, exc)
+                if start is None:
+                    raise CacheUnavailableError(
+                        f"the reference cache failed while storing {sha256} ({exc})"
+                    ) from exc
+                stream.seek(start)
+        data = stream.read(size)
+        actual = hashlib.sha256(data).hexdigest() if len(data) == size else "incomplete"
+        if actual == sha256:
+            with self._lock:
+                self._held = (sha256, data)
+        return actual
 
-    def _stream_files(self) -> EncryptedFileCache:
+    def _held_bytes(self, sha256: str) -> bytes | None:
+        with self._lock:
+            held = self._held
+        return held[1] if held is not None and held[0] == sha256 else None
+
+    def _disk(self) -> EncryptedFileCache | None:
+        return None if self._disk_failed else self.files
+
+    def _stream_files(self) -> EncryptedFileCache | None:
+        if self._disk_failed:
+            return None
         if self.files is not None:
             return self.files
         with self._lock:
             if self._spill is None:
-                self._spill = EncryptedFileCache.ephemeral()
+                try:
+                    self._spill = EncryptedFileCache.ephemeral()
+                except OSError as exc:
+                    self._disk_failed = True
+                    _log.warning(
+                        "cannot make a reference cache folder in %s (%s); "
+                        "going on without the disk cache",
+                        tempfile.gettempdir(),
+                        exc,
+                    )
+                    return None
             return self._spill
+
+    def _give_up_disk(self, files: EncryptedFileCache, exc: OSError) -> None:
+        with self._lock:
+            first = not self._disk_failed
+            self._disk_failed = True
+        if first:
+            _log.warning(
+                "the reference cache folder %s cannot be used (%s); "
+                "going on without the disk cache",
+                files.folder,
+                exc,
+            )
 
     def evict(self, sha256: str) -> None:
         """From every layer."""
         self.memory.evict(sha256)
+        with self._lock:
+            if self._held is not None and self._held[0] == sha256:
+                self._held = None
         for files in (self.files, self._spill):
             if files is not None:
-                files.evict(sha256)
+                with contextlib.suppress(OSError):
+                    files.evict(sha256)
 
     def clear(self) -> None:
         """Every layer."""
         self.memory.clear()
+        with self._lock:
+            self._held = None
         for files in (self.files, self._spill):
             if files is not None:
-                files.clear()
+                with contextlib.suppress(OSError):
+                    files.clear()
 
 
 def cache_from_env(environ: dict[str, str] | None = None) -> LayeredCache:
@@ -376,12 +476,20 @@ def cache_from_env(environ: dict[str, str] | None = None) -> LayeredCache:
     files: EncryptedFileCache | None = None
     if backend == "filesystem":
         encoded = env.get("DG_CACHE_ENCRYPTION_KEY")
+        key = None
         if encoded:
             try:
                 key = base64.b64decode(encoded, validate=True)
             except ValueError as exc:
                 raise ValueError("DG_CACHE_ENCRYPTION_KEY is not valid base64") from exc
-            files = EncryptedFileCache.shared(key)
-        else:
-            files = EncryptedFileCache.ephemeral()
+        try:
+            files = (
+                EncryptedFileCache.ephemeral() if key is None else EncryptedFileCache.shared(key)
+            )
+        except OSError as exc:
+            _log.warning(
+                "cannot make a reference cache folder in %s (%s); going on without the disk cache",
+                tempfile.gettempdir(),
+                exc,
+            )
     return LayeredCache(MemoryCache(memory_mb * MiB), files)

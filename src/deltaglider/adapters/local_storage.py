@@ -10,8 +10,18 @@ available (Windows, macOS, some file systems) the record is a sidecar file
 
 Writes go to a temporary file in the destination folder, are fsynced and
 renamed; a conditional create links the temporary file to its final name,
-which fails atomically if the name is taken.  Names that could collide with
-these files (``*.dgmeta``, ``.dg-*``) are refused as keys.
+which fails atomically if the name is taken.  Every change of a name (the
+rename, the link, a removal) happens under the bucket's lock file
+``.dg-lock-<bucket>`` (beside the bucket folders), held across processes,
+so a conditional removal (``if_match``) checks and removes one version,
+never a newer one.  Names that could collide
+with these files (``*.dgmeta``, ``.dg-*``) are refused as keys.
+
+The store never leaves its root: keys and prefixes with ``..`` name nothing,
+and a symbolic link at or below a bucket folder is refused for every
+operation (listings skip links), so a link planted in the store cannot lead
+a read, write or removal outside it.  Names longer than the file system
+holds are refused before anything is written.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from deltaglider.core.errors import InvalidKeyError, ObjectNotFoundError
-from deltaglider.fsutil import atomic_writer
+from deltaglider.fsutil import atomic_writer, file_lock
 from deltaglider.ports.storage import (
     BucketInfo,
     BucketNotEmptyError,
@@ -48,6 +58,10 @@ SIDECAR_SUFFIX = ".dgmeta"
 INTERNAL_PREFIX = ".dg-"
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CHUNK = 1 << 20
+_LOCK_NAME = f"{INTERNAL_PREFIX}lock"
+# A name and its sidecar (``<name>.dgmeta``) must both fit NAME_MAX (255 bytes).
+MAX_NAME_BYTES = 255 - len(SIDECAR_SUFFIX)
+_FOLDER_ATTEMPTS = 8
 
 
 def _utc(timestamp: float) -> datetime:
@@ -77,13 +91,15 @@ class LocalStorage:
                 f"invalid bucket name {bucket!r}: 3-63 lowercase letters, digits, '.' or '-'"
             )
         path = self.root / bucket
+        if path.is_symlink():
+            raise InvalidKeyError(f"bucket {bucket!r} is a symbolic link; the store follows none")
         if must_exist and not path.is_dir():
             raise BucketNotFoundError(f"bucket {bucket!r} does not exist in {self.root}")
         return path
 
-    def _path(self, bucket: str, key: str) -> Path:
-        segments = key.split("/")
-        for segment in segments:
+    def check_key(self, key: str) -> None:
+        """Refuse keys a directory cannot hold as files of their own."""
+        for segment in key.split("/"):
             if segment in ("", ".", "..") or "\\" in segment or "\0" in segment:
                 raise InvalidKeyError(f"key {key!r} cannot be stored in a directory")
             if segment.startswith(INTERNAL_PREFIX) or segment.endswith(SIDECAR_SUFFIX):
@@ -91,16 +107,39 @@ class LocalStorage:
                     f"key {key!r}: names starting {INTERNAL_PREFIX!r} or ending "
                     f"{SIDECAR_SUFFIX!r} are reserved by the local store"
                 )
-        return self._bucket_dir(bucket).joinpath(*segments)
+            size = len(segment.encode("utf-8", "surrogateescape"))
+            if size > MAX_NAME_BYTES:
+                raise InvalidKeyError(
+                    f"key {key[:60]!r}...: the name {segment[:40]!r}... is {size} bytes; "
+                    f"a local store holds names of at most {MAX_NAME_BYTES}"
+                )
+
+    def _path(self, bucket: str, key: str) -> Path:
+        """The file of ``key``; refused if any folder on the way, or the
+        file itself, is a symbolic link."""
+        self.check_key(key)
+        path = self._bucket_dir(bucket)
+        for segment in key.split("/"):
+            path = path / segment
+            if path.is_symlink():
+                raise InvalidKeyError(
+                    f"key {key!r}: {path.relative_to(self.root)} is a symbolic link; "
+                    "the local store never follows links"
+                )
+        return path
+
+    def _lock(self, bucket: str) -> contextlib.AbstractContextManager[None]:
+        self._bucket_dir(bucket)
+        return file_lock(self.root / f"{_LOCK_NAME}-{bucket}")
 
     # -- metadata records --------------------------------------------------
 
     @staticmethod
-    def _read_record(path: Path) -> dict[str, object]:
+    def _read_record(path: Path, fd: int | None = None) -> dict[str, object]:
         raw: bytes | None = None
         if hasattr(os, "getxattr"):
             with contextlib.suppress(OSError):
-                raw = os.getxattr(path, XATTR)
+                raw = os.getxattr(path if fd is None else fd, XATTR)
         if raw is None:
             with contextlib.suppress(FileNotFoundError):
                 raw = path.with_name(path.name + SIDECAR_SUFFIX).read_bytes()
@@ -120,9 +159,11 @@ class LocalStorage:
             return False
         return True
 
-    def _head_of(self, key: str, path: Path) -> ObjectHead:
-        stat = path.stat()
-        record = self._read_record(path)
+    def _head_of(self, key: str, path: Path, fd: int | None = None) -> ObjectHead:
+        """The head of the file at ``path`` (of the open file ``fd``, when
+        given: the version being read, even if a newer one replaced it)."""
+        stat = path.stat() if fd is None else os.fstat(fd)
+        record = self._read_record(path, fd)
         metadata = record.get("metadata")
         content_type = record.get("content_type")
         return ObjectHead(
@@ -143,15 +184,21 @@ class LocalStorage:
             return None
         return self._head_of(key, path)
 
-    def open(self, bucket: str, key: str) -> tuple[ObjectHead, BinaryIO]:
-        """A readable stream of the object; the caller closes it."""
+    def open(
+        self, bucket: str, key: str, *, if_match: str | None = None
+    ) -> tuple[ObjectHead, BinaryIO]:
+        """A readable stream of the object (of the version ``if_match``
+        names, when given); the caller closes it."""
         path = self._path(bucket, key)
         try:
             handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist") from exc
         try:
-            return self._head_of(key, path), handle
+            head = self._head_of(key, path, handle.fileno())
+            if if_match is not None and head.etag != if_match:
+                raise PreconditionFailedError(f"s3://{bucket}/{key} is not version {if_match}")
+            return head, handle
         except BaseException:
             handle.close()
             raise
@@ -169,17 +216,9 @@ class LocalStorage:
     ) -> str:
         """Store an object whole and return its ETag (quoted MD5, as S3)."""
         path = self._path(bucket, key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError) as exc:
-            raise InvalidKeyError(
-                f"key {key!r}: a folder on its path is an object; a directory "
-                "cannot hold both 'a' and 'a/b'"
-            ) from exc
         if path.is_dir():
             raise InvalidKeyError(f"key {key!r} is a folder of other objects here")
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{INTERNAL_PREFIX}tmp-")
-        temp = Path(temp_name)
+        fd, temp = self._temp_file(key, path)
         try:
             digest = hashlib.md5(usedforsecurity=False)
             with os.fdopen(fd, "wb") as out:
@@ -202,25 +241,48 @@ class LocalStorage:
                 }
             ).encode()
             attached = self._attach_record(temp, record)
-            if if_none_match:
-                try:
-                    os.link(temp, path)
-                except FileExistsError as exc:
-                    raise PreconditionFailedError(f"s3://{bucket}/{key} already exists") from exc
-                temp.unlink()
-            else:
-                os.replace(temp, path)
+            with self._lock(bucket):
+                if if_none_match:
+                    try:
+                        os.link(temp, path)
+                    except FileExistsError as exc:
+                        raise PreconditionFailedError(
+                            f"s3://{bucket}/{key} already exists"
+                        ) from exc
+                    temp.unlink()
+                else:
+                    os.replace(temp, path)
+                sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+                if attached:
+                    with contextlib.suppress(FileNotFoundError):
+                        sidecar.unlink()
+                else:
+                    self._write_sidecar(sidecar, record)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
             raise
-        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        if attached:
-            with contextlib.suppress(FileNotFoundError):
-                sidecar.unlink()
-        else:
-            self._write_sidecar(sidecar, record)
         return etag
+
+    @staticmethod
+    def _temp_file(key: str, path: Path) -> tuple[int, Path]:
+        """A temporary file beside ``path``, its folders made.  A removal
+        racing with this may take an empty folder away between the two
+        steps: then both are done again."""
+        for _ in range(_FOLDER_ATTEMPTS):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise InvalidKeyError(
+                    f"key {key!r}: a folder on its path is an object; a directory "
+                    "cannot hold both 'a' and 'a/b'"
+                ) from exc
+            try:
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{INTERNAL_PREFIX}tmp-")
+            except FileNotFoundError:
+                continue
+            return fd, Path(name)
+        raise OSError(f"{path.parent}: removed again each time it was made")
 
     def get_tags(self, bucket: str, key: str) -> dict[str, str]:
         """An object's tags (kept in its metadata record)."""
@@ -252,33 +314,68 @@ class LocalStorage:
         with atomic_writer(sidecar, temp_prefix=f"{INTERNAL_PREFIX}tmp-") as out:
             out.write(record)
 
-    def delete(self, bucket: str, key: str) -> None:
-        """Remove an object (and folders it leaves empty)."""
+    def delete(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
+        """Remove an object (only the version ``if_match`` names, when
+        given) and the folders it leaves empty."""
         path = self._path(bucket, key)
-        for victim in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
-            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                victim.unlink()
         bucket_dir = self._bucket_dir(bucket)
-        parent = path.parent
-        while parent != bucket_dir:
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
+        with self._lock(bucket):
+            if if_match is not None and path.is_file():
+                etag = self._head_of(key, path).etag
+                if etag != if_match:
+                    raise PreconditionFailedError(
+                        f"s3://{bucket}/{key} is {etag}, not version {if_match}"
+                    )
+            for victim in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    victim.unlink()
+            parent = path.parent
+            while parent != bucket_dir:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+
+    def copy(self, bucket: str, source_key: str, key: str) -> str:
+        """Copy an object, its metadata record and tags included."""
+        head, stream = self.open(bucket, source_key)
+        with stream:
+            tags = self._read_record(self._path(bucket, source_key), stream.fileno()).get("tags")
+            return self.put(
+                bucket,
+                key,
+                stream,
+                head.metadata,
+                content_type=head.content_type,
+                tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else None,
+            )
 
     # -- listing -----------------------------------------------------------
 
     def _keys(self, bucket_dir: Path, prefix: str) -> list[str]:
         """Every key under ``prefix``, in S3 order (UTF-8 bytes)."""
-        start = bucket_dir.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else bucket_dir
+        folders = prefix.split("/")[:-1]
+        if any(part in ("", ".", "..") or "\\" in part for part in folders):
+            return []  # no stored key has such a folder: nothing to walk outside the bucket
+        start = bucket_dir
+        for part in folders:
+            start = start / part
+            if start.is_symlink():
+                return []
         found = []
-        for folder, dirs, files in os.walk(start):
-            dirs[:] = [d for d in dirs if not d.startswith(INTERNAL_PREFIX)]
+        for folder, dirs, files in os.walk(start):  # never into linked folders
+            dirs[:] = [
+                d
+                for d in dirs
+                if not d.startswith(INTERNAL_PREFIX) and not os.path.islink(os.path.join(folder, d))
+            ]
             relative = Path(folder).relative_to(bucket_dir).as_posix()
             base = "" if relative == "." else relative + "/"
             for name in files:
                 if name.startswith(INTERNAL_PREFIX) or name.endswith(SIDECAR_SUFFIX):
+                    continue
+                if os.path.islink(os.path.join(folder, name)):
                     continue
                 key = base + name
                 if key.startswith(prefix):

@@ -23,7 +23,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from deltaglider.core.errors import ObjectNotFoundError
+from deltaglider.core.errors import InvalidKeyError, ObjectNotFoundError
 from deltaglider.ports.storage import (
     BucketInfo,
     BucketNotEmptyError,
@@ -43,6 +43,7 @@ DEFAULT_CONFIG = Config(
 )
 MULTIPART_THRESHOLD = 64 << 20
 PART_SIZE = 16 << 20
+MAX_KEY_BYTES = 1024
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _call_log = logging.getLogger("deltaglider.s3")
@@ -79,7 +80,7 @@ def _raise_for(error: ClientError, bucket: str, key: str | None = None) -> None:
     if code in _MISSING:
         raise ObjectNotFoundError(f"{where} does not exist") from error
     if code in ("PreconditionFailed", "412"):
-        raise PreconditionFailedError(f"{where} already exists") from error
+        raise PreconditionFailedError(f"{where}: precondition failed ({code})") from error
     if code in _DENIED:
         raise PermissionError(f"{where}: access denied ({code})") from error
     if code == "BucketNotEmpty":
@@ -163,14 +164,24 @@ class S3Storage:
             content_type=response.get("ContentType"),
         )
 
-    def open(self, bucket: str, key: str) -> tuple[ObjectHead, BinaryIO]:
-        """A streaming body of the object; the caller closes it."""
+    def open(
+        self, bucket: str, key: str, *, if_match: str | None = None
+    ) -> tuple[ObjectHead, BinaryIO]:
+        """A streaming body of the object (of the version ``if_match``
+        names, when given); the caller closes it."""
+        extra = {"IfMatch": if_match} if if_match else {}
         try:
-            response = self.client.get_object(Bucket=bucket, Key=key)
+            response = self.client.get_object(Bucket=bucket, Key=key, **extra)
         except ClientError as error:
             self._fail(error, bucket, key)
             raise
         return self._head(key, response), cast(BinaryIO, response["Body"])
+
+    def check_key(self, key: str) -> None:
+        """S3 keys are at most 1,024 bytes of UTF-8."""
+        size = len(key.encode("utf-8", "surrogateescape"))
+        if size > MAX_KEY_BYTES:
+            raise InvalidKeyError(f"key {key[:40]!r}...: {size} bytes, S3 allows {MAX_KEY_BYTES}")
 
     def put(
         self,
@@ -259,13 +270,28 @@ class S3Storage:
             self._fail(error, bucket, key)
             raise
 
-    def delete(self, bucket: str, key: str) -> None:
-        """Remove an object; a missing object is not an error."""
+    def delete(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
+        """Remove an object (only the version ``if_match`` names, when
+        given); a missing object is not an error."""
+        extra = {"IfMatch": if_match} if if_match else {}
         try:
-            self.client.delete_object(Bucket=bucket, Key=key)
+            self.client.delete_object(Bucket=bucket, Key=key, **extra)
         except ClientError as error:
+            if if_match and _code(error) in _MISSING:
+                return
             self._fail(error, bucket, key)
             raise
+
+    def copy(self, bucket: str, source_key: str, key: str) -> str:
+        """A server-side copy (multipart for large objects), metadata kept."""
+        source = {"Bucket": bucket, "Key": source_key}
+        try:
+            self.client.copy(source, bucket, key, Config=self._transfer)
+        except ClientError as error:
+            self._fail(error, bucket, source_key)
+            raise
+        head = self.head(bucket, key)
+        return head.etag if head is not None else ""
 
     # -- listing -----------------------------------------------------------
 

@@ -80,9 +80,15 @@ class DeltaDescriptions:
                 if stored is None:
                     continue
                 sizes[entry.key] = stored.size
-                if cache is not None:
+                if cache is not None and stored.is_delta:
                     cache.record(entry.physical_key, entry.etag, stored.size)
         return sizes
+
+    def plain_names(self, bucket: str, deltas: list[LogicalEntry]) -> dict[str, str]:
+        """Listed ``.delta`` objects that another tool wrote (no deltaglider
+        metadata), as HEADs have shown them: logical key -> their own name."""
+        found, _ = self._remembered(bucket, deltas)
+        return {key: stored.key for key, stored in found.items() if stored.key != key}
 
     def save_sizes(self) -> None:
         """Write the sizes read by HEAD back to the size caches in use."""

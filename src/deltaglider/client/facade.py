@@ -395,10 +395,11 @@ class DeltaGliderClient:
             sizes = {key: stored.size for key, stored in described.items()}
         else:
             sizes = self._descriptions.sizes(bucket, deltas)
+        plain = self._descriptions.plain_names(bucket, deltas)
         contents = []
         for entry in page.objects:
             item: dict[str, Any] = {
-                "Key": entry.key,
+                "Key": plain.get(entry.key, entry.key),
                 "LastModified": entry.last_modified,
                 "ETag": _quoted(entry.etag),
                 "Size": sizes.get(entry.key, entry.stored_size),
@@ -407,6 +408,7 @@ class DeltaGliderClient:
             if fetch_metadata:
                 item["Metadata"] = _compression_metadata(entry, described.get(entry.key))
             contents.append(item)
+        contents.sort(key=lambda c: c["Key"].encode("utf-8", "surrogateescape"))
         response: dict[str, Any] = {
             "IsTruncated": page.is_truncated,
             "Name": bucket,
@@ -1013,7 +1015,9 @@ def _upload_summary(summary: PutSummary) -> UploadSummary:
 
 
 def _compression_metadata(entry: LogicalEntry, stored: StoredObject | None) -> dict[str, str]:
-    if stored is None or not entry.is_delta:
+    if stored is not None and stored.problem is not None:
+        return {"deltaglider-is-delta": "false", "deltaglider-problem": stored.problem}
+    if stored is None or not stored.is_delta:
         return {"deltaglider-is-delta": "false"}
     ratio = entry.stored_size / stored.size if stored.size else 0.0
     return {

@@ -89,8 +89,9 @@ class StoredObject:
     """The user's key (never ends in ``.delta``)."""
     physical_key: str
     kind: str
-    """``"delta"``, ``"direct"`` (stored as is by a deltaglider tool) or
-    ``"plain"`` (an object no deltaglider tool wrote)."""
+    """``"delta"``, ``"direct"`` (stored as is by a deltaglider tool),
+    ``"plain"`` (an object no deltaglider tool wrote) or ``"damaged"`` (its
+    deltaglider metadata is unreadable: listed, never rebuilt)."""
     size: int
     """The file's size, whatever the stored form."""
     stored_size: int
@@ -101,6 +102,8 @@ class StoredObject:
     content_type: str | None = None
     reference_key: str | None = None
     reference_sha256: str | None = None
+    problem: str | None = None
+    """Why a damaged object cannot be rebuilt."""
 
     @property
     def is_delta(self) -> bool:

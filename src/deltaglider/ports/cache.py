@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import BinaryIO, Protocol
 
+from deltaglider.core.errors import IntegrityError
+
+
+class CacheUnavailableError(IntegrityError):
+    """The cache failed while storing a stream that cannot be read again:
+    fetch the reference again (the cache then keeps it another way)."""
+
 
 class CachePort(Protocol):
     """Content-addressed store of reference bytes.
@@ -24,7 +31,8 @@ class CachePort(Protocol):
     def put_stream(self, sha256: str, stream: BinaryIO, size: int) -> str:
         """Store ``size`` bytes from ``stream`` without holding them in
         memory; returns the SHA-256 read, keeping the entry only if it
-        matches ``sha256``."""
+        matches ``sha256``.  Raises CacheUnavailableError if it failed
+        after reading from a stream that cannot be rewound."""
         ...
 
     def evict(self, sha256: str) -> None: ...

@@ -19,7 +19,8 @@ class BucketNotEmptyError(DeltaGliderError, OSError):
 
 
 class PreconditionFailedError(DeltaGliderError):
-    """A conditional write lost: the object already exists."""
+    """A conditional request lost: the object exists (``if_none_match``) or
+    is another version than the one named (``if_match``)."""
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,20 @@ class StoragePort(Protocol):
         """The object's head, or None when it does not exist."""
         ...
 
-    def open(self, bucket: str, key: str) -> tuple[ObjectHead, BinaryIO]:
+    def open(
+        self, bucket: str, key: str, *, if_match: str | None = None
+    ) -> tuple[ObjectHead, BinaryIO]:
         """A readable stream of the object; the caller closes it.
 
-        Raises ObjectNotFoundError or BucketNotFoundError."""
+        With ``if_match`` (an ETag) only that version is read: another one
+        raises PreconditionFailedError.  Raises ObjectNotFoundError or
+        BucketNotFoundError."""
+        ...
+
+    def check_key(self, key: str) -> None:
+        """Raise InvalidKeyError unless the store can hold ``key``; asks
+        nothing of the store, so a writer checks every name it will write
+        before it writes the first."""
         ...
 
     def put(
@@ -99,8 +110,16 @@ class StoragePort(Protocol):
         """Replace an object's tags.  Raises ObjectNotFoundError."""
         ...
 
-    def delete(self, bucket: str, key: str) -> None:
-        """Remove an object; removing a missing object is not an error."""
+    def delete(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
+        """Remove an object; removing a missing object is not an error.
+
+        With ``if_match`` (an ETag) only that version is removed: if another
+        version is there, PreconditionFailedError and nothing is removed."""
+        ...
+
+    def copy(self, bucket: str, source_key: str, key: str) -> str:
+        """Copy an object within the bucket, metadata and all, in the store
+        (no bytes through this process); returns the copy's ETag."""
         ...
 
     def list_objects(

@@ -1,0 +1,95 @@
+"""Removals: of logical objects, of references no delta needs, of expired
+temporary copies and retired references."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from deltaglider.core import keys
+from deltaglider.core.errors import InvalidKeyError
+from deltaglider.core.models import StoredObject
+from deltaglider.core.reader import Reader, physical_forms
+from deltaglider.core.references import References
+from deltaglider.metering import Meter
+from deltaglider.ports.storage import PreconditionFailedError, StoragePort
+from deltaglider.ports.support import MetricsPort
+
+EXPIRES_AT = "dg-expires-at"
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class Housekeeping:
+    """Deletes what users and time no longer need."""
+
+    def __init__(
+        self,
+        storage: StoragePort,
+        references: References,
+        reader: Reader,
+        metrics: MetricsPort,
+    ) -> None:
+        self.storage = storage
+        self.references = references
+        self.reader = reader
+        self.metrics = metrics
+
+    def delete(self, bucket: str, key: str) -> list[str]:
+        """Remove the object under ``key`` in every form it is stored in
+        (each only in the version seen: a write racing with this one wins);
+        returns the physical keys removed, the space's reference too when
+        its last delta went."""
+        problem = keys.key_problem(key)
+        if problem is not None and not key.endswith(keys.DELTA_SUFFIX):
+            raise InvalidKeyError(problem)
+        removed = []
+        for physical in physical_forms(key):
+            head = self.storage.head(bucket, physical)
+            if head is None or self.reader.describe(bucket, head).key != key:
+                continue
+            try:
+                self.storage.delete(bucket, physical, if_match=head.etag)
+            except PreconditionFailedError:
+                continue  # rewritten since its HEAD: the newer write stands
+            removed.append(physical)
+            if physical != key:
+                removed += self.references.retire_if_unused(bucket, keys.split_key(key)[0])
+        self.metrics.increment("deltaglider.delete", len(removed))
+        return removed
+
+    # -- temporary copies ---------------------------------------------------
+
+    def temp_copy(self, stored: StoredObject, expires: datetime) -> str:
+        """Write a verified copy of a stored file under ``.deltaglider/tmp/``
+        (recording when it expires) and return its key."""
+        name = keys.split_key(stored.key)[1]
+        identity = (stored.sha256 or stored.etag.strip('"'))[:16]
+        temp_key = f"{keys.TEMP_PREFIX}{int(expires.timestamp())}-{identity}/{name}"
+        found, body = self.reader.open(stored.bucket, stored.key)
+        with self.reader.spooled(found, body, Meter(None, found.size)) as stream:
+            self.storage.put(
+                stored.bucket,
+                temp_key,
+                stream,
+                {EXPIRES_AT: expires.strftime(_STAMP)},
+                content_type=found.content_type,
+            )
+        return temp_key
+
+    def purge(self, bucket: str, now: datetime, *, dry_run: bool) -> list[str]:
+        """Remove the temporary copies expired at ``now`` (one with no
+        readable expiry lasts a week) and retired references no delta
+        names; returns their keys."""
+        expired = []
+        for obj in self.storage.iter_objects(bucket, keys.TEMP_PREFIX):
+            head = self.storage.head(bucket, obj.key)
+            stamp = head.metadata.get(EXPIRES_AT) if head is not None else None
+            try:
+                when = datetime.strptime(stamp or "", _STAMP).replace(tzinfo=UTC)
+            except ValueError:
+                when = obj.last_modified + timedelta(days=7)
+            if when <= now:
+                expired.append(obj.key)
+        if not dry_run:
+            for key in expired:
+                self.storage.delete(bucket, key)
+        return expired + self.references.purge_retired(bucket, dry_run=dry_run)

@@ -1,0 +1,314 @@
+"""The one reader: finds a logical object's stored form and rebuilds its
+exact bytes into any sink, verified against the recorded SHA-256.
+
+A delta up to ``stream_threshold`` is decoded in memory against the
+reference's bytes; a larger one is streamed through the codec against the
+reference's cache file; an object stored as is is copied through.  That
+choice is made here and nowhere else.  Every path checks the SHA-256 before
+it returns; a sink is written before the check, so callers write to
+something they discard on error (a temporary file, a spool, a buffer).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import Any, BinaryIO, cast
+
+from deltaglider.core import keys, metadata
+from deltaglider.core.errors import (
+    IntegrityError,
+    MetadataError,
+    ObjectNotFoundError,
+    UnsupportedObjectError,
+)
+from deltaglider.core.models import StoredObject
+from deltaglider.core.references import References
+from deltaglider.fsutil import RandomAccessReader
+from deltaglider.metering import Meter, MeteredWriter
+from deltaglider.ports.codec import DiffPort, Sink
+from deltaglider.ports.storage import ObjectHead, StoragePort
+from deltaglider.ports.support import HashPort, MetricsPort, RunningHash
+
+CHUNK = 1 << 20
+_SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
+_HEADER_PEEK = 64 << 10
+
+
+class HashingWriter:
+    """Passes writes on to ``out`` and hashes them on the way."""
+
+    def __init__(self, out: Sink, running: RunningHash) -> None:
+        self._out = out
+        self._hash = running
+
+    def write(self, data: bytes | bytearray | memoryview) -> object:
+        self._hash.update(data)
+        return self._out.write(data)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+class Discard:
+    """A sink for output that is only hashed."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> object:
+        return len(data)
+
+
+class BufferReader(RandomAccessReader):
+    """A seekable stream over bytes already in memory, without copying them
+    (``io.BytesIO`` would copy a rebuilt bytearray)."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        super().__init__(len(data))
+        self._view = memoryview(data)
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._view[self.position : self.position + len(buffer)]
+        memoryview(buffer).cast("B")[: len(chunk)] = chunk
+        self.position += len(chunk)
+        return len(chunk)
+
+
+class _Collector:
+    """A sink that keeps what it is given, in order."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> object:
+        self.parts.append(bytes(data))
+        return len(data)
+
+
+def physical_forms(key: str) -> tuple[str, ...]:
+    """The physical keys a logical key may be stored under, likeliest first:
+    a delta candidate is usually a delta.  A key ending in ``.delta`` names
+    an object some other tool stored under that name, never one of ours."""
+    if key.endswith(keys.DELTA_SUFFIX):
+        return (key,)
+    delta = keys.delta_key(key)
+    return (delta, key) if keys.is_delta_candidate(keys.split_key(key)[1]) else (key, delta)
+
+
+class Reader:
+    """Locates and rebuilds logical objects."""
+
+    def __init__(
+        self,
+        storage: StoragePort,
+        references: References,
+        diff: DiffPort,
+        hasher: HashPort,
+        metrics: MetricsPort,
+        stream_threshold: int,
+    ) -> None:
+        self.storage = storage
+        self.references = references
+        self.diff = diff
+        self.hasher = hasher
+        self.metrics = metrics
+        self.stream_threshold = stream_threshold
+
+    # -- finding ------------------------------------------------------------
+
+    def locate(self, bucket: str, key: str) -> StoredObject | None:
+        """The logical object under ``key`` (HEAD only), or None."""
+        for physical in physical_forms(key):
+            head = self.storage.head(bucket, physical)
+            if head is not None:
+                stored = self.describe(bucket, head)
+                if stored.key == key:
+                    return stored
+        return None
+
+    def open(self, bucket: str, key: str) -> tuple[StoredObject, BinaryIO]:
+        """The logical object under ``key`` and a stream of its stored
+        bytes, from one GET of its stored form (two when the likelier form
+        is absent): what is described is what is read."""
+        for physical in physical_forms(key):
+            try:
+                head, body = self.storage.open(bucket, physical)
+            except ObjectNotFoundError:
+                continue
+            stored = self.describe(bucket, head)
+            if stored.key == key:
+                return stored, body
+            body.close()
+        raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+
+    def describe(self, bucket: str, head: ObjectHead) -> StoredObject:
+        """What a stored object is: a delta (``k.delta`` with our metadata,
+        shown as ``k``), an object stored as is, a plain object (another
+        tool's, shown under its own name even if it ends in ``.delta``), or
+        a damaged delta (its metadata unreadable: listed, never rebuilt)."""
+        key, kind, problem = head.key, "plain", None
+        user = metadata.user_metadata(head.metadata)
+        fields: dict[str, Any] = {}
+        if head.key.endswith(keys.DELTA_SUFFIX) and metadata.is_deltaglider_object(head.metadata):
+            key = keys.logical_key(head.key)
+            try:
+                info = metadata.parse_delta(head.metadata, head.key)
+            except MetadataError as exc:
+                kind, problem = "damaged", f"its metadata is damaged ({exc})"
+            else:
+                kind = "delta"
+                fields = {
+                    "size": info.size,
+                    "sha256": info.sha256,
+                    "reference_key": info.ref_key,
+                    "reference_sha256": info.ref_sha256,
+                }
+        else:
+            try:
+                direct = metadata.parse_direct(head.metadata, head.key)
+            except MetadataError as exc:
+                kind, problem = "damaged", f"its metadata is damaged ({exc})"
+            else:
+                if direct is not None:
+                    kind, fields = "direct", {"sha256": direct.sha256}
+        return StoredObject(
+            bucket=bucket,
+            key=key,
+            physical_key=head.key,
+            kind=kind,
+            size=fields.pop("size", head.size),
+            stored_size=head.size,
+            etag=head.etag,
+            last_modified=head.last_modified,
+            user_metadata=user,
+            content_type=head.content_type,
+            problem=problem,
+            **{"sha256": None, **fields},
+        )
+
+    # -- rebuilding ---------------------------------------------------------
+
+    def in_memory(self, stored: StoredObject) -> bool:
+        """Whether the object is rebuilt in memory rather than streamed."""
+        return stored.size <= self.stream_threshold
+
+    def rebuild(self, stored: StoredObject, body: BinaryIO, sink: Sink) -> str:
+        """Write the object's bytes into ``sink``; returns their SHA-256,
+        checked.  Closes ``body``."""
+        with body:
+            self._refuse_damaged(stored)
+            if not stored.is_delta:
+                return self._copy(stored, body, sink)
+            if self.in_memory(stored):
+                data = self._decode(stored, body.read())
+                sink.write(data)
+                return self._checked(stored, self.hasher.sha256(data))
+            return self._decode_streaming(stored, body, sink)
+
+    def rebuild_bytes(self, stored: StoredObject, body: BinaryIO) -> bytes | bytearray:
+        """The object's bytes, checked (a rebuilt delta comes back as the
+        bytearray it was decoded into, uncopied).  Closes ``body``."""
+        if stored.is_delta and self.in_memory(stored):
+            with body:
+                self._refuse_damaged(stored)
+                data = self._decode(stored, body.read())
+            self._checked(stored, self.hasher.sha256(data))
+            return data
+        collected = _Collector()
+        self.rebuild(stored, body, collected)
+        return b"".join(collected.parts)
+
+    def spooled(self, stored: StoredObject, body: BinaryIO, meter: Meter) -> BinaryIO:
+        """A readable, seekable stream of the checked bytes: in memory when
+        the object is small, else a private temporary file (unlinked);
+        ``meter`` counts the bytes rebuilt."""
+        if self.in_memory(stored):
+            return cast(BinaryIO, BufferReader(self.rebuild_bytes(stored, body)))
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+        try:
+            self.rebuild(stored, body, MeteredWriter(spool, meter))
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        return cast(BinaryIO, spool)
+
+    def _refuse_damaged(self, stored: StoredObject) -> None:
+        if stored.kind == "damaged":
+            raise IntegrityError(f"{stored.problem}; it cannot be rebuilt")
+
+    def _checked(self, stored: StoredObject, actual: str) -> str:
+        """``actual``, unless the object records another SHA-256."""
+        if stored.sha256 is not None and actual != stored.sha256:
+            self.metrics.increment("deltaglider.get.integrity_failure")
+            raise IntegrityError(
+                f"s3://{stored.bucket}/{stored.key}: SHA-256 {actual} does not match the "
+                f"recorded {stored.sha256}; nothing was handed over"
+            )
+        self.metrics.increment(
+            "deltaglider.get.delta" if stored.is_delta else "deltaglider.get.direct"
+        )
+        return actual
+
+    def _copy(self, stored: StoredObject, body: BinaryIO, sink: Sink) -> str:
+        def chunks() -> Iterator[bytes]:
+            while chunk := body.read(CHUNK):
+                sink.write(chunk)
+                yield chunk
+
+        return self._checked(stored, self.hasher.sha256_chunks(chunks()))
+
+    def _refuse_external_compression(self, stored: StoredObject, delta_start: bytes) -> None:
+        """Refuse a delta the xdelta3 CLI made between decompressed streams
+        (its app header says so): it cannot rebuild the stored file."""
+        try:
+            markers = self.diff.external_compression(delta_start)
+        except Exception as exc:
+            raise IntegrityError(
+                f"s3://{stored.bucket}/{stored.physical_key}: not a valid delta ({exc})"
+            ) from exc
+        if markers is not None:
+            raise UnsupportedObjectError(
+                f"s3://{stored.bucket}/{stored.key}: its delta was made by the xdelta3 CLI "
+                f"between the decompressed contents (app header markers {markers}); "
+                "rebuilding it would not give the stored file byte for byte"
+            )
+
+    def _reference(self, stored: StoredObject) -> tuple[str, str]:
+        if stored.reference_key is None or stored.reference_sha256 is None:
+            raise IntegrityError(f"s3://{stored.bucket}/{stored.physical_key}: no reference")
+        return stored.reference_key, stored.reference_sha256
+
+    def _decode_failed(self, stored: StoredObject, ref_key: str, exc: Exception) -> IntegrityError:
+        return IntegrityError(
+            f"s3://{stored.bucket}/{stored.physical_key}: the delta does not decode against "
+            f"{ref_key}, whose SHA-256 is the one recorded: the delta is damaged ({exc})"
+        )
+
+    def _decode(self, stored: StoredObject, delta: bytes) -> bytearray:
+        ref_key, ref_sha = self._reference(stored)
+        self._refuse_external_compression(stored, delta[:_HEADER_PEEK])
+        reference = self.references.load(stored.bucket, ref_key, ref_sha)
+        try:
+            return self.diff.decode(reference, delta, size=stored.size)
+        except Exception as exc:
+            raise self._decode_failed(stored, ref_key, exc) from exc
+
+    def _decode_streaming(self, stored: StoredObject, body: BinaryIO, sink: Sink) -> str:
+        ref_key, ref_sha = self._reference(stored)
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as delta:
+            while chunk := body.read(CHUNK):
+                delta.write(chunk)
+            delta.seek(0)
+            self._refuse_external_compression(stored, delta.read(_HEADER_PEEK))
+            delta.seek(0)
+            output = HashingWriter(sink, self.hasher.running())
+            with self.references.open(stored.bucket, ref_key, ref_sha) as reference:
+                try:
+                    self.diff.decode_stream(
+                        reference, cast(BinaryIO, delta), output, size=stored.size
+                    )
+                except IntegrityError:  # the cache entry failed its authentication
+                    self.references.cache.evict(ref_sha)
+                    raise
+                except Exception as exc:
+                    raise self._decode_failed(stored, ref_key, exc) from exc
+        return self._checked(stored, output.hexdigest())

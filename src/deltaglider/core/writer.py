@@ -1,0 +1,411 @@
+"""The one writer: bytes and files in, a delta or the file as is out.
+
+Every put follows the write protocol of docs/storage-format.md:
+
+1. HEAD the key's other form and take a write stamp later than it;
+2. (a delta) have the space's reference, creating it if absent; encode;
+3. PUT the new form with its stamp;
+4. (a delta) check the reference is still the one encoded against, else
+   start again;
+5. settle the forms: the other form is removed if its stamp is older (only
+   the version seen, ``If-Match``), or ours if the other is newer; a space
+   left without deltas has its reference retired.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal, cast, overload
+
+from deltaglider.core import keys, metadata
+from deltaglider.core.errors import DeltaGliderError, InvalidKeyError
+from deltaglider.core.models import PutSummary
+from deltaglider.core.reader import CHUNK, Discard, HashingWriter
+from deltaglider.core.references import MissingReferenceError, References, SpaceChangedError
+from deltaglider.core.stamps import STAMP_FIELD, Stamp, next_stamp, stamp_of
+from deltaglider.metering import Meter, MeteredReader
+from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
+from deltaglider.ports.storage import PreconditionFailedError, StoragePort
+from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
+
+_PUT_ATTEMPTS = 4
+_SETTLE_ATTEMPTS = 8
+_SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What the caller stores beside the bytes."""
+
+    user: dict[str, str]
+    content_type: str | None
+    tags: dict[str, str]
+
+    @classmethod
+    def of(
+        cls,
+        user: Mapping[str, str] | None,
+        content_type: str | None,
+        tags: Mapping[str, str] | None,
+    ) -> Extras:
+        return cls(dict(user or {}), content_type, dict(tags or {}))
+
+
+@dataclass(frozen=True)
+class _DeltaFacts:
+    """What a delta's metadata records."""
+
+    file_size: int
+    file_sha: str
+    ref_key: str
+    ref_sha: str
+    delta_size: int
+    delta_sha: str
+
+
+Body = bytes | Path
+"""A file's bytes in memory, or the path of a file streamed from disk."""
+
+
+def checked_ratio(ratio: float) -> float:
+    """``ratio`` if it is a valid ``max_ratio`` (0 to 1)."""
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"max_ratio must be between 0 and 1, got {ratio}")
+    return ratio
+
+
+class Writer:
+    """Stores files under logical keys."""
+
+    def __init__(
+        self,
+        storage: StoragePort,
+        references: References,
+        diff: DiffPort,
+        hasher: HashPort,
+        clock: ClockPort,
+        logger: LoggerPort,
+        metrics: MetricsPort,
+        tool_version: str,
+    ) -> None:
+        self.storage = storage
+        self.references = references
+        self.diff = diff
+        self.hasher = hasher
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+        self.tool_version = tool_version
+
+    def check_key(self, key: str) -> None:
+        """Refuse a key before anything is written: reserved names, and
+        names the store cannot hold in any form the put may write."""
+        problem = keys.key_problem(key)
+        if problem is not None:
+            raise InvalidKeyError(problem)
+        for physical in (key, keys.delta_key(key)):
+            self.storage.check_key(physical)
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: Body,
+        *,
+        size: int,
+        sha: str,
+        ratio: float,
+        extras: Extras,
+        delta: bool,
+        in_memory: bool,
+        meter: Meter,
+    ) -> PutSummary:
+        """Store ``body`` (``size`` bytes, SHA-256 ``sha``) under ``key``:
+        as a delta when it is a candidate and pays, else as is.  A delta
+        candidate given as a path is encoded from disk unless ``in_memory``."""
+        self.check_key(key)
+        candidate = delta and size > 0 and keys.is_delta_candidate(keys.split_key(key)[1])
+        if not candidate:
+            return self._put_direct(bucket, key, body, size, sha, extras, meter)
+        if in_memory and isinstance(body, Path):
+            body = body.read_bytes()
+        for attempt in range(1, _PUT_ATTEMPTS + 1):
+            try:
+                return self._put_delta(bucket, key, body, size, sha, ratio, extras, meter)
+            except SpaceChangedError as exc:
+                if attempt == _PUT_ATTEMPTS:
+                    raise DeltaGliderError(
+                        f"s3://{bucket}/{key}: the space kept changing during the put ({exc})"
+                    ) from exc
+                self.logger.warning("space changed during put; retrying", key=key, attempt=attempt)
+        raise AssertionError("unreachable")
+
+    # -- as is ----------------------------------------------------------------
+
+    def _put_direct(
+        self,
+        bucket: str,
+        key: str,
+        body: Body,
+        size: int,
+        sha: str,
+        extras: Extras,
+        meter: Meter,
+    ) -> PutSummary:
+        stamp = next_stamp(self.clock.now(), self.storage.head(bucket, keys.delta_key(key)))
+        meta = metadata.direct_metadata(
+            tool=self.tool_version,
+            original_name=keys.split_key(key)[1],
+            sha256=sha,
+            size=size,
+            created_at=self.clock.now(),
+        )
+        etag = self._store(bucket, key, body, meta, stamp, extras, meter)
+        self._settle(bucket, key, etag, stamp, keys.delta_key(key))
+        self.metrics.increment("deltaglider.put.direct")
+        self.logger.debug("stored directly", key=key, size=size)
+        return PutSummary("PUT", bucket, key, size, sha, etag=etag)
+
+    def _store(
+        self,
+        bucket: str,
+        physical_key: str,
+        body: Body | BinaryIO,
+        meta: dict[str, str],
+        stamp: Stamp,
+        extras: Extras,
+        meter: Meter | None,
+    ) -> str:
+        full = metadata.with_user_metadata({**meta, STAMP_FIELD: str(stamp)}, extras.user)
+
+        def put(payload: bytes | BinaryIO) -> str:
+            return self.storage.put(
+                bucket,
+                physical_key,
+                payload,
+                full,
+                content_type=extras.content_type,
+                tags=extras.tags,
+            )
+
+        if isinstance(body, Path):
+            with open(body, "rb") as handle:
+                reader = handle if meter is None else MeteredReader(handle, meter)
+                return put(cast(BinaryIO, reader))
+        return put(body)
+
+    # -- as a delta -----------------------------------------------------------
+
+    def _put_delta(
+        self,
+        bucket: str,
+        key: str,
+        body: Body,
+        size: int,
+        sha: str,
+        ratio: float,
+        extras: Extras,
+        meter: Meter,
+    ) -> PutSummary:
+        prefix, name = keys.split_key(key)
+        ref_key = keys.reference_key(prefix)
+        stamp = next_stamp(self.clock.now(), self.storage.head(bucket, key))
+
+        def create(meta: Mapping[str, str]) -> None:
+            self._create_reference(bucket, ref_key, body, meta)
+
+        existing = self.references.for_put(bucket, ref_key, name, sha, create)
+        created = existing is None
+        ref_sha = sha if existing is None else existing
+        limit = None if created else math.floor(ratio * size)
+        try:
+            if isinstance(body, Path):
+                return self._encode_file(
+                    bucket, key, body, size, sha, ref_key, ref_sha, created, limit, stamp,
+                    extras, meter,
+                )  # fmt: skip
+            if created:
+                self.references.cache.put(sha, body)
+                delta = self.diff.encode(body, body, max_size=None)
+            else:
+                delta = self.diff.encode(
+                    self._reference(bucket, ref_key, ref_sha), body, max_size=limit
+                )
+        except DeltaTooLargeError:
+            self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
+            self.metrics.increment("deltaglider.put.ratio_exceeded")
+            return self._put_direct(bucket, key, body, size, sha, extras, meter)
+        meter.add(size)  # encoded in one step: all of it consumed
+        facts = _DeltaFacts(size, sha, ref_key, ref_sha, len(delta), self.hasher.sha256(delta))
+        return self._store_delta(bucket, key, delta, facts, created, stamp, extras)
+
+    @overload
+    def _reference(self, bucket: str, ref_key: str, sha: str) -> bytes: ...
+
+    @overload
+    def _reference(
+        self, bucket: str, ref_key: str, sha: str, *, stream: Literal[True]
+    ) -> BinaryIO: ...
+
+    def _reference(
+        self, bucket: str, ref_key: str, sha: str, *, stream: bool = False
+    ) -> bytes | BinaryIO:
+        """The reference to encode against; one removed since the put saw
+        it means the space changed: the put starts again."""
+        try:
+            if stream:
+                return self.references.open(bucket, ref_key, sha)
+            return self.references.load(bucket, ref_key, sha)
+        except MissingReferenceError as exc:
+            raise SpaceChangedError(str(exc)) from exc
+
+    def _create_reference(
+        self, bucket: str, ref_key: str, body: Body, meta: Mapping[str, str]
+    ) -> None:
+        if isinstance(body, Path):
+            with open(body, "rb") as handle:
+                self.storage.put(bucket, ref_key, handle, meta, if_none_match=True)
+        else:
+            self.storage.put(bucket, ref_key, body, meta, if_none_match=True)
+
+    def _encode_file(
+        self,
+        bucket: str,
+        key: str,
+        file: Path,
+        size: int,
+        sha: str,
+        ref_key: str,
+        ref_sha: str,
+        created: bool,
+        limit: int | None,
+        stamp: Stamp,
+        extras: Extras,
+        meter: Meter,
+    ) -> PutSummary:
+        """A large file's delta, streamed: the reference is read from its
+        encrypted cache file and the delta spooled (in memory up to 64 MiB,
+        then to a private temporary file)."""
+        if created:
+            with open(file, "rb") as handle:
+                self.references.cache.put_stream(sha, handle, size)
+        with (
+            self._reference(bucket, ref_key, ref_sha, stream=True) as reference,
+            open(file, "rb") as target,
+            tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool,
+        ):
+            delta = HashingWriter(spool, self.hasher.running())
+            metered = cast(BinaryIO, MeteredReader(target, meter))
+            delta_size = self.diff.encode_stream(reference, metered, delta, max_size=limit)
+            spool.seek(0)
+            facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
+            return self._store_delta(
+                bucket, key, cast(BinaryIO, spool), facts, created, stamp, extras
+            )
+
+    def _store_delta(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | BinaryIO,
+        facts: _DeltaFacts,
+        created: bool,
+        stamp: Stamp,
+        extras: Extras,
+    ) -> PutSummary:
+        """Write a delta, check its reference is still the space's, settle."""
+        note = metadata.NOTE_ZERO_DIFF if created else None
+        meta = metadata.delta_metadata(
+            tool=self.tool_version,
+            original_name=keys.split_key(key)[1],
+            sha256=facts.file_sha,
+            size=facts.file_size,
+            created_at=self.clock.now(),
+            ref_key=facts.ref_key,
+            ref_sha256=facts.ref_sha,
+            delta_size=facts.delta_size,
+            note=note,
+        )
+        delta_key = keys.delta_key(key)
+        etag = self._store(bucket, delta_key, body, meta, stamp, extras, None)
+        self.references.check_unchanged(bucket, facts.ref_key, facts.ref_sha)
+        self._settle(bucket, delta_key, etag, stamp, key)
+        self.metrics.increment("deltaglider.put.delta")
+        self.logger.debug("stored as delta", key=key, size=facts.file_size, delta=facts.delta_size)
+        return PutSummary(
+            "PUT_DELTA",
+            bucket,
+            key,
+            facts.file_size,
+            facts.file_sha,
+            delta_size=facts.delta_size,
+            delta_hash=facts.delta_sha,
+            delta_ratio=facts.delta_size / facts.file_size,
+            reference_hash=facts.ref_sha,
+            reference_created=created,
+            etag=etag,
+        )
+
+    # -- settling the two forms -------------------------------------------------
+
+    def _settle(self, bucket: str, mine: str, etag: str, stamp: Stamp, other: str) -> None:
+        """After writing ``mine`` (version ``etag``, ``stamp``), remove
+        whichever of the two forms is older; only versions seen are removed.
+        A delta removed may leave its space's reference unused: retired."""
+        removed = None
+        for _ in range(_SETTLE_ATTEMPTS):
+            head = self.storage.head(bucket, other)
+            if head is None:
+                break
+            if stamp_of(head) < stamp:
+                try:
+                    self.storage.delete(bucket, other, if_match=head.etag)
+                except PreconditionFailedError:
+                    continue  # a newer version of the other form: compare again
+                removed = other
+                break
+            try:  # the other form is newer: ours was overwritten as it was written
+                self.storage.delete(bucket, mine, if_match=etag)
+            except PreconditionFailedError:
+                break  # ours was already replaced by a later write
+            removed = mine
+            break
+        if removed is not None and removed.endswith(keys.DELTA_SUFFIX):
+            self.references.retire_if_unused(bucket, keys.split_key(removed)[0])
+
+    # -- estimates --------------------------------------------------------------
+
+    def estimate(self, bucket: str, key: str, file: Path, ratio: float) -> tuple[str, int]:
+        """How ``file`` would be stored under ``key`` now, writing nothing:
+        ``("direct" | "reference" | "delta", stored bytes)``.  A delta is
+        really encoded against the space's reference (stopping at the cap)."""
+        self.check_key(key)
+        size = file.stat().st_size
+        if size == 0 or not keys.is_delta_candidate(keys.split_key(key)[1]):
+            return "direct", size
+        ref_key = keys.reference_key(keys.split_key(key)[0])
+        head = self.storage.head(bucket, ref_key)
+        if head is None:
+            return "reference", size
+        ref_sha = metadata.parse_reference(head.metadata, ref_key).sha256
+        try:
+            with (
+                self.references.open(bucket, ref_key, ref_sha) as reference,
+                open(file, "rb") as target,
+            ):
+                delta_size = self.diff.encode_stream(
+                    reference, target, Discard(), max_size=math.floor(ratio * size)
+                )
+        except DeltaTooLargeError:
+            return "direct", size
+        return "delta", delta_size
+
+
+def file_sha256(hasher: HashPort, file: Path) -> str:
+    """The SHA-256 of a file, read in chunks."""
+    with open(file, "rb") as handle:
+        return hasher.sha256_chunks(iter(lambda: handle.read(CHUNK), b""))

@@ -1,0 +1,82 @@
+"""One bad object never blocks a bucket: a plain object named ``*.delta``
+(another tool's) and a delta whose metadata was damaged are listed, the
+first read as the plain object it is, the second refused on its own, and
+every other object still listed, copied and verified."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+from client_backends import backend  # noqa: F401 - fixture
+from helpers import mutate
+from test_cli import Cli, cli  # noqa: F401 - fixture
+
+from deltaglider import DeltaGliderClient
+
+V1 = os.urandom(150_000)
+V2 = mutate(V1, seed=3, edits=10)
+NOTES = b"a plain object some other tool stored under a .delta name\n"
+
+
+def plant_bad_objects(client: DeltaGliderClient, bucket: str) -> None:
+    """rel/a.zip and rel/b.zip stored by us; rel/notes.delta written
+    without our metadata; rel/b.zip.delta's dg-file-size damaged."""
+    client.put_object(Bucket=bucket, Key="rel/a.zip", Body=V1)
+    client.put_object(Bucket=bucket, Key="rel/b.zip", Body=V2)
+    storage = client.service.storage
+    storage.put(bucket, "rel/notes.delta", NOTES, {"origin": "other-tool"})
+    head, body = storage.open(bucket, "rel/b.zip.delta")
+    with body:
+        delta = body.read()
+    storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, "dg-file-size": "lots"})
+
+
+def test_listings_and_reads_go_on_past_bad_objects(
+    backend: tuple[DeltaGliderClient, str],  # noqa: F811
+) -> None:
+    client, bucket = backend
+    plant_bad_objects(client, bucket)
+    listed = client.list_objects_v2(Bucket=bucket, Prefix="rel/")
+    sizes = {item["Key"]: item["Size"] for item in listed["Contents"]}
+    assert sizes["rel/a.zip"] == len(V1)
+    assert sizes["rel/notes.delta"] == len(NOTES)
+    assert set(sizes) == {"rel/a.zip", "rel/b.zip", "rel/notes.delta"}
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, PaginationConfig={})
+    assert sum(len(p.get("Contents", [])) for p in pages) == 3
+    detailed = client.list_objects_v2(Bucket=bucket, Prefix="rel/b", FetchMetadata=True)
+    assert "metadata is damaged" in detailed["Contents"][0]["Metadata"]["deltaglider-problem"]
+
+    got = client.get_object(Bucket=bucket, Key="rel/notes.delta")
+    assert got["Body"].read() == NOTES
+    assert got["Metadata"] == {"origin": "other-tool"}
+    assert client.get_object(Bucket=bucket, Key="rel/a.zip")["Body"].read() == V1
+    with pytest.raises(ClientError) as refused:
+        client.get_object(Bucket=bucket, Key="rel/b.zip")
+    assert "metadata is damaged" in str(refused.value)
+    assert client.verify(f"s3://{bucket}/rel/a.zip") is True
+    assert client.verify(f"s3://{bucket}/rel/b.zip") is False
+
+
+def test_batch_commands_report_a_bad_object_and_carry_on(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    plant_bad_objects(cli.client, cli.bucket)
+    listing = cli("ls", "-r", cli.url())
+    assert listing.returncode == 0, listing.stderr
+    names = [line.split()[-1] for line in listing.stdout.splitlines()]
+    assert names == ["rel/a.zip", "rel/b.zip", "rel/notes.delta"]
+
+    copied = cli("cp", "-r", cli.url("rel/"), str(tmp_path / "out"))
+    # The other objects are restored; the damaged one is named on one line.
+    assert copied.returncode == 4, copied.stdout + copied.stderr  # an integrity failure
+    assert (tmp_path / "out" / "a.zip").read_bytes() == V1
+    assert (tmp_path / "out" / "notes.delta").read_bytes() == NOTES
+    assert not (tmp_path / "out" / "b.zip").exists()
+    errors = [line for line in copied.stderr.splitlines() if "b.zip" in line]
+    assert len(errors) == 1, copied.stderr
+    assert "metadata is damaged" in errors[0]
+
+    checked = cli("verify", "-r", cli.url("rel/"))
+    assert checked.returncode == 4, checked.stdout + checked.stderr
+    assert "metadata is damaged" in checked.stdout + checked.stderr
