@@ -187,3 +187,28 @@ class StorageContract:
         store.delete_bucket("second-bucket")
         store.delete_bucket("second-bucket")  # idempotent
         assert not store.bucket_exists("second-bucket")
+
+    def test_conditional_reads_and_removals_name_one_version(self, store: StoragePort) -> None:
+        first = store.put(BUCKET, "cond/k", b"one", {})
+        second = store.put(BUCKET, "cond/k", b"two", {})
+        with pytest.raises(PreconditionFailedError):
+            store.open(BUCKET, "cond/k", if_match=first)
+        head, stream = store.open(BUCKET, "cond/k", if_match=second)
+        with stream:
+            assert stream.read() == b"two"
+        with pytest.raises(PreconditionFailedError):
+            store.delete(BUCKET, "cond/k", if_match=first)
+        assert store.head(BUCKET, "cond/k") is not None
+        store.delete(BUCKET, "cond/k", if_match=second)
+        assert store.head(BUCKET, "cond/k") is None
+        store.delete(BUCKET, "cond/k", if_match=second)  # already gone: not an error
+
+    def test_copy_keeps_bytes_and_metadata(self, store: StoragePort) -> None:
+        store.put(BUCKET, "copy/src", b"payload", {"dg-x": "1"}, content_type="text/plain")
+        etag = store.copy(BUCKET, "copy/src", "copy/dst")
+        head, stream = store.open(BUCKET, "copy/dst")
+        with stream:
+            assert stream.read() == b"payload"
+        assert (head.etag, head.metadata, head.content_type) == (etag, {"dg-x": "1"}, "text/plain")
+        with pytest.raises(ObjectNotFoundError):
+            store.copy(BUCKET, "copy/missing", "copy/other")

@@ -102,3 +102,93 @@ def test_from_url(tmp_path: Path) -> None:
 def test_bucket_names_follow_s3_rules(store: LocalStorage, name: str) -> None:
     with pytest.raises(ValueError, match="bucket name"):
         store.create_bucket(name)
+
+
+def test_prefixes_with_dot_dot_list_nothing_outside(store: LocalStorage, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the store's")
+    store.put(BUCKET, "app/a.zip", b"1", {})
+    for prefix in ("app/../../../outside/", "../outside/", "app/../", "./app/"):
+        page = store.list_objects(BUCKET, prefix)
+        assert (page.objects, page.common_prefixes) == ([], []), prefix
+
+
+def test_links_inside_the_store_are_never_followed(store: LocalStorage, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.zip").write_bytes(b"outside")
+    bucket_dir = store.root / BUCKET
+    (bucket_dir / "linked").symlink_to(outside, target_is_directory=True)
+    (bucket_dir / "file.zip").symlink_to(outside / "secret.zip")
+    for key in ("linked/secret.zip", "file.zip", "linked/new.zip"):
+        with pytest.raises(InvalidKeyError, match="symbolic link"):
+            store.head(BUCKET, key)
+        with pytest.raises(InvalidKeyError, match="symbolic link"):
+            store.open(BUCKET, key)
+        with pytest.raises(InvalidKeyError, match="symbolic link"):
+            store.put(BUCKET, key, b"overwritten", {})
+        with pytest.raises(InvalidKeyError, match="symbolic link"):
+            store.delete(BUCKET, key)
+    assert (outside / "secret.zip").read_bytes() == b"outside"
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.zip"]
+    assert [o.key for o in store.iter_objects(BUCKET)] == []
+    assert store.list_objects(BUCKET, "linked/").objects == []
+
+
+def test_names_too_long_for_the_file_system_are_refused_first(tmp_path: Path) -> None:
+    from helpers import make_service
+
+    storage = LocalStorage(tmp_path / "root")
+    storage.create_bucket(BUCKET)
+    service = make_service(storage)
+    fits = "r/" + "n" * (local_storage.MAX_NAME_BYTES - len(".zip")) + ".zip"
+    with pytest.raises(InvalidKeyError, match="at most"):
+        service.put_bytes(BUCKET, fits, os.urandom(1000))  # its .delta would not fit
+    with pytest.raises(InvalidKeyError, match="at most"):
+        storage.put(BUCKET, "r/" + "é" * 130, b"x", {})
+    assert list((storage.root / BUCKET).iterdir()) == []  # no reference, no folder
+
+
+def test_conditional_removal_holds_across_processes(store: LocalStorage) -> None:
+    """Processes racing a conditional removal against rewrites of one key:
+    a removal never takes a version it did not name."""
+    import multiprocessing
+
+    store.put(BUCKET, "k.zip", b"v0", {})
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        removed = pool.starmap(
+            _remove_or_rewrite, [(str(store.root), "remove"), (str(store.root), "rewrite")]
+        )
+    head = store.head(BUCKET, "k.zip")
+    rewrites = removed[1]
+    if head is not None:  # the last rewrite stands unless a removal named it
+        assert head.etag == rewrites[-1]
+    assert removed[0] <= set(rewrites) | {_etag(b"v0")}
+
+
+def _etag(data: bytes) -> str:
+    import hashlib
+
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def _remove_or_rewrite(root: str, role: str):  # type: ignore[no-untyped-def]
+    storage = LocalStorage(root)
+    if role == "rewrite":
+        etags = []
+        for n in range(200):
+            etags.append(storage.put(BUCKET, "k.zip", f"v{n + 1}".encode(), {}))
+        return etags
+    removed = set()
+    for _ in range(200):
+        head = storage.head(BUCKET, "k.zip")
+        if head is None:
+            continue
+        try:
+            storage.delete(BUCKET, "k.zip", if_match=head.etag)
+        except local_storage.PreconditionFailedError:
+            continue
+        removed.add(head.etag)
+    return removed

@@ -279,6 +279,11 @@ class S3Storage:
         except ClientError as error:
             if if_match and _code(error) in _MISSING:
                 return
+            # Some servers (SeaweedFS) fail the condition of a missing key:
+            # removing what is already gone is not an error.
+            if if_match and _code(error) in ("PreconditionFailed", "412"):
+                if self.head(bucket, key) is None:
+                    return
             self._fail(error, bucket, key)
             raise
 
