@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -162,12 +163,22 @@ class ServiceBehaviour:
         with pytest.raises(ObjectNotFoundError):
             service.get_bytes(BUCKET, "s/b.zip")
 
-    def test_replacing_the_last_delta_with_a_direct_object_drops_the_reference(
+    def test_a_reference_no_delta_needs_goes_at_the_next_delete_or_purge(
         self, service: DeltaService, storage: StoragePort
     ) -> None:
+        # A put never removes a reference (a delta put racing it would have
+        # to start again): the last delta replaced by a file stored as is
+        # leaves the reference until a delete in the space, or purge.
         service.put_bytes(BUCKET, "s/a.zip", V1)
         service.put_bytes(BUCKET, "s/a.zip", b"")  # empty: stored directly
-        assert physical(storage, "s/") == ["s/a.zip"]
+        assert physical(storage, "s/") == ["s/a.zip", "s/reference.bin"]
+        service.delete(BUCKET, "s/a.zip")
+        assert physical(storage, "s/") == []
+        service.put_bytes(BUCKET, "u/a.zip", V1)
+        service.put_bytes(BUCKET, "u/a.zip", b"")
+        removed = service.purge_temp_copies(BUCKET, datetime.now(UTC), dry_run=False)
+        assert removed == ["u/reference.bin"]
+        assert physical(storage, "u/") == ["u/a.zip"]
 
     def test_tampered_delta_or_reference_is_never_returned(
         self, service: DeltaService, storage: StoragePort, tmp_path: Path

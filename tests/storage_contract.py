@@ -193,7 +193,7 @@ class StorageContract:
         second = store.put(BUCKET, "cond/k", b"two", {})
         with pytest.raises(PreconditionFailedError):
             store.open(BUCKET, "cond/k", if_match=first)
-        head, stream = store.open(BUCKET, "cond/k", if_match=second)
+        _, stream = store.open(BUCKET, "cond/k", if_match=second)
         with stream:
             assert stream.read() == b"two"
         with pytest.raises(PreconditionFailedError):

@@ -23,9 +23,10 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[DeltaGliderClient]:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     with mock_aws():
-        storage = S3Storage(boto3.client("s3", region_name="us-east-1"))
+        raw = boto3.client("s3", region_name="us-east-1")
+        storage = S3Storage(raw)
         storage.create_bucket("lc-bucket")
-        yield DeltaGliderClient(make_service(storage))
+        yield DeltaGliderClient(make_service(storage), raw_client=raw)
 
 
 def test_rules_match_tagged_files_only_and_files_get_the_tag(client: DeltaGliderClient) -> None:
@@ -51,7 +52,7 @@ def test_rules_match_tagged_files_only_and_files_get_the_tag(client: DeltaGlider
     assert storage.get_tags("lc-bucket", "logs/reference.bin") == {}
     assert storage.get_tags("lc-bucket", "other/c.zip.delta") == {}
     # New files under the prefix get the tag as they are stored, by any client.
-    fresh = DeltaGliderClient(client.service)
+    fresh = DeltaGliderClient(client.service, raw_client=client.service.storage.client)
     fresh.put_object(Bucket="lc-bucket", Key="logs/d.zip", Body=mutate(V1, 2, 10))
     fresh.put_object(Bucket="lc-bucket", Key="other/e.zip", Body=mutate(V1, 3, 10))
     assert storage.get_tags("lc-bucket", "logs/d.zip.delta") == tagged

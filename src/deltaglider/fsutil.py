@@ -65,9 +65,10 @@ class RandomAccessReader(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing) across
-    processes: ``flock`` on POSIX, ``msvcrt.locking`` on Windows."""
+def file_lock(path: str | os.PathLike[str], *, shared: bool = False) -> Iterator[None]:
+    """Hold a lock on ``path`` (created if missing) across processes:
+    ``flock`` on POSIX (``shared`` holders exclude only exclusive ones),
+    ``msvcrt.locking`` on Windows (always exclusive)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -87,7 +88,7 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
         else:
             import fcntl
 
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:

@@ -49,6 +49,7 @@ from deltaglider.ports.storage import (
     ListedObject,
     ListPage,
     ObjectHead,
+    PendingUpload,
     PreconditionFailedError,
     iter_listing,
 )
@@ -128,9 +129,14 @@ class LocalStorage:
                 )
         return path
 
-    def _lock(self, bucket: str) -> contextlib.AbstractContextManager[None]:
+    def _lock(
+        self, bucket: str, *, shared: bool = False
+    ) -> contextlib.AbstractContextManager[None]:
+        """The bucket's lock: exclusive for a change of a name, shared for
+        a listing, so a listing is a snapshot (a directory read while names
+        are renamed over may miss one)."""
         self._bucket_dir(bucket)
-        return file_lock(self.root / f"{_LOCK_NAME}-{bucket}")
+        return file_lock(self.root / f"{_LOCK_NAME}-{bucket}", shared=shared)
 
     # -- metadata records --------------------------------------------------
 
@@ -138,8 +144,12 @@ class LocalStorage:
     def _read_record(path: Path, fd: int | None = None) -> dict[str, object]:
         raw: bytes | None = None
         if hasattr(os, "getxattr"):
-            with contextlib.suppress(OSError):
+            try:
                 raw = os.getxattr(path if fd is None else fd, XATTR)
+            except FileNotFoundError:
+                raise  # the file went: the caller treats it as absent
+            except OSError:
+                raw = None  # no record attached: look for a sidecar
         if raw is None:
             with contextlib.suppress(FileNotFoundError):
                 raw = path.with_name(path.name + SIDECAR_SUFFIX).read_bytes()
@@ -182,7 +192,10 @@ class LocalStorage:
         path = self._path(bucket, key)
         if not path.is_file():
             return None
-        return self._head_of(key, path)
+        try:
+            return self._head_of(key, path)
+        except FileNotFoundError:  # removed since: absent, as on S3
+            return None
 
     def open(
         self, bucket: str, key: str, *, if_match: str | None = None
@@ -212,6 +225,7 @@ class LocalStorage:
         *,
         content_type: str | None = None,
         if_none_match: bool = False,
+        if_match: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object whole and return its ETag (quoted MD5, as S3)."""
@@ -251,6 +265,8 @@ class LocalStorage:
                         ) from exc
                     temp.unlink()
                 else:
+                    if if_match is not None:
+                        self._require_version(bucket, key, path, if_match)
                     os.replace(temp, path)
                 sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
                 if attached:
@@ -273,10 +289,12 @@ class LocalStorage:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError) as exc:
-                raise InvalidKeyError(
-                    f"key {key!r}: a folder on its path is an object; a directory "
-                    "cannot hold both 'a' and 'a/b'"
-                ) from exc
+                if any(folder.is_file() for folder in path.parents):
+                    raise InvalidKeyError(
+                        f"key {key!r}: a folder on its path is an object; a directory "
+                        "cannot hold both 'a' and 'a/b'"
+                    ) from exc
+                continue  # made and removed again by others meanwhile
             try:
                 fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{INTERNAL_PREFIX}tmp-")
             except FileNotFoundError:
@@ -321,11 +339,7 @@ class LocalStorage:
         bucket_dir = self._bucket_dir(bucket)
         with self._lock(bucket):
             if if_match is not None and path.is_file():
-                etag = self._head_of(key, path).etag
-                if etag != if_match:
-                    raise PreconditionFailedError(
-                        f"s3://{bucket}/{key} is {etag}, not version {if_match}"
-                    )
+                self._require_version(bucket, key, path, if_match)
             for victim in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     victim.unlink()
@@ -336,6 +350,12 @@ class LocalStorage:
                 except OSError:
                     break
                 parent = parent.parent
+
+    def _require_version(self, bucket: str, key: str, path: Path, etag: str) -> None:
+        """Under the lock: raise unless the object is version ``etag``."""
+        current = self._head_of(key, path).etag if path.is_file() else None
+        if current != etag:
+            raise PreconditionFailedError(f"s3://{bucket}/{key} is {current}, not version {etag}")
 
     def copy(self, bucket: str, source_key: str, key: str) -> str:
         """Copy an object, its metadata record and tags included."""
@@ -395,6 +415,18 @@ class LocalStorage:
     ) -> ListPage:
         """One page of keys under ``prefix`` (S3 ListObjectsV2 semantics)."""
         bucket_dir = self._bucket_dir(bucket)
+        with self._lock(bucket, shared=True):
+            return self._list_page(bucket_dir, prefix, delimiter, start_after, token, max_keys)
+
+    def _list_page(
+        self,
+        bucket_dir: Path,
+        prefix: str,
+        delimiter: str,
+        start_after: str | None,
+        token: str | None,
+        max_keys: int,
+    ) -> ListPage:
         after = _decode_token(token) if token else start_after
         after_bytes = after.encode("utf-8", "surrogateescape") if after else None
         objects: list[ListedObject] = []
@@ -419,8 +451,11 @@ class LocalStorage:
             if len(objects) + len(prefixes) >= max_keys:
                 return ListPage(objects, prefixes, _encode_token(last))
             path = bucket_dir.joinpath(*key.split("/"))
-            stat = path.stat()
-            record = self._read_record(path)
+            try:
+                stat = path.stat()
+                record = self._read_record(path)
+            except FileNotFoundError:
+                continue  # removed since the walk saw it: not listed, as on S3
             etag = str(record.get("etag") or f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"')
             objects.append(ListedObject(key, stat.st_size, etag, _utc(stat.st_mtime)))
             last = key
@@ -429,6 +464,15 @@ class LocalStorage:
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:
         """Every object under ``prefix``."""
         return iter_listing(self.list_objects, bucket, prefix)
+
+    def pending_uploads(self, bucket: str, prefix: str = "") -> list[PendingUpload]:
+        """None: a local write is one file renamed into place, never in parts."""
+        self._bucket_dir(bucket)
+        return []
+
+    def abort_upload(self, bucket: str, upload: PendingUpload) -> None:
+        """Nothing is ever pending here."""
+        raise ObjectNotFoundError(f"s3://{bucket}/{upload.key}: no upload {upload.upload_id}")
 
     # -- buckets -----------------------------------------------------------
 

@@ -31,6 +31,7 @@ from deltaglider.ports.storage import (
     ListedObject,
     ListPage,
     ObjectHead,
+    PendingUpload,
     PreconditionFailedError,
     iter_listing,
 )
@@ -192,6 +193,7 @@ class S3Storage:
         *,
         content_type: str | None = None,
         if_none_match: bool = False,
+        if_match: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object and return its ETag."""
@@ -200,14 +202,17 @@ class S3Storage:
             extra["ContentType"] = content_type
         if tags:
             extra["Tagging"] = urlencode(dict(tags))
+        condition = {"IfNoneMatch": "*"} if if_none_match else {}
+        if if_match is not None:
+            condition = {"IfMatch": if_match}
         try:
             if isinstance(body, (bytes, bytearray, memoryview)):
-                if if_none_match:
-                    extra["IfNoneMatch"] = "*"
-                response = self.client.put_object(Bucket=bucket, Key=key, Body=bytes(body), **extra)
+                response = self.client.put_object(
+                    Bucket=bucket, Key=key, Body=bytes(body), **extra, **condition
+                )
                 return str(response.get("ETag", ""))
-            if if_none_match:
-                return self._put_stream_if_absent(bucket, key, body, extra)
+            if condition:
+                return self._put_stream_conditionally(bucket, key, body, extra, condition)
             self.client.upload_fileobj(body, bucket, key, ExtraArgs=extra, Config=self._transfer)
         except ClientError as error:
             self._fail(error, bucket, key)
@@ -215,18 +220,23 @@ class S3Storage:
         head = self.head(bucket, key)
         return head.etag if head is not None else ""
 
-    def _put_stream_if_absent(
-        self, bucket: str, key: str, body: BinaryIO, extra: dict[str, Any]
+    def _put_stream_conditionally(
+        self,
+        bucket: str,
+        key: str,
+        body: BinaryIO,
+        extra: dict[str, Any],
+        condition: dict[str, str],
     ) -> str:
-        """A conditional create from a stream: one streamed PutObject, or a
-        multipart upload whose completion carries ``If-None-Match`` (the
+        """A conditional write from a stream: one streamed PutObject, or a
+        multipart upload whose completion carries the condition (the
         transfer manager cannot pass it), one part in memory at a time."""
         start = body.tell()
         size = body.seek(0, io.SEEK_END) - start
         body.seek(start)
         if size <= self.multipart_threshold:
             response = self.client.put_object(
-                Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", **extra
+                Bucket=bucket, Key=key, Body=body, **condition, **extra
             )
             return str(response.get("ETag", ""))
         upload = self.client.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
@@ -244,7 +254,7 @@ class S3Storage:
                 Key=key,
                 UploadId=upload,
                 MultipartUpload={"Parts": parts},
-                IfNoneMatch="*",
+                **condition,
             )
         except BaseException:
             with contextlib.suppress(ClientError):
@@ -281,9 +291,9 @@ class S3Storage:
                 return
             # Some servers (SeaweedFS) fail the condition of a missing key:
             # removing what is already gone is not an error.
-            if if_match and _code(error) in ("PreconditionFailed", "412"):
-                if self.head(bucket, key) is None:
-                    return
+            failed = _code(error) in ("PreconditionFailed", "412")
+            if if_match and failed and self.head(bucket, key) is None:
+                return
             self._fail(error, bucket, key)
             raise
 
@@ -339,6 +349,35 @@ class S3Storage:
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:
         """Every object under ``prefix``."""
         return iter_listing(self.list_objects, bucket, prefix)
+
+    def pending_uploads(self, bucket: str, prefix: str = "") -> list[PendingUpload]:
+        """ListMultipartUploads, page after page."""
+        uploads: list[PendingUpload] = []
+        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        while True:
+            try:
+                response = self.client.list_multipart_uploads(**args)
+            except ClientError as error:
+                _raise_for(error, bucket)
+                raise
+            uploads += [
+                PendingUpload(item["Key"], item["UploadId"], _aware(item["Initiated"]))
+                for item in response.get("Uploads", [])
+            ]
+            if not response.get("IsTruncated"):
+                return uploads
+            args["KeyMarker"] = response.get("NextKeyMarker", "")
+            args["UploadIdMarker"] = response.get("NextUploadIdMarker", "")
+
+    def abort_upload(self, bucket: str, upload: PendingUpload) -> None:
+        """AbortMultipartUpload."""
+        try:
+            self.client.abort_multipart_upload(
+                Bucket=bucket, Key=upload.key, UploadId=upload.upload_id
+            )
+        except ClientError as error:
+            self._fail(error, bucket, upload.key)
+            raise
 
     # -- buckets -----------------------------------------------------------
 

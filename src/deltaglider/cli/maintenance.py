@@ -18,9 +18,8 @@ from deltaglider.cli.shared import (
     single_or_listed,
 )
 from deltaglider.cli.units import human
+from deltaglider.client import DeltaGliderClient
 from deltaglider.core.errors import IntegrityError
-from deltaglider.core.models import ObjectKey
-from deltaglider.core.service import DeltaService
 from deltaglider.core.stats import StatsMode
 from deltaglider.metering import ProgressCallback
 
@@ -65,7 +64,7 @@ def verify(args: argparse.Namespace, report: Report) -> None:
     client = client_for(args)
     results: list[dict[str, Any]] = []
     jobs = [
-        _verify_job(client.service, S3Location(location.bucket, key), size, results)
+        _verify_job(client, S3Location(location.bucket, key), size, results)
         for key, _, size in single_or_listed(client, location, args.recursive, filter_rules(args))
     ]
     run_jobs(report, jobs, dryrun=False, batch=args.recursive, workers=args.jobs)
@@ -74,10 +73,10 @@ def verify(args: argparse.Namespace, report: Report) -> None:
 
 
 def _verify_job(
-    service: DeltaService, target: S3Location, size: int, results: list[dict[str, Any]]
+    client: DeltaGliderClient, target: S3Location, size: int, results: list[dict[str, Any]]
 ) -> Job:
     def action(moved: ProgressCallback) -> str:
-        result = service.verify(ObjectKey(target.bucket, target.key))
+        result = client.verify_object(str(target))
         results.append({"url": str(target), **dataclasses.asdict(result)})
         if not result.valid:
             raise IntegrityError(f"integrity failure: {result.details}")

@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from deltaglider.cli.filters import included
 from deltaglider.cli.locations import S3Location, UnsafeKeyError, local_path, parse
 from deltaglider.cli.report import Report, UsageError
@@ -30,8 +32,12 @@ def client_for(args: argparse.Namespace) -> DeltaGliderClient:
 
 def require_bucket(client: DeltaGliderClient, bucket: str) -> None:
     """Fail once, before a batch, rather than once per object."""
-    if not client.service.bucket_exists(bucket):
-        raise FileNotFoundError(f"s3://{bucket}: no such bucket")
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
+            raise FileNotFoundError(f"s3://{bucket}: no such bucket") from None
+        raise
 
 
 def s3_location(text: str) -> S3Location:
@@ -138,8 +144,10 @@ def single_or_listed(
     if not recursive:
         if source.is_folder:
             raise UsageError(f"{source} is a prefix (use --recursive)")
-        stored = client.service.head(source.bucket, source.key)  # its size, for progress
-        size = stored.size if stored is not None else 0  # missing: the command says so
+        try:  # its size, for progress
+            size = int(client.head_object(Bucket=source.bucket, Key=source.key)["ContentLength"])
+        except ClientError:
+            size = 0  # missing (or unreadable): the command itself says so
         yield source.key, PurePosixPath(source.key).name, size
         return
     for relative, entry in s3_entries(client, source, rules).items():

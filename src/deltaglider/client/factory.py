@@ -81,12 +81,14 @@ def create_client(
         raise ValueError(f"create_client: unknown arguments {sorted(options)}")
     endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     storage: StoragePort
+    raw_client = None
     if endpoint is not None and endpoint.startswith("file:"):
         storage = LocalStorage.from_url(endpoint)
     else:
         if config is not None and not isinstance(config, Config):
             raise ValueError("config must be a botocore.config.Config")
-        storage = S3Storage.connect(endpoint_url=endpoint, config=config, **session)
+        s3 = S3Storage.connect(endpoint_url=endpoint, config=config, **session)
+        storage, raw_client = s3, s3.client
     service = DeltaService(
         storage,
         XDeltaCodec(),
@@ -99,7 +101,7 @@ def create_client(
         max_ratio=float(max_ratio),
         stream_threshold=int(threshold),
     )
-    return DeltaGliderClient(service, endpoint_url=endpoint)
+    return DeltaGliderClient(service, endpoint_url=endpoint, raw_client=raw_client)
 
 
 def _env_number(name: str, default: float) -> float:

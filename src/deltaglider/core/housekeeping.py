@@ -16,6 +16,9 @@ from deltaglider.ports.support import MetricsPort
 
 EXPIRES_AT = "dg-expires-at"
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
+STALE_UPLOAD = timedelta(days=1)
+"""A multipart upload begun this long ago and never finished was abandoned
+(a process killed, a server gone mid-upload): ``purge`` aborts it."""
 
 
 class Housekeeping:
@@ -37,7 +40,8 @@ class Housekeeping:
         """Remove the object under ``key`` in every form it is stored in
         (each only in the version seen: a write racing with this one wins);
         returns the physical keys removed, the space's reference too when
-        its last delta went."""
+        no delta is left in the space (checked when a delta candidate was
+        removed: other files live in spaces without references)."""
         problem = keys.key_problem(key)
         if problem is not None and not key.endswith(keys.DELTA_SUFFIX):
             raise InvalidKeyError(problem)
@@ -51,8 +55,8 @@ class Housekeeping:
             except PreconditionFailedError:
                 continue  # rewritten since its HEAD: the newer write stands
             removed.append(physical)
-            if physical != key:
-                removed += self.references.retire_if_unused(bucket, keys.split_key(key)[0])
+        if removed and keys.is_delta_candidate(keys.split_key(key)[1]):
+            removed += self.references.retire_if_unused(bucket, keys.split_key(key)[0])
         self.metrics.increment("deltaglider.delete", len(removed))
         return removed
 
@@ -77,8 +81,10 @@ class Housekeeping:
 
     def purge(self, bucket: str, now: datetime, *, dry_run: bool) -> list[str]:
         """Remove the temporary copies expired at ``now`` (one with no
-        readable expiry lasts a week) and retired references no delta
-        names; returns their keys."""
+        readable expiry lasts a week), the references of spaces without
+        deltas and retired references no delta names, and abort multipart
+        uploads abandoned for a day; returns their keys (an upload as
+        ``<key> (incomplete upload)``)."""
         expired = []
         for obj in self.storage.iter_objects(bucket, keys.TEMP_PREFIX):
             head = self.storage.head(bucket, obj.key)
@@ -92,4 +98,36 @@ class Housekeeping:
         if not dry_run:
             for key in expired:
                 self.storage.delete(bucket, key)
-        return expired + self.references.purge_retired(bucket, dry_run=dry_run)
+        unused = self._unused_references(bucket, dry_run=dry_run)
+        retired = self.references.purge_retired(bucket, dry_run=dry_run)
+        aborted = self._abort_abandoned_uploads(bucket, now, dry_run=dry_run)
+        return expired + unused + retired + aborted
+
+    def _unused_references(self, bucket: str, *, dry_run: bool) -> list[str]:
+        """Retire the references of spaces holding no delta (a put that
+        replaced a space's last delta with a file stored as is leaves its
+        reference for this)."""
+        with_reference, with_deltas = set(), set()
+        for obj in self.storage.iter_objects(bucket):
+            if obj.key.startswith(keys.CONTROL_PREFIX):
+                continue
+            prefix, name = keys.split_key(obj.key)
+            if name == keys.REFERENCE_NAME:
+                with_reference.add(prefix)
+            elif name.endswith(keys.DELTA_SUFFIX):
+                with_deltas.add(prefix)
+        unused = sorted(with_reference - with_deltas)
+        if dry_run:
+            return [keys.reference_key(prefix) for prefix in unused]
+        return [
+            key for prefix in unused for key in self.references.retire_if_unused(bucket, prefix)
+        ]
+
+    def _abort_abandoned_uploads(self, bucket: str, now: datetime, *, dry_run: bool) -> list[str]:
+        stale = [
+            u for u in self.storage.pending_uploads(bucket) if now - u.initiated >= STALE_UPLOAD
+        ]
+        if not dry_run:
+            for upload in stale:
+                self.storage.abort_upload(bucket, upload)
+        return [f"{upload.key} (incomplete upload)" for upload in stale]

@@ -33,6 +33,7 @@ from deltaglider.ports.support import HashPort, MetricsPort, RunningHash
 CHUNK = 1 << 20
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
 _HEADER_PEEK = 64 << 10
+_LISTED_ATTEMPTS = 4
 
 
 class HashingWriter:
@@ -127,17 +128,40 @@ class Reader:
     def open(self, bucket: str, key: str) -> tuple[StoredObject, BinaryIO]:
         """The logical object under ``key`` and a stream of its stored
         bytes, from one GET of its stored form (two when the likelier form
-        is absent): what is described is what is read."""
-        for physical in physical_forms(key):
-            try:
-                head, body = self.storage.open(bucket, physical)
-            except ObjectNotFoundError:
-                continue
-            stored = self.describe(bucket, head)
-            if stored.key == key:
-                return stored, body
-            body.close()
+        is absent): what is described is what is read.
+
+        Puts switching the key between its two forms could make each GET
+        miss the form the other one just left; so when both miss, one LIST
+        (a snapshot of both names at once) says which form is there, if
+        any, before the key is called absent."""
+        forms = physical_forms(key)
+        for physical in forms:
+            opened = self._open_form(bucket, key, physical)
+            if opened is not None:
+                return opened
+        for _ in range(_LISTED_ATTEMPTS):
+            page = self.storage.list_objects(bucket, key)
+            listed = [o.key for o in page.objects if o.key in forms]
+            if not listed:
+                break
+            for physical in listed:
+                opened = self._open_form(bucket, key, physical)
+                if opened is not None:
+                    return opened
         raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+
+    def _open_form(
+        self, bucket: str, key: str, physical: str
+    ) -> tuple[StoredObject, BinaryIO] | None:
+        try:
+            head, body = self.storage.open(bucket, physical)
+        except ObjectNotFoundError:
+            return None
+        stored = self.describe(bucket, head)
+        if stored.key == key:
+            return stored, body
+        body.close()  # another tool's object of that name, not this key's form
+        return None
 
     def describe(self, bucket: str, head: ObjectHead) -> StoredObject:
         """What a stored object is: a delta (``k.delta`` with our metadata,

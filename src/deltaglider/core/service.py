@@ -12,10 +12,10 @@ loses an acknowledged write, is in docs/storage-format.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from deltaglider.core import keys
 from deltaglider.core.errors import (
@@ -36,7 +36,7 @@ from deltaglider.core.models import (
     VerifyResult,
 )
 from deltaglider.core.reader import Discard, Reader
-from deltaglider.core.references import References
+from deltaglider.core.references import MissingReferenceError, References
 from deltaglider.core.size_cache import DeltaSizeCache
 from deltaglider.core.stats import StatsMode, bucket_stats
 from deltaglider.core.writer import Extras, Writer, checked_ratio, file_sha256
@@ -51,6 +51,9 @@ from deltaglider.ports.storage import (
     StoragePort,
 )
 from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
+
+_T = TypeVar("_T")
+_READ_ATTEMPTS = 3
 
 STREAM_THRESHOLD = 256 << 20
 """Delta candidates larger than this are encoded and rebuilt by the
@@ -205,6 +208,21 @@ class DeltaService:
         except ObjectNotFoundError:
             raise self._not_found(bucket, key) from None
 
+    def _read(self, bucket: str, key: str, action: Callable[[StoredObject, BinaryIO], _T]) -> _T:
+        """Open the object and run ``action`` on what was opened.  A delta
+        whose reference went missing because the delta itself was removed
+        or replaced meanwhile (a read racing a delete or a put) is read
+        again: the read then sees the newer state, as a GET on S3 would."""
+        for attempt in range(1, _READ_ATTEMPTS + 1):
+            stored, body = self._open(bucket, key)
+            try:
+                return action(stored, body)
+            except MissingReferenceError:
+                current = self.storage.head(bucket, stored.physical_key)
+                if attempt == _READ_ATTEMPTS or (current and current.etag == stored.etag):
+                    raise  # the delta is still there: its reference is really gone
+        raise AssertionError("unreachable")
+
     def get(
         self,
         object_key: ObjectKey,
@@ -214,25 +232,29 @@ class DeltaService:
         """Rebuild an object into ``output_path`` (written only once verified).
 
         ``progress`` is called with the bytes written since its last call."""
-        stored, body = self._open(object_key.bucket, object_key.key)
-        meter = Meter(progress, stored.size)
-        with atomic_writer(output_path) as out:
-            sha = self.reader.rebuild(stored, body, MeteredWriter(out, meter))
-        meter.finish()
-        return GetSummary(
-            operation="GET_DELTA" if stored.is_delta else "GET",
-            bucket=stored.bucket,
-            key=stored.key,
-            size=stored.size,
-            hash=sha,
-            reconstructed=stored.is_delta,
-        )
+
+        def write(stored: StoredObject, body: BinaryIO) -> GetSummary:
+            meter = Meter(progress, stored.size)
+            with atomic_writer(output_path) as out:
+                sha = self.reader.rebuild(stored, body, MeteredWriter(out, meter))
+            meter.finish()
+            return GetSummary(
+                operation="GET_DELTA" if stored.is_delta else "GET",
+                bucket=stored.bucket,
+                key=stored.key,
+                size=stored.size,
+                hash=sha,
+                reconstructed=stored.is_delta,
+            )
+
+        return self._read(object_key.bucket, object_key.key, write)
 
     def get_bytes(self, bucket: str, key: str) -> tuple[bytes | bytearray, StoredObject]:
         """The object's exact bytes, verified against its SHA-256 (a rebuilt
         delta comes back as the bytearray it was decoded into, uncopied)."""
-        stored, body = self._open(bucket, key)
-        return self.reader.rebuild_bytes(stored, body), stored
+        return self._read(
+            bucket, key, lambda stored, body: (self.reader.rebuild_bytes(stored, body), stored)
+        )
 
     def open_verified(
         self, bucket: str, key: str, progress: ProgressCallback | None = None
@@ -241,28 +263,39 @@ class DeltaService:
         against its SHA-256 before it is returned: in memory up to
         ``stream_threshold``, else in a private temporary file (unlinked).
         ``progress`` is called with the bytes rebuilt since its last call."""
-        stored, body = self._open(bucket, key)
-        meter = Meter(progress, stored.size)
-        stream = self.reader.spooled(stored, body, meter)
-        meter.finish()
-        return stream, stored
+
+        def spool(stored: StoredObject, body: BinaryIO) -> tuple[BinaryIO, StoredObject]:
+            meter = Meter(progress, stored.size)
+            stream = self.reader.spooled(stored, body, meter)
+            meter.finish()
+            return stream, stored
+
+        return self._read(bucket, key, spool)
 
     def verify(self, object_key: ObjectKey) -> VerifyResult:
         """Rebuild an object and check it against its recorded SHA-256; a
         damaged object gives a failed result naming what is wrong."""
-        stored, body = self._open(object_key.bucket, object_key.key)
-        operation = "VERIFY_DELTA" if stored.is_delta else "VERIFY"
-        expected = stored.sha256 or ""
-        if stored.kind == "plain":
-            body.close()
-            return VerifyResult(
-                False, operation, "", None, "no dg-file-sha256: not written by deltaglider"
-            )
+
+        def check(stored: StoredObject, body: BinaryIO) -> VerifyResult:
+            operation = "VERIFY_DELTA" if stored.is_delta else "VERIFY"
+            expected = stored.sha256 or ""
+            if stored.kind == "plain":
+                body.close()
+                return VerifyResult(
+                    False, operation, "", None, "no dg-file-sha256: not written by deltaglider"
+                )
+            try:
+                actual = self.reader.rebuild(stored, body, Discard())
+            except MissingReferenceError:
+                raise  # perhaps a racing delete: _read decides
+            except (IntegrityError, UnsupportedObjectError) as exc:
+                return VerifyResult(False, operation, expected, None, str(exc))
+            return VerifyResult(True, operation, expected, actual)
+
         try:
-            actual = self.reader.rebuild(stored, body, Discard())
-        except (IntegrityError, UnsupportedObjectError) as exc:
-            return VerifyResult(False, operation, expected, None, str(exc))
-        return VerifyResult(True, operation, expected, actual)
+            return self._read(object_key.bucket, object_key.key, check)
+        except MissingReferenceError as exc:
+            return VerifyResult(False, "VERIFY_DELTA", "", None, str(exc))
 
     # -- tags -----------------------------------------------------------------
 

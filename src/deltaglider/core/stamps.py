@@ -4,9 +4,9 @@ A logical key ``k`` may be stored as is (``k``) or as a delta
 (``k.delta``).  Writers of the two forms race without a lock, so each write
 records a stamp, ``dg-write-stamp``, and afterwards removes the other form
 only if that form's stamp is older, or its own form if the other is newer
-(see docs/storage-format.md, "The write protocol").  A stamp is later than
-the writer's clock and than the stamp of the other form as the writer saw
-it before writing, so a write that starts after another has finished always
+(see docs/storage-format.md, "The protocol").  A stamp is later than the
+writer's clock and than the stamps of both forms as the writer saw them
+before writing, so a write that starts after another has finished always
 carries the higher stamp, whatever the machines' clocks say.
 """
 
@@ -46,7 +46,7 @@ def stamp_of(head: ObjectHead) -> Stamp:
     return Stamp(_nanos(head.last_modified), "")
 
 
-def next_stamp(now: datetime, other: ObjectHead | None) -> Stamp:
-    """A stamp later than ``now`` and than the other form ``other``."""
-    floor = stamp_of(other).nanos + 1 if other is not None else 0
+def next_stamp(now: datetime, *seen: ObjectHead | None) -> Stamp:
+    """A stamp later than ``now`` and than every version ``seen``."""
+    floor = max((stamp_of(head).nanos + 1 for head in seen if head is not None), default=0)
     return Stamp(max(_nanos(now), floor), secrets.token_hex(8))

@@ -2,18 +2,25 @@
 
 Every put follows the write protocol of docs/storage-format.md:
 
-1. HEAD the key's other form and take a write stamp later than it;
-2. (a delta) have the space's reference, creating it if absent; encode;
-3. PUT the new form with its stamp;
+1. (a delta) have the space's reference, creating it if absent; encode;
+2. HEAD both of the key's forms and take a write stamp later than theirs;
+3. PUT the new form with its stamp, only over the version seen (If-Match,
+   or If-None-Match where there was none; another write in between: 2);
 4. (a delta) check the reference is still the one encoded against, else
    start again;
 5. settle the forms: the other form is removed if its stamp is older (only
-   the version seen, ``If-Match``), or ours if the other is newer; a space
-   left without deltas has its reference retired.
+   the version seen, ``If-Match``), or ours if the other is newer.
+
+A put never removes a reference, even when it replaces a space's last delta
+with a file stored as is: a writer putting a delta into the space at the
+same time would have to start again each time (writers of one key in both
+forms would starve each other).  Deletes and ``purge`` retire unused
+references.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 from collections.abc import Mapping
@@ -156,7 +163,6 @@ class Writer:
         extras: Extras,
         meter: Meter,
     ) -> PutSummary:
-        stamp = next_stamp(self.clock.now(), self.storage.head(bucket, keys.delta_key(key)))
         meta = metadata.direct_metadata(
             tool=self.tool_version,
             original_name=keys.split_key(key)[1],
@@ -164,7 +170,7 @@ class Writer:
             size=size,
             created_at=self.clock.now(),
         )
-        etag = self._store(bucket, key, body, meta, stamp, extras, meter)
+        etag, stamp = self._store(bucket, key, key, body, meta, extras, meter)
         self._settle(bucket, key, etag, stamp, keys.delta_key(key))
         self.metrics.increment("deltaglider.put.direct")
         self.logger.debug("stored directly", key=key, size=size)
@@ -173,29 +179,61 @@ class Writer:
     def _store(
         self,
         bucket: str,
+        key: str,
         physical_key: str,
         body: Body | BinaryIO,
         meta: dict[str, str],
-        stamp: Stamp,
         extras: Extras,
         meter: Meter | None,
-    ) -> str:
-        full = metadata.with_user_metadata({**meta, STAMP_FIELD: str(stamp)}, extras.user)
+    ) -> tuple[str, Stamp]:
+        """PUT one form of ``key`` with a stamp above both forms' current
+        versions, and only over the version of that form the stamp was
+        taken from (``If-Match``, or ``If-None-Match`` where there was
+        none): a form's versions follow each other in stamp order.  Another
+        write in between means taking a new stamp and trying again.
+        Returns the ETag written and its stamp."""
+        other_key = keys.delta_key(key) if physical_key == key else key
+        for _ in range(_SETTLE_ATTEMPTS):
+            here = self.storage.head(bucket, physical_key)
+            stamp = next_stamp(self.clock.now(), here, self.storage.head(bucket, other_key))
+            full = metadata.with_user_metadata({**meta, STAMP_FIELD: str(stamp)}, extras.user)
+            try:
+                etag = self._put_body(
+                    bucket, physical_key, body, full, extras, meter, here.etag if here else None
+                )
+            except PreconditionFailedError:
+                continue
+            return etag, stamp
+        raise DeltaGliderError(f"s3://{bucket}/{key}: other writes kept replacing it")
 
+    def _put_body(
+        self,
+        bucket: str,
+        physical_key: str,
+        body: Body | BinaryIO,
+        meta: dict[str, str],
+        extras: Extras,
+        meter: Meter | None,
+        current: str | None,
+    ) -> str:
         def put(payload: bytes | BinaryIO) -> str:
             return self.storage.put(
                 bucket,
                 physical_key,
                 payload,
-                full,
+                meta,
                 content_type=extras.content_type,
                 tags=extras.tags,
+                if_match=current,
+                if_none_match=current is None,
             )
 
         if isinstance(body, Path):
             with open(body, "rb") as handle:
                 reader = handle if meter is None else MeteredReader(handle, meter)
                 return put(cast(BinaryIO, reader))
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            body.seek(0)  # a spooled delta: from its start on each attempt
         return put(body)
 
     # -- as a delta -----------------------------------------------------------
@@ -213,7 +251,6 @@ class Writer:
     ) -> PutSummary:
         prefix, name = keys.split_key(key)
         ref_key = keys.reference_key(prefix)
-        stamp = next_stamp(self.clock.now(), self.storage.head(bucket, key))
 
         def create(meta: Mapping[str, str]) -> None:
             self._create_reference(bucket, ref_key, body, meta)
@@ -225,8 +262,7 @@ class Writer:
         try:
             if isinstance(body, Path):
                 return self._encode_file(
-                    bucket, key, body, size, sha, ref_key, ref_sha, created, limit, stamp,
-                    extras, meter,
+                    bucket, key, body, size, sha, ref_key, ref_sha, created, limit, extras, meter,
                 )  # fmt: skip
             if created:
                 self.references.cache.put(sha, body)
@@ -241,7 +277,7 @@ class Writer:
             return self._put_direct(bucket, key, body, size, sha, extras, meter)
         meter.add(size)  # encoded in one step: all of it consumed
         facts = _DeltaFacts(size, sha, ref_key, ref_sha, len(delta), self.hasher.sha256(delta))
-        return self._store_delta(bucket, key, delta, facts, created, stamp, extras)
+        return self._store_delta(bucket, key, delta, facts, created, extras)
 
     @overload
     def _reference(self, bucket: str, ref_key: str, sha: str) -> bytes: ...
@@ -283,7 +319,6 @@ class Writer:
         ref_sha: str,
         created: bool,
         limit: int | None,
-        stamp: Stamp,
         extras: Extras,
         meter: Meter,
     ) -> PutSummary:
@@ -303,9 +338,7 @@ class Writer:
             delta_size = self.diff.encode_stream(reference, metered, delta, max_size=limit)
             spool.seek(0)
             facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
-            return self._store_delta(
-                bucket, key, cast(BinaryIO, spool), facts, created, stamp, extras
-            )
+            return self._store_delta(bucket, key, cast(BinaryIO, spool), facts, created, extras)
 
     def _store_delta(
         self,
@@ -314,7 +347,6 @@ class Writer:
         body: bytes | BinaryIO,
         facts: _DeltaFacts,
         created: bool,
-        stamp: Stamp,
         extras: Extras,
     ) -> PutSummary:
         """Write a delta, check its reference is still the space's, settle."""
@@ -331,7 +363,7 @@ class Writer:
             note=note,
         )
         delta_key = keys.delta_key(key)
-        etag = self._store(bucket, delta_key, body, meta, stamp, extras, None)
+        etag, stamp = self._store(bucket, key, delta_key, body, meta, extras, None)
         self.references.check_unchanged(bucket, facts.ref_key, facts.ref_sha)
         self._settle(bucket, delta_key, etag, stamp, key)
         self.metrics.increment("deltaglider.put.delta")
@@ -354,9 +386,7 @@ class Writer:
 
     def _settle(self, bucket: str, mine: str, etag: str, stamp: Stamp, other: str) -> None:
         """After writing ``mine`` (version ``etag``, ``stamp``), remove
-        whichever of the two forms is older; only versions seen are removed.
-        A delta removed may leave its space's reference unused: retired."""
-        removed = None
+        whichever of the two forms is older; only versions seen are removed."""
         for _ in range(_SETTLE_ATTEMPTS):
             head = self.storage.head(bucket, other)
             if head is None:
@@ -366,16 +396,11 @@ class Writer:
                     self.storage.delete(bucket, other, if_match=head.etag)
                 except PreconditionFailedError:
                     continue  # a newer version of the other form: compare again
-                removed = other
-                break
-            try:  # the other form is newer: ours was overwritten as it was written
+                return
+            # The other form is newer: ours was overwritten as it was written.
+            with contextlib.suppress(PreconditionFailedError):  # already replaced
                 self.storage.delete(bucket, mine, if_match=etag)
-            except PreconditionFailedError:
-                break  # ours was already replaced by a later write
-            removed = mine
-            break
-        if removed is not None and removed.endswith(keys.DELTA_SUFFIX):
-            self.references.retire_if_unused(bucket, keys.split_key(removed)[0])
+            return
 
     # -- estimates --------------------------------------------------------------
 

@@ -55,6 +55,15 @@ class ListPage:
 
 
 @dataclass(frozen=True)
+class PendingUpload:
+    """A multipart upload begun and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+
+
+@dataclass(frozen=True)
 class BucketInfo:
     """A bucket and when it was made."""
 
@@ -94,12 +103,14 @@ class StoragePort(Protocol):
         *,
         content_type: str | None = None,
         if_none_match: bool = False,
+        if_match: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object whole (never half-written) and return its ETag.
 
-        With ``if_none_match`` the write happens only if the key is free;
-        otherwise PreconditionFailedError.  ``tags`` become its object tags."""
+        With ``if_none_match`` the write happens only if the key is free,
+        with ``if_match`` (an ETag) only if that version is there; else
+        PreconditionFailedError.  ``tags`` become its object tags."""
         ...
 
     def get_tags(self, bucket: str, key: str) -> dict[str, str]:
@@ -134,6 +145,15 @@ class StoragePort(Protocol):
     ) -> ListPage:
         """One page of keys under ``prefix``, after ``start_after`` or from
         ``token`` (a previous page's ``next_token``)."""
+        ...
+
+    def pending_uploads(self, bucket: str, prefix: str = "") -> list[PendingUpload]:
+        """Multipart uploads under ``prefix`` never completed nor aborted
+        (a store without multipart uploads has none)."""
+        ...
+
+    def abort_upload(self, bucket: str, upload: PendingUpload) -> None:
+        """Abort a pending multipart upload, freeing its parts."""
         ...
 
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ListedObject]:

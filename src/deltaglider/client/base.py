@@ -1,0 +1,143 @@
+"""What every part of the client shares: the engine, the raw boto3 client
+(S3 backend only), the caches of listings and stats, the error funnel and
+the one upload funnel every put goes through."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from deltaglider.client import lifecycle
+from deltaglider.client.described import DeltaDescriptions
+from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
+from deltaglider.client.listing import Lister
+from deltaglider.client.models import BucketStats
+from deltaglider.core.models import PutSummary
+from deltaglider.core.service import DeltaService
+from deltaglider.metering import ProgressCallback
+from deltaglider.ports.storage import BucketNotFoundError
+
+log = logging.getLogger("deltaglider.client")
+
+CHUNK = 1 << 20
+EXTRA_ARGS = {"Metadata", "ContentType", "Tagging"}
+
+
+class ClientBase:
+    """State and helpers of :class:`~deltaglider.client.facade.DeltaGliderClient`."""
+
+    def __init__(
+        self, service: DeltaService, endpoint_url: str | None = None, raw_client: Any = None
+    ) -> None:
+        self.service = service
+        self.endpoint_url = endpoint_url
+        self._boto3 = raw_client
+        self._lister = Lister(service)
+        self._stats: dict[str, BucketStats] = {}
+        self._descriptions = DeltaDescriptions(service)
+        self._lifecycle = lifecycle.ManagedPrefixes(self._boto3)
+        self._lock = threading.Lock()
+
+    @property
+    def exceptions(self) -> Any:
+        """botocore's modeled S3 exceptions (``client.exceptions.NoSuchKey``)."""
+        return self._boto3.exceptions if self._boto3 is not None else s3_exceptions()
+
+    def _put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | bytearray | memoryview | str | Path | IO[bytes] | None,
+        user: Mapping[str, str] | None,
+        content_type: str | None,
+        max_ratio: float | None,
+        tags: Mapping[str, str] | None = None,
+        delta: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> PutSummary:
+        extras: dict[str, Any] = {
+            "delta": delta,
+            "max_ratio": max_ratio,
+            "user_metadata": user,
+            "content_type": content_type,
+            "tags": self._lifecycle.tags_for(bucket, key, tags),
+        }
+        try:
+            if isinstance(body, Path):
+                return self.service.put_file(bucket, key, body, progress=progress, **extras)
+            if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
+                data = body.encode() if isinstance(body, str) else bytes(body or b"")
+                return _reported(self.service.put_bytes(bucket, key, data, **extras), progress)
+            with _Spooled(body, self.service.stream_threshold) as spooled:
+                if isinstance(spooled, Path):
+                    return self.service.put_file(bucket, key, spooled, progress=progress, **extras)
+                summary = self.service.put_bytes(bucket, key, spooled, **extras)
+                return _reported(summary, progress)
+        finally:
+            self._changed(bucket)
+
+    def _errors(self, operation: str, *, head: bool = False) -> Any:
+        return as_client_errors(operation, head=head, exceptions=self.exceptions)
+
+    def _error(self, code: str, message: str, operation: str, status: int) -> Exception:
+        return client_error(code, message, operation, status, self.exceptions)
+
+    def _changed(self, bucket: str) -> None:
+        self._lister.forget(bucket)
+        with self._lock:
+            self._stats.pop(bucket, None)
+
+    def _require_bucket(self, bucket: str) -> None:
+        if not self.service.bucket_exists(bucket):
+            raise BucketNotFoundError(f"bucket {bucket!r} does not exist")
+
+    @staticmethod
+    def _extra_args(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+        unknown = set(extra or {}) - EXTRA_ARGS
+        if unknown:
+            raise ValueError(
+                f"unsupported ExtraArgs {sorted(unknown)}; supported: {sorted(EXTRA_ARGS)}"
+            )
+        return dict(extra or {})
+
+    @staticmethod
+    def _ignored(operation: str, kwargs: Mapping[str, Any]) -> None:
+        if kwargs:
+            log.warning("%s: ignoring unsupported arguments %s", operation, sorted(kwargs))
+
+
+def _reported(summary: PutSummary, progress: ProgressCallback | None) -> PutSummary:
+    """Report a put of bytes already in memory as done, all at once."""
+    if progress is not None and summary.file_size:
+        progress(summary.file_size)
+    return summary
+
+
+class _Spooled:
+    """A file object's bytes: in memory up to ``limit``, else copied to a
+    private temporary file (removed on exit) so large bodies stream."""
+
+    def __init__(self, fileobj: IO[bytes], limit: int) -> None:
+        self._fileobj = fileobj
+        self._limit = limit
+        self._folder: str | None = None
+
+    def __enter__(self) -> bytes | Path:
+        head = self._fileobj.read(self._limit + 1)
+        if len(head) <= self._limit:
+            return bytes(head)
+        self._folder = tempfile.mkdtemp(prefix="deltaglider-upload-")
+        path = Path(self._folder) / "body"
+        with open(path, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(self._fileobj, out, CHUNK)
+        return path
+
+    def __exit__(self, *_: object) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)

@@ -1,0 +1,149 @@
+"""What only S3 itself can do, handed to the raw boto3 client: ACLs,
+presigned URLs and POSTs, lifecycle rules, and any other S3 method."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from deltaglider.client import lifecycle
+from deltaglider.client.base import ClientBase
+from deltaglider.client.responses import response_metadata
+from deltaglider.client.urls import parse_s3_url
+from deltaglider.core.errors import ObjectNotFoundError
+from deltaglider.core.models import StoredObject
+
+
+class RawS3Methods(ClientBase):
+    """ACLs, presigning, lifecycle, and ``__getattr__`` to boto3."""
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other S3 client method, from the underlying boto3 client."""
+        raw = self.__dict__.get("_boto3")
+        if raw is None or name.startswith("_"):
+            where = " (the local-directory backend has no boto3 client)" if raw is None else ""
+            raise AttributeError(f"DeltaGliderClient has no attribute {name!r}{where}")
+        return getattr(raw, name)
+
+    def get_bucket_acl(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
+        """The bucket's ACL (from S3; a local directory is its owner's alone)."""
+        if self._boto3 is not None:
+            acl: dict[str, Any] = self._boto3.get_bucket_acl(Bucket=Bucket, **kwargs)
+            return acl
+        with self._errors("GetBucketAcl"):
+            self._require_bucket(Bucket)
+        owner = {"DisplayName": "local", "ID": "local"}
+        grant = {"Grantee": {**owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}
+        return {"Owner": owner, "Grants": [grant], "ResponseMetadata": response_metadata()}
+
+    def put_bucket_acl(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
+        """Set the bucket's ACL (S3 backend; a local directory has file
+        permissions instead)."""
+        if self._boto3 is None:
+            raise self._error(
+                "NotImplemented",
+                "bucket ACLs need an S3 endpoint; a local directory uses file permissions",
+                "PutBucketAcl",
+                501,
+            )
+        acl: dict[str, Any] = self._boto3.put_bucket_acl(Bucket=Bucket, **kwargs)
+        return acl
+
+    def generate_presigned_url(
+        self,
+        ClientMethod: str,
+        Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600,
+        HttpMethod: str | None = None,
+    ) -> str:
+        """A presigned URL (S3 backend).  A ``get_object`` URL for a file
+        stored as a delta points at a verified copy of the file rebuilt
+        under ``.deltaglider/tmp/`` that expires with the URL (remove expired
+        copies with :meth:`purge_temp_files`).  Other methods are signed
+        by boto3 as they are: a presigned PUT stores the file as is."""
+        if self._boto3 is None:
+            raise self._error(
+                "NotImplemented",
+                "presigned URLs need an S3 endpoint (not the local-directory backend)",
+                "GeneratePresignedUrl",
+                501,
+            )
+        params = dict(Params or {})
+        if ClientMethod == "get_object" and "Range" not in params:
+            with self._errors("GetObject"):
+                stored = self.service.head(params["Bucket"], params["Key"])
+                if stored is None:
+                    raise ObjectNotFoundError(
+                        f"s3://{params['Bucket']}/{params['Key']} does not exist"
+                    )
+                if stored.is_delta:
+                    params["Key"] = self._rehydrate(stored, ExpiresIn)
+        url: str = self._boto3.generate_presigned_url(
+            ClientMethod, Params=params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+        )
+        return url
+
+    def generate_presigned_post(
+        self,
+        Bucket: str,
+        Key: str,
+        Fields: Mapping[str, Any] | None = None,
+        Conditions: list[Any] | None = None,
+        ExpiresIn: int = 3600,
+    ) -> dict[str, Any]:
+        """A presigned POST (S3 backend), signed by boto3: a browser upload
+        through it stores the file as is, without delta compression (the
+        bucket's folder stays readable; ``copy_object`` onto itself later
+        would compress it)."""
+        if self._boto3 is None:
+            raise self._error(
+                "NotImplemented",
+                "presigned POSTs need an S3 endpoint (not the local-directory backend)",
+                "GeneratePresignedPost",
+                501,
+            )
+        post: dict[str, Any] = self._boto3.generate_presigned_post(
+            Bucket, Key, Fields=Fields, Conditions=Conditions, ExpiresIn=ExpiresIn
+        )
+        return post
+
+    def _rehydrate(self, stored: StoredObject, expires_in: int) -> str:
+        expires = datetime.now(UTC) + timedelta(seconds=expires_in)
+        return self.service.temp_copy(stored, expires)
+
+    def purge_temp_files(self, bucket: str, dry_run: bool = False) -> list[str]:
+        """Remove the expired rebuilt copies under ``.deltaglider/tmp/``;
+        returns their keys (only listed with ``dry_run``)."""
+        return self.service.purge_temp_copies(bucket, datetime.now(UTC), dry_run=dry_run)
+
+    def lifecycle_policy(
+        self, s3_prefix: str, days_before_archive: int = 30, days_before_delete: int = 90
+    ) -> None:
+        """Archive (to GLACIER) and then delete the files under ``s3_prefix``
+        after so many days, never a ``reference.bin`` (S3 backend).
+
+        The bucket gets a lifecycle rule matching only objects tagged as
+        files (see :mod:`deltaglider.client.lifecycle`); the files already
+        under the prefix are tagged now, new ones as they are stored.
+        ``days_before_archive=0`` deletes without archiving first.
+
+        Raises:
+            ValueError: a bad URL or days out of order.
+            NotImplementedError: the local-directory backend (no lifecycle).
+        """
+        bucket, prefix = parse_s3_url(s3_prefix)
+        new_rule = lifecycle.rule(prefix, days_before_archive, days_before_delete)
+        if self._boto3 is None:
+            raise NotImplementedError("lifecycle rules need an S3 endpoint")
+        rules = lifecycle.merged(lifecycle.read_rules(self._boto3, bucket), new_rule)
+        self._boto3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": rules}
+        )
+        self._lifecycle.remember(bucket, lifecycle.managed_prefixes(rules))
+        for entry in self.service.list_logical(bucket, prefix).objects:
+            tags = self.service.get_tags(bucket, entry.key)
+            if tags.get(lifecycle.TAG[0]) != lifecycle.TAG[1]:
+                self.service.put_tags(
+                    bucket, entry.key, {**tags, lifecycle.TAG[0]: lifecycle.TAG[1]}
+                )

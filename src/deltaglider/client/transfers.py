@@ -1,0 +1,94 @@
+"""boto3's managed transfers: files and file objects in and out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from deltaglider.client.base import CHUNK, ClientBase
+from deltaglider.client.responses import tags_of
+from deltaglider.core.models import ObjectKey
+from deltaglider.metering import ProgressCallback
+
+
+class TransferMethods(ClientBase):
+    """``upload_file``, ``upload_fileobj``, ``download_file``, ``download_fileobj``."""
+
+    def upload_file(
+        self,
+        Filename: str | os.PathLike[str],
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Store a local file (as boto3's ``upload_file``)."""
+        self._transfer_in(Bucket, Key, Path(Filename), ExtraArgs, Callback)
+
+    def upload_fileobj(
+        self,
+        Fileobj: IO[bytes],
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Store what a binary file object holds (as boto3's ``upload_fileobj``)."""
+        self._transfer_in(Bucket, Key, Fileobj, ExtraArgs, Callback)
+
+    def _transfer_in(
+        self,
+        bucket: str,
+        key: str,
+        body: Path | IO[bytes],
+        extra_args: Mapping[str, Any] | None,
+        callback: ProgressCallback | None,
+    ) -> None:
+        extra = self._extra_args(extra_args)
+        with self._errors("PutObject"):
+            self._put(
+                bucket,
+                key,
+                body,
+                extra.get("Metadata"),
+                extra.get("ContentType"),
+                None,
+                tags_of(extra.get("Tagging")),
+                progress=callback,
+            )
+
+    def download_file(
+        self,
+        Bucket: str,
+        Key: str,
+        Filename: str | os.PathLike[str],
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Write an object to a file: rebuilt into a temporary file beside
+        it, verified, then renamed into place (written once).  ``Callback``
+        gets the bytes rebuilt as they are."""
+        with self._errors("GetObject"):
+            self.service.get(ObjectKey(Bucket, Key), Path(Filename), progress=Callback)
+
+    def download_fileobj(
+        self,
+        Bucket: str,
+        Key: str,
+        Fileobj: IO[bytes],
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callable[[int], object] | None = None,
+        Config: Any = None,
+    ) -> None:
+        """Write an object's verified bytes into a binary file object.
+        ``Callback`` gets the bytes rebuilt as they are."""
+        with self._errors("GetObject"):
+            stream, _ = self.service.open_verified(Bucket, Key, progress=Callback)
+        with stream:
+            shutil.copyfileobj(stream, Fileobj, CHUNK)
