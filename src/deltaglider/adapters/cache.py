@@ -37,9 +37,8 @@ from typing import Any, BinaryIO, cast
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from deltaglider.core.errors import IntegrityError
 from deltaglider.fsutil import RandomAccessReader
-from deltaglider.ports.cache import CacheUnavailableError
+from deltaglider.ports.cache import CacheCorruptError, CacheUnavailableError
 
 _NONCE = 12
 _OVERHEAD = _NONCE + 16  # nonce + GCM tag per chunk
@@ -156,10 +155,6 @@ class _EncryptedReader(RandomAccessReader):
     def close(self) -> None:
         self._handle.close()
         super().close()
-
-
-class CacheCorruptError(IntegrityError):
-    """A cache file failed authentication while being read."""
 
 
 def _aad(sha256: bytes, header: bytes, index: int) -> bytes:

@@ -55,7 +55,7 @@ def cp(args: argparse.Namespace, report: Report) -> None:
     elif isinstance(destination, Path):
         jobs = []
         for key, relative, size in single_or_listed(
-            client, source, args.recursive, filter_rules(args)
+            client, source, args.recursive, filter_rules(args), report
         ):
             remote = S3Location(source.bucket, key)
             if args.recursive:

@@ -100,10 +100,15 @@ class Entry:
 
 
 def s3_entries(
-    client: DeltaGliderClient, folder: S3Location, rules: list[tuple[bool, str]]
+    client: DeltaGliderClient,
+    folder: S3Location,
+    rules: list[tuple[bool, str]],
+    report: Report | None = None,
 ) -> dict[str, Entry]:
     """The objects under the prefix ``folder`` (a trailing ``/`` is
-    implied), by path relative to it, filtered."""
+    implied), by path relative to it, filtered.  With ``report`` (a
+    command that copies them), another tool's ``reference.bin`` files,
+    which cannot be listed, are reported as left out."""
     prefix = folder.key if folder.is_folder else folder.key + "/"
     found: dict[str, Entry] = {}
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=folder.bucket, Prefix=prefix)
@@ -116,6 +121,14 @@ def s3_entries(
                     S3Location(folder.bucket, item["Key"]), item["Size"], modified.timestamp()
                 )
     client.save_delta_sizes()
+    if report is not None:
+        for key in client.foreign_references(Bucket=folder.bucket, Prefix=prefix):
+            if included(key[len(prefix) :], rules):
+                report.failure(
+                    f"s3://{folder.bucket}/{key}: skipped, another tool's file named "
+                    "reference.bin, the name deltaglider keeps folder references under "
+                    "(fetch it with aws s3 cp)"
+                )
     return found
 
 
@@ -138,9 +151,11 @@ def single_or_listed(
     source: S3Location,
     recursive: bool,
     rules: list[tuple[bool, str]],
+    report: Report | None = None,
 ) -> Iterator[tuple[str, str, int]]:
     """(key, path relative to the source, size) of each object a command
-    names: the one key, or with ``recursive`` everything under it."""
+    names: the one key, or with ``recursive`` everything under it (with
+    ``report``, what cannot be listed is reported: see :func:`s3_entries`)."""
     if not recursive:
         if source.is_folder:
             raise UsageError(f"{source} is a prefix (use --recursive)")
@@ -150,6 +165,6 @@ def single_or_listed(
             size = 0  # missing (or unreadable): the command itself says so
         yield source.key, PurePosixPath(source.key).name, size
         return
-    for relative, entry in s3_entries(client, source, rules).items():
+    for relative, entry in s3_entries(client, source, rules, report).items():
         assert isinstance(entry.location, S3Location)
         yield entry.location.key, relative, entry.size

@@ -78,7 +78,7 @@ def sync(args: argparse.Namespace, report: Report) -> None:
         require_bucket(client, destination.bucket)
     rules = filter_rules(args)
     with report.progress.activity(f"comparing {args.source} and {args.destination}"):
-        source_entries = _entries(client, source, rules)
+        source_entries = _entries(client, source, rules, report)
         destination_entries = _entries(client, destination, rules)  # none in a new folder
     direction: Direction = (
         "upload"
@@ -108,11 +108,14 @@ def sync(args: argparse.Namespace, report: Report) -> None:
 
 
 def _entries(
-    client: DeltaGliderClient, side: Path | S3Location, rules: list[tuple[bool, str]]
+    client: DeltaGliderClient,
+    side: Path | S3Location,
+    rules: list[tuple[bool, str]],
+    report: Report | None = None,
 ) -> dict[str, Entry]:
     if isinstance(side, Path):
         return local_entries(side, rules)
-    return s3_entries(client, side, rules)
+    return s3_entries(client, side, rules, report)
 
 
 def _transfer(

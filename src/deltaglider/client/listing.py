@@ -35,6 +35,7 @@ class Page:
 
 class _Snapshot:
     def __init__(self, listing: LogicalListing) -> None:
+        self.listing = listing
         items: list[tuple[bytes, LogicalEntry | str]] = [
             (_sort_key(e.key), e) for e in listing.objects
         ]
@@ -104,6 +105,10 @@ class Lister:
             is_truncated=start + len(chosen) < len(snapshot.items),
             last_key=None if last is None else (last if isinstance(last, str) else last.key),
         )
+
+    def listing(self, bucket: str, prefix: str) -> LogicalListing:
+        """The recursive listing of ``prefix``, a recent one if kept."""
+        return self._snapshot(bucket, prefix, "", reuse=True).listing
 
     def _snapshot(self, bucket: str, prefix: str, delimiter: str, *, reuse: bool) -> _Snapshot:
         key = (bucket, prefix, delimiter)

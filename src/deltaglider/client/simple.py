@@ -69,6 +69,15 @@ class SimpleApi(ClientBase):
         bucket, key = parse_s3_url(s3_url, need_key=True)
         return self.service.verify(ObjectKey(bucket, key))
 
+    def foreign_references(self, Bucket: str, Prefix: str = "") -> list[str]:
+        """Keys named ``reference.bin`` under ``Prefix`` that another tool
+        stored (not a deltaglider folder reference): listings hide that
+        name, so a restore says it left these out (a deltaglider
+        extension; reuses a recent listing of the prefix)."""
+        with self._errors("ListObjectsV2"):
+            listing = self._lister.listing(Bucket, Prefix)
+            return self.service.foreign_references(Bucket, listing)
+
     def upload_batch(
         self,
         files: Sequence[str | os.PathLike[str]],

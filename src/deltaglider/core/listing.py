@@ -10,7 +10,7 @@ byte order, as S3 defines it, whatever order the store returned them in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from deltaglider.core import keys
@@ -40,6 +40,10 @@ class LogicalListing:
 
     objects: list[LogicalEntry]
     common_prefixes: list[str]
+    lone_references: list[str] = field(default_factory=list)
+    """Hidden ``reference.bin`` keys of folders where the listing saw no
+    delta: perhaps another tool's file of that name (see
+    :meth:`DeltaService.foreign_references`)."""
 
 
 def logical_key(physical_key: str) -> str | None:
@@ -68,10 +72,20 @@ def list_logical(
     server_delimiter = "/" if delimiter == "/" else ""
     objects: dict[str, LogicalEntry] = {}
     prefixes: set[str] = set()
+    references: list[str] = []
+    delta_folders: set[str] = set()
     token = None
     while True:
         page = storage.list_objects(bucket, prefix, delimiter=server_delimiter, token=token)
         _collect(page.objects, prefix, delimiter, objects, prefixes)
+        for obj in page.objects:
+            folder, name = keys.split_key(obj.key)
+            if obj.key.startswith(keys.CONTROL_PREFIX):
+                continue
+            if name == keys.REFERENCE_NAME:
+                references.append(obj.key)
+            elif name.endswith(keys.DELTA_SUFFIX):
+                delta_folders.add(folder)
         prefixes.update(p for p in page.common_prefixes if not p.startswith(keys.CONTROL_PREFIX))
         if page.next_token is None:
             break
@@ -79,6 +93,7 @@ def list_logical(
     return LogicalListing(
         sorted(objects.values(), key=lambda e: _sort_key(e.key)),
         sorted(prefixes, key=_sort_key),
+        sorted(k for k in references if keys.split_key(k)[0] not in delta_folders),
     )
 
 

@@ -26,6 +26,7 @@ from deltaglider.core.models import StoredObject
 from deltaglider.core.references import References
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
+from deltaglider.ports.cache import CacheCorruptError
 from deltaglider.ports.codec import DiffPort, Sink
 from deltaglider.ports.storage import ObjectHead, StoragePort
 from deltaglider.ports.support import HashPort, MetricsPort, RunningHash
@@ -330,7 +331,7 @@ class Reader:
                     self.diff.decode_stream(
                         reference, cast(BinaryIO, delta), output, size=stored.size
                     )
-                except IntegrityError:  # the cache entry failed its authentication
+                except CacheCorruptError:  # evicted: the caller reads again
                     self.references.cache.evict(ref_sha)
                     raise
                 except Exception as exc:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from deltaglider.core import keys
+from deltaglider.core import keys, metadata
 from deltaglider.core.errors import (
     IntegrityError,
     InvalidKeyError,
@@ -42,7 +42,7 @@ from deltaglider.core.stats import StatsMode, bucket_stats
 from deltaglider.core.writer import Extras, Writer, checked_ratio, file_sha256
 from deltaglider.fsutil import atomic_writer
 from deltaglider.metering import Meter, MeteredWriter, ProgressCallback
-from deltaglider.ports.cache import CachePort
+from deltaglider.ports.cache import CacheCorruptError, CachePort
 from deltaglider.ports.codec import DiffPort
 from deltaglider.ports.storage import (
     BucketInfo,
@@ -212,11 +212,16 @@ class DeltaService:
         """Open the object and run ``action`` on what was opened.  A delta
         whose reference went missing because the delta itself was removed
         or replaced meanwhile (a read racing a delete or a put) is read
-        again: the read then sees the newer state, as a GET on S3 would."""
+        again: the read then sees the newer state, as a GET on S3 would.
+        So is one whose cached reference proved damaged halfway through a
+        streamed rebuild (the entry was evicted: it is fetched again)."""
         for attempt in range(1, _READ_ATTEMPTS + 1):
             stored, body = self._open(bucket, key)
             try:
                 return action(stored, body)
+            except CacheCorruptError:
+                if attempt == _READ_ATTEMPTS:
+                    raise
             except MissingReferenceError:
                 current = self.storage.head(bucket, stored.physical_key)
                 if attempt == _READ_ATTEMPTS or (current and current.etag == stored.etag):
@@ -286,8 +291,8 @@ class DeltaService:
                 )
             try:
                 actual = self.reader.rebuild(stored, body, Discard())
-            except MissingReferenceError:
-                raise  # perhaps a racing delete: _read decides
+            except (MissingReferenceError, CacheCorruptError):
+                raise  # a racing delete, or a damaged cache entry: _read decides
             except (IntegrityError, UnsupportedObjectError) as exc:
                 return VerifyResult(False, operation, expected, None, str(exc))
             return VerifyResult(True, operation, expected, actual)
@@ -349,6 +354,18 @@ class DeltaService:
         if head is None:
             return None
         return self.reader.describe(bucket, head)
+
+    def foreign_references(self, bucket: str, listing: LogicalListing) -> list[str]:
+        """The ``reference.bin`` objects a listing hid that no deltaglider
+        tool wrote (no recorded SHA-256): another tool's files of that
+        name, which listings cannot show and reads refuse (one HEAD each,
+        only for folders where the listing saw no delta)."""
+        foreign = []
+        for key in listing.lone_references:
+            head = self.storage.head(bucket, key)
+            if head is not None and metadata.read(head.metadata, "file_sha256") is None:
+                foreign.append(key)
+        return foreign
 
     def delta_size_cache(self, bucket: str) -> DeltaSizeCache:
         """The bucket's record of its deltas' file sizes, read (see
