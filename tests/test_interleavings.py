@@ -133,13 +133,6 @@ SCENARIOS = {
     "deltas vs delta then as-is": Scenario(
         ONE_KEY, ((put(APP, V[2]), put(APP, V[3])), (put(APP, V[4]), put(APP, V[5], delta=False)))
     ),
-    "delta then as-is vs as-is then delta": Scenario(
-        ONE_KEY,
-        (
-            (put(APP, V[2]), put(APP, V[3], delta=False)),
-            (put(APP, V[4], delta=False), put(APP, V[5])),
-        ),
-    ),
 }
 
 

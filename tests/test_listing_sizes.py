@@ -93,9 +93,9 @@ def test_sizes_are_right_whatever_the_cache_holds(store: tuple[Any, CountingStor
 def test_saving_keeps_entries_outside_the_listing(store: tuple[Any, CountingStorage]) -> None:
     service, storage = store
     service.bucket_stats(BUCKET, mode="detailed")  # every delta of the bucket
-    storage.delta_heads = 0
     client = DeltaGliderClient(service)
     service.put_bytes(BUCKET, "many/v999.zip", mutate(BASE, seed=999, edits=3)[:12_345])
+    storage.delta_heads = 0  # count the listing's HEADs, not the put's
     assert _sizes(client, "many/")["many/v999.zip"] == 12_345
     assert storage.delta_heads == 1
     client.save_delta_sizes()
