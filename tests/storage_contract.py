@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from deltaglider.core.errors import ObjectNotFoundError
-from deltaglider.ports.storage import BucketNotFoundError, PreconditionFailedError, StoragePort
+from deltaglider.core.errors import (
+    BucketNotFoundError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+)
+from deltaglider.ports.storage import StoragePort
 
 BUCKET = "contract-bucket"
 

@@ -11,7 +11,7 @@ from storage_contract import BUCKET, StorageContract
 
 from deltaglider.adapters import local_storage
 from deltaglider.adapters.local_storage import LocalStorage
-from deltaglider.core.errors import InvalidKeyError
+from deltaglider.core.errors import InvalidKeyError, PreconditionFailedError
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ def _remove_or_rewrite(root: str, role: str):  # type: ignore[no-untyped-def]
             continue
         try:
             storage.delete(BUCKET, "k.zip", if_match=head.etag)
-        except local_storage.PreconditionFailedError:
+        except PreconditionFailedError:
             continue
         removed.add(head.etag)
     return removed

@@ -37,8 +37,8 @@ from typing import Any, BinaryIO, cast
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from deltaglider.core.errors import CacheCorruptError, CacheUnavailableError
 from deltaglider.fsutil import RandomAccessReader
-from deltaglider.ports.cache import CacheCorruptError, CacheUnavailableError
 
 _NONCE = 12
 _OVERHEAD = _NONCE + 16  # nonce + GCM tag per chunk

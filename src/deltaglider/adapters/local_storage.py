@@ -40,17 +40,20 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from deltaglider.core.errors import InvalidKeyError, ObjectNotFoundError
+from deltaglider.core.errors import (
+    BucketNotEmptyError,
+    BucketNotFoundError,
+    InvalidKeyError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+)
 from deltaglider.fsutil import atomic_writer, file_lock
 from deltaglider.ports.storage import (
     BucketInfo,
-    BucketNotEmptyError,
-    BucketNotFoundError,
     ListedObject,
     ListPage,
     ObjectHead,
     PendingUpload,
-    PreconditionFailedError,
     iter_listing,
 )
 

@@ -23,16 +23,19 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from deltaglider.core.errors import InvalidKeyError, ObjectNotFoundError
-from deltaglider.ports.storage import (
-    BucketInfo,
+from deltaglider.core.errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
+    InvalidKeyError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+)
+from deltaglider.ports.storage import (
+    BucketInfo,
     ListedObject,
     ListPage,
     ObjectHead,
     PendingUpload,
-    PreconditionFailedError,
     iter_listing,
 )
 

@@ -17,10 +17,10 @@ from deltaglider.client.described import DeltaDescriptions
 from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
 from deltaglider.client.listing import Lister
 from deltaglider.client.models import BucketStats
+from deltaglider.core.errors import BucketNotFoundError
 from deltaglider.core.models import PutSummary
 from deltaglider.core.service import DeltaService
 from deltaglider.metering import ProgressCallback
-from deltaglider.ports.storage import BucketNotFoundError
 
 log = logging.getLogger("deltaglider.client")
 

@@ -13,13 +13,14 @@ from botocore.errorfactory import ClientExceptionsFactory
 from botocore.exceptions import ClientError
 
 from deltaglider.core.errors import (
+    BucketNotEmptyError,
+    BucketNotFoundError,
     IntegrityError,
     InvalidKeyError,
     MetadataError,
     ObjectNotFoundError,
     UnsupportedObjectError,
 )
-from deltaglider.ports.storage import BucketNotEmptyError, BucketNotFoundError
 
 # Engine error -> (S3 error code, HTTP status).  Checked in order: the
 # bucket errors derive from FileNotFoundError/OSError like others here.

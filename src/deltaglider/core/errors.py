@@ -1,7 +1,10 @@
-"""Errors of the storage engine.
+"""Every error of the package below the SDK (the codec's own are in
+:mod:`deltaglider.xdelta.errors`): the engine's, the stores' and the
+cache's, in one place at the bottom of the layers.
 
 Each derives from the standard exception a caller of the simple API expects
-(FileNotFoundError, ValueError, ...), so ``except ValueError`` keeps working.
+(FileNotFoundError, ValueError, ...), so ``except ValueError`` keeps working;
+the SDK's boto3-style methods turn them into botocore ``ClientError``s.
 """
 
 from __future__ import annotations
@@ -30,3 +33,30 @@ class IntegrityError(DeltaGliderError, RuntimeError):
 class UnsupportedObjectError(DeltaGliderError, RuntimeError):
     """An object this package cannot rebuild exactly (e.g. a delta the xdelta3
     CLI made between decompressed streams)."""
+
+
+class MissingReferenceError(IntegrityError):
+    """A delta's reference is neither in its space nor retired."""
+
+
+class BucketNotFoundError(DeltaGliderError, FileNotFoundError):
+    """The bucket does not exist."""
+
+
+class BucketNotEmptyError(DeltaGliderError, OSError):
+    """A bucket that still holds objects cannot be deleted."""
+
+
+class PreconditionFailedError(DeltaGliderError):
+    """A conditional request lost: the object exists (``if_none_match``) or
+    is another version than the one named (``if_match``)."""
+
+
+class CacheCorruptError(IntegrityError):
+    """A cache entry failed authentication while being read: the entry is
+    evicted and the read that used it is done again."""
+
+
+class CacheUnavailableError(IntegrityError):
+    """The cache failed while storing a stream that cannot be read again:
+    fetch the reference again (the cache then keeps it another way)."""

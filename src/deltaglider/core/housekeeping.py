@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from deltaglider.core import keys
-from deltaglider.core.errors import InvalidKeyError
+from deltaglider.core.errors import InvalidKeyError, PreconditionFailedError
 from deltaglider.core.models import StoredObject
 from deltaglider.core.reader import Reader, physical_forms
 from deltaglider.core.references import References
 from deltaglider.metering import Meter
-from deltaglider.ports.storage import PreconditionFailedError, StoragePort
+from deltaglider.ports.storage import StoragePort
 from deltaglider.ports.support import MetricsPort
 
 EXPIRES_AT = "dg-expires-at"

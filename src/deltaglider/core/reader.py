@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, cast
 
 from deltaglider.core import keys, metadata
 from deltaglider.core.errors import (
+    CacheCorruptError,
     IntegrityError,
     MetadataError,
     ObjectNotFoundError,
@@ -26,7 +27,6 @@ from deltaglider.core.models import StoredObject
 from deltaglider.core.references import References
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
-from deltaglider.ports.cache import CacheCorruptError
 from deltaglider.ports.codec import DiffPort, Sink
 from deltaglider.ports.storage import ObjectHead, StoragePort
 from deltaglider.ports.support import HashPort, MetricsPort, RunningHash

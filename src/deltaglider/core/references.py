@@ -23,14 +23,17 @@ from typing import BinaryIO
 
 from deltaglider.core import keys, metadata
 from deltaglider.core.errors import (
+    CacheUnavailableError,
     DeltaGliderError,
     IntegrityError,
     MetadataError,
+    MissingReferenceError,
     ObjectNotFoundError,
+    PreconditionFailedError,
 )
 from deltaglider.core.stamps import next_stamp
-from deltaglider.ports.cache import CachePort, CacheUnavailableError
-from deltaglider.ports.storage import ObjectHead, PreconditionFailedError, StoragePort
+from deltaglider.ports.cache import CachePort
+from deltaglider.ports.storage import ObjectHead, StoragePort
 from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
 
 RETIRED_PREFIX = keys.CONTROL_PREFIX + "retired/"
@@ -38,10 +41,6 @@ RETIRED_PREFIX = keys.CONTROL_PREFIX + "retired/"
 
 class SpaceChangedError(DeltaGliderError):
     """The space's reference changed while a put was using it."""
-
-
-class MissingReferenceError(IntegrityError):
-    """A delta's reference is neither in its space nor retired."""
 
 
 def retired_prefix(ref_key: str, sha256: str) -> str:

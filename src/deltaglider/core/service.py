@@ -19,8 +19,11 @@ from typing import BinaryIO, TypeVar
 
 from deltaglider.core import keys, metadata
 from deltaglider.core.errors import (
+    BucketNotFoundError,
+    CacheCorruptError,
     IntegrityError,
     InvalidKeyError,
+    MissingReferenceError,
     ObjectNotFoundError,
     UnsupportedObjectError,
 )
@@ -36,20 +39,15 @@ from deltaglider.core.models import (
     VerifyResult,
 )
 from deltaglider.core.reader import Discard, Reader
-from deltaglider.core.references import MissingReferenceError, References
+from deltaglider.core.references import References
 from deltaglider.core.size_cache import DeltaSizeCache
 from deltaglider.core.stats import StatsMode, bucket_stats
 from deltaglider.core.writer import Extras, Writer, checked_ratio, file_sha256
 from deltaglider.fsutil import atomic_writer
 from deltaglider.metering import Meter, MeteredWriter, ProgressCallback
-from deltaglider.ports.cache import CacheCorruptError, CachePort
+from deltaglider.ports.cache import CachePort
 from deltaglider.ports.codec import DiffPort
-from deltaglider.ports.storage import (
-    BucketInfo,
-    BucketNotFoundError,
-    ListedObject,
-    StoragePort,
-)
+from deltaglider.ports.storage import BucketInfo, ListedObject, StoragePort
 from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
 
 _T = TypeVar("_T")

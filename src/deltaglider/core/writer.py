@@ -29,14 +29,19 @@ from pathlib import Path
 from typing import BinaryIO, Literal, cast, overload
 
 from deltaglider.core import keys, metadata
-from deltaglider.core.errors import DeltaGliderError, InvalidKeyError
+from deltaglider.core.errors import (
+    DeltaGliderError,
+    InvalidKeyError,
+    MissingReferenceError,
+    PreconditionFailedError,
+)
 from deltaglider.core.models import PutSummary
 from deltaglider.core.reader import CHUNK, Discard, HashingWriter
-from deltaglider.core.references import MissingReferenceError, References, SpaceChangedError
+from deltaglider.core.references import References, SpaceChangedError
 from deltaglider.core.stamps import STAMP_FIELD, Stamp, next_stamp, stamp_of
 from deltaglider.metering import Meter, MeteredReader
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
-from deltaglider.ports.storage import PreconditionFailedError, StoragePort
+from deltaglider.ports.storage import StoragePort
 from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
 
 _PUT_ATTEMPTS = 4
@@ -148,7 +153,7 @@ class Writer:
                     raise DeltaGliderError(
                         f"s3://{bucket}/{key}: the space kept changing during the put ({exc})"
                     ) from exc
-                self.logger.warning("space changed during put; retrying", key=key, attempt=attempt)
+                self.logger.info("space changed during put; retrying", key=key, attempt=attempt)
         raise AssertionError("unreachable")
 
     # -- as is ----------------------------------------------------------------

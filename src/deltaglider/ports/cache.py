@@ -4,18 +4,6 @@ from __future__ import annotations
 
 from typing import BinaryIO, Protocol
 
-from deltaglider.core.errors import IntegrityError
-
-
-class CacheCorruptError(IntegrityError):
-    """A cache entry failed authentication while being read: the entry is
-    evicted and the read that used it is done again."""
-
-
-class CacheUnavailableError(IntegrityError):
-    """The cache failed while storing a stream that cannot be read again:
-    fetch the reference again (the cache then keeps it another way)."""
-
 
 class CachePort(Protocol):
     """Content-addressed store of reference bytes.

@@ -7,21 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
-from deltaglider.core.errors import DeltaGliderError
-
-
-class BucketNotFoundError(DeltaGliderError, FileNotFoundError):
-    """The bucket does not exist."""
-
-
-class BucketNotEmptyError(DeltaGliderError, OSError):
-    """A bucket that still holds objects cannot be deleted."""
-
-
-class PreconditionFailedError(DeltaGliderError):
-    """A conditional request lost: the object exists (``if_none_match``) or
-    is another version than the one named (``if_match``)."""
-
 
 @dataclass(frozen=True)
 class ObjectHead:
