@@ -286,6 +286,7 @@ def test_sync_up_sends_only_new_and_changed_files(cli: Cli, tmp_path: Path) -> N
     assert sorted(sent) == [str(tree / "b.zip"), str(tree / "c.zip")]
     assert "(delta, " in second.stdout
     (tree / "a.zip").write_bytes(V1)  # same size, newer than the object
+    _age(tree / "a.zip", -5)  # by whole seconds, however fast the steps above ran
     newer = cli("sync", str(tree), cli.url("s/"))
     assert [line.split()[1] for line in newer.stdout.splitlines()] == [str(tree / "a.zip")]
     (tree / "a.zip").write_bytes(V1)
