@@ -10,9 +10,8 @@ from deltaglider.core.errors import InvalidKeyError, PreconditionFailedError
 from deltaglider.core.models import StoredObject
 from deltaglider.core.reader import Reader, physical_forms
 from deltaglider.core.references import References
+from deltaglider.core.room import EnginePorts, Room
 from deltaglider.metering import Meter
-from deltaglider.ports.storage import StoragePort
-from deltaglider.ports.support import MetricsPort
 
 EXPIRES_AT = "dg-expires-at"
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -21,20 +20,13 @@ STALE_UPLOAD = timedelta(days=1)
 (a process killed, a server gone mid-upload): ``purge`` aborts it."""
 
 
-class Housekeeping:
+class Housekeeping(Room):
     """Deletes what users and time no longer need."""
 
-    def __init__(
-        self,
-        storage: StoragePort,
-        references: References,
-        reader: Reader,
-        metrics: MetricsPort,
-    ) -> None:
-        self.storage = storage
+    def __init__(self, ports: EnginePorts, references: References, reader: Reader) -> None:
+        super().__init__(ports)
         self.references = references
         self.reader = reader
-        self.metrics = metrics
 
     def delete(self, bucket: str, key: str) -> list[str]:
         """Remove the object under ``key`` in every form it is stored in

@@ -25,11 +25,12 @@ from deltaglider.core.errors import (
 )
 from deltaglider.core.models import StoredObject
 from deltaglider.core.references import References
+from deltaglider.core.room import EnginePorts, Room
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
 from deltaglider.ports.codec import DiffPort, Sink
-from deltaglider.ports.storage import ObjectHead, StoragePort
-from deltaglider.ports.support import HashPort, MetricsPort, RunningHash
+from deltaglider.ports.storage import ObjectHead
+from deltaglider.ports.support import RunningHash
 
 CHUNK = 1 << 20
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
@@ -95,23 +96,15 @@ def physical_forms(key: str) -> tuple[str, ...]:
     return (delta, key) if keys.is_delta_candidate(keys.split_key(key)[1]) else (key, delta)
 
 
-class Reader:
+class Reader(Room):
     """Locates and rebuilds logical objects."""
 
     def __init__(
-        self,
-        storage: StoragePort,
-        references: References,
-        diff: DiffPort,
-        hasher: HashPort,
-        metrics: MetricsPort,
-        stream_threshold: int,
+        self, ports: EnginePorts, references: References, diff: DiffPort, stream_threshold: int
     ) -> None:
-        self.storage = storage
+        super().__init__(ports)
         self.references = references
         self.diff = diff
-        self.hasher = hasher
-        self.metrics = metrics
         self.stream_threshold = stream_threshold
 
     # -- finding ------------------------------------------------------------

@@ -31,10 +31,10 @@ from deltaglider.core.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from deltaglider.core.room import EnginePorts, Room
 from deltaglider.core.stamps import next_stamp
 from deltaglider.ports.cache import CachePort
-from deltaglider.ports.storage import ObjectHead, StoragePort
-from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
+from deltaglider.ports.storage import ObjectHead
 
 RETIRED_PREFIX = keys.CONTROL_PREFIX + "retired/"
 
@@ -48,26 +48,12 @@ def retired_prefix(ref_key: str, sha256: str) -> str:
     return f"{RETIRED_PREFIX}{sha256}/{ref_key}."
 
 
-class References:
+class References(Room):
     """The spaces' references, through the cache."""
 
-    def __init__(
-        self,
-        storage: StoragePort,
-        cache: CachePort,
-        hasher: HashPort,
-        clock: ClockPort,
-        logger: LoggerPort,
-        metrics: MetricsPort,
-        tool_version: str,
-    ) -> None:
-        self.storage = storage
+    def __init__(self, ports: EnginePorts, cache: CachePort) -> None:
+        super().__init__(ports)
         self.cache = cache
-        self.hasher = hasher
-        self.clock = clock
-        self.logger = logger
-        self.metrics = metrics
-        self.tool_version = tool_version
 
     # -- creation -----------------------------------------------------------
 

@@ -40,9 +40,10 @@ from deltaglider.core.models import (
 )
 from deltaglider.core.reader import Discard, Reader
 from deltaglider.core.references import References
+from deltaglider.core.room import EnginePorts
 from deltaglider.core.size_cache import DeltaSizeCache
 from deltaglider.core.stats import StatsMode, bucket_stats
-from deltaglider.core.writer import Extras, Writer, checked_ratio, file_sha256
+from deltaglider.core.writer import Extras, Writer, checked_ratio
 from deltaglider.fsutil import atomic_writer
 from deltaglider.metering import Meter, MeteredWriter, ProgressCallback
 from deltaglider.ports.cache import CachePort
@@ -86,12 +87,11 @@ class DeltaService:
         self.metrics = metrics
         self.tool_version = tool_version
         self.max_ratio = checked_ratio(max_ratio)
-        self.references = References(storage, cache, hasher, clock, logger, metrics, tool_version)
-        self.reader = Reader(storage, self.references, diff, hasher, metrics, stream_threshold)
-        self.writer = Writer(
-            storage, self.references, diff, hasher, clock, logger, metrics, tool_version
-        )
-        self.housekeeping = Housekeeping(storage, self.references, self.reader, metrics)
+        ports = EnginePorts(storage, hasher, clock, logger, metrics, tool_version)
+        self.references = References(ports, cache)
+        self.reader = Reader(ports, self.references, diff, stream_threshold)
+        self.writer = Writer(ports, self.references, diff)
+        self.housekeeping = Housekeeping(ports, self.references, self.reader)
 
     @property
     def stream_threshold(self) -> int:
@@ -134,7 +134,6 @@ class DeltaService:
         memory to be encoded, unless it is larger than ``stream_threshold``:
         then it is streamed through the codec against the reference's
         encrypted cache file."""
-        self.writer.check_key(key)
         size = file.stat().st_size
         meter = Meter(progress, size)
         summary = self.writer.put(
@@ -142,7 +141,6 @@ class DeltaService:
             key,
             file,
             size=size,
-            sha=file_sha256(self.hasher, file),
             ratio=self._ratio(max_ratio),
             extras=Extras.of(user_metadata, content_type, tags),
             delta=delta,
@@ -168,13 +166,11 @@ class DeltaService:
         (``delta=False`` stores it as is, whatever its name).  User
         metadata, content type and tags go on the stored file (its delta,
         or itself), never on the space's reference."""
-        self.writer.check_key(key)
         return self.writer.put(
             bucket,
             key,
             data,
             size=len(data),
-            sha=self.hasher.sha256(data),
             ratio=self._ratio(max_ratio),
             extras=Extras.of(user_metadata, content_type, tags),
             delta=delta,

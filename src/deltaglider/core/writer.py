@@ -38,11 +38,11 @@ from deltaglider.core.errors import (
 from deltaglider.core.models import PutSummary
 from deltaglider.core.reader import CHUNK, Discard, HashingWriter
 from deltaglider.core.references import References, SpaceChangedError
+from deltaglider.core.room import EnginePorts, Room
 from deltaglider.core.stamps import STAMP_FIELD, Stamp, next_stamp, stamp_of
 from deltaglider.metering import Meter, MeteredReader
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
-from deltaglider.ports.storage import StoragePort
-from deltaglider.ports.support import ClockPort, HashPort, LoggerPort, MetricsPort
+from deltaglider.ports.support import HashPort
 
 _PUT_ATTEMPTS = 4
 _SETTLE_ATTEMPTS = 8
@@ -90,28 +90,13 @@ def checked_ratio(ratio: float) -> float:
     return ratio
 
 
-class Writer:
+class Writer(Room):
     """Stores files under logical keys."""
 
-    def __init__(
-        self,
-        storage: StoragePort,
-        references: References,
-        diff: DiffPort,
-        hasher: HashPort,
-        clock: ClockPort,
-        logger: LoggerPort,
-        metrics: MetricsPort,
-        tool_version: str,
-    ) -> None:
-        self.storage = storage
+    def __init__(self, ports: EnginePorts, references: References, diff: DiffPort) -> None:
+        super().__init__(ports)
         self.references = references
         self.diff = diff
-        self.hasher = hasher
-        self.clock = clock
-        self.logger = logger
-        self.metrics = metrics
-        self.tool_version = tool_version
 
     def check_key(self, key: str) -> None:
         """Refuse a key before anything is written: reserved names, and
@@ -129,17 +114,18 @@ class Writer:
         body: Body,
         *,
         size: int,
-        sha: str,
         ratio: float,
         extras: Extras,
         delta: bool,
         in_memory: bool,
         meter: Meter,
     ) -> PutSummary:
-        """Store ``body`` (``size`` bytes, SHA-256 ``sha``) under ``key``:
-        as a delta when it is a candidate and pays, else as is.  A delta
-        candidate given as a path is encoded from disk unless ``in_memory``."""
+        """Store ``body`` (``size`` bytes) under ``key``: as a delta when it
+        is a candidate and pays, else as is.  The key is checked before the
+        body is hashed or anything is written.  A delta candidate given as a
+        path is encoded from disk unless ``in_memory``."""
         self.check_key(key)
+        sha = file_sha256(self.hasher, body) if isinstance(body, Path) else self.hasher.sha256(body)
         candidate = delta and size > 0 and keys.is_delta_candidate(keys.split_key(key)[1])
         if not candidate:
             return self._put_direct(bucket, key, body, size, sha, extras, meter)
