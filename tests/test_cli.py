@@ -579,6 +579,26 @@ def test_help_documents_every_command_and_exit_codes() -> None:
         assert "usage: deltaglider " + command in page
 
 
+def test_ctrl_c_that_python_turns_into_another_error_still_reads_interrupted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A Ctrl-C landing inside threading.Condition.wait can surface as
+    # "RuntimeError: release unlocked lock", with the interrupt as its context.
+    from deltaglider.cli import main as cli_main
+
+    def interrupted_run(*_: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("release unlocked lock") from None
+
+    from deltaglider.cli import commands
+
+    monkeypatch.setattr(commands, "ls", interrupted_run)
+    assert cli_main.main(["ls"]) == 1
+    assert capsys.readouterr().err.strip() == "deltaglider: error: interrupted"
+
+
 def test_ctrl_c_stops_a_batch_and_leaves_no_partial_object(tmp_path: Path) -> None:
     import signal
 

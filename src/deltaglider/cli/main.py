@@ -40,11 +40,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
     except Exception as exc:
+        if _caused_by_interrupt(exc):
+            report.error("interrupted")
+            return EXIT_FAILURE
         if args.debug:
             traceback.print_exc()
         report.error(str(exc) or type(exc).__name__)
         return exit_code_for(exc)
     return report.exit_code()
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a Ctrl-C unwound: CPython can turn
+    a ``KeyboardInterrupt`` that lands inside ``threading.Condition.wait``
+    into ``RuntimeError: release unlocked lock`` on the way out."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
 
 
 def entry() -> None:
