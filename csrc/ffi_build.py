@@ -2,8 +2,8 @@
 
 CMake runs ``python csrc/ffi_build.py OUT.c`` at build time, so the generated
 file never goes stale.  The declarations come from the block between the
-``cdef-begin``/``cdef-end`` markers of ``dg_xdelta3.h``: one source of truth
-for the C compiler and for cffi.
+``cdef-begin``/``cdef-end`` markers of each header (``dg_xdelta3.h``,
+``dg_deflate.h``): one source of truth for the C compiler and for cffi.
 """
 
 from __future__ import annotations
@@ -14,23 +14,27 @@ from pathlib import Path
 
 import cffi
 
-HEADER = Path(__file__).with_name("dg_xdelta3.h")
+HEADERS = [Path(__file__).with_name(name) for name in ("dg_xdelta3.h", "dg_deflate.h")]
 _CDEF = re.compile(r"/\* cdef-begin \*/(.*)/\* cdef-end \*/", re.S)
 
 
 def cdef_text() -> str:
     """Return the cffi-readable declarations of the C layer."""
-    match = _CDEF.search(HEADER.read_text(encoding="utf-8"))
-    if match is None:
-        raise SystemExit(f"{HEADER}: cdef markers not found")
-    return match.group(1)
+    blocks = []
+    for header in HEADERS:
+        match = _CDEF.search(header.read_text(encoding="utf-8"))
+        if match is None:
+            raise SystemExit(f"{header}: cdef markers not found")
+        blocks.append(match.group(1))
+    return "\n".join(blocks)
 
 
 def make_ffi() -> cffi.FFI:
     """Build the FFI object describing the extension module."""
     ffi = cffi.FFI()
     ffi.cdef(cdef_text())
-    ffi.set_source("deltaglider._xdelta3", '#include "dg_xdelta3.h"\n')
+    includes = "".join(f'#include "{header.name}"\n' for header in HEADERS)
+    ffi.set_source("deltaglider._xdelta3", includes)
     return ffi
 
 

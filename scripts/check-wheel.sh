@@ -52,7 +52,7 @@ bad = [n for n in names if n.startswith(("tests/", "deltaglider/tests"))
 if bad:
     sys.exit(f"unexpected files in the wheel: {bad}")
 licences = [n for n in names if "/licenses/" in n and not n.endswith("/")]
-for want in ("LICENSE", "vendor/xdelta3/LICENSE", "vendor/xz/COPYING"):
+for want in ("LICENSE", "vendor/xdelta3/LICENSE", "vendor/xz/COPYING", "vendor/zlib/LICENSE"):
     if not any(n.endswith(want) for n in licences):
         sys.exit(f"licence missing from the wheel: {want} (have {licences})")
 ext = [n for n in names if n.startswith("deltaglider/_xdelta3")]

@@ -1,0 +1,50 @@
+/* deltaglider's thin C layer over the vendored zlib's deflate.
+ *
+ * Archive-aware deltas store a changed member's uncompressed content and
+ * the deflate parameters that re-create its compressed bytes exactly; this
+ * layer deflates with those parameters and checks candidates against the
+ * original bytes without building the output.  Which parameters to try,
+ * and in what order, is decided in Python (deltaglider.archive). */
+#ifndef DG_DEFLATE_H
+#define DG_DEFLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* cdef-begin */
+/* Result codes of the deflate layer (0 is success). */
+#define DG_DEFLATE_OK 0
+#define DG_DEFLATE_MISMATCH 1
+#define DG_DEFLATE_ERR_PARAMS -1
+#define DG_DEFLATE_ERR_NOMEM -2
+#define DG_DEFLATE_ERR_OUTPUT -3
+
+/* A raw deflate stream's parameters, as deflateInit2 takes them:
+ * level 0-9, window_bits 9-15 (raw, no zlib or gzip wrapper),
+ * mem_level 1-9, strategy 0-4 (Z_DEFAULT_STRATEGY .. Z_FIXED). */
+typedef struct {
+    int level;
+    int window_bits;
+    int mem_level;
+    int strategy;
+} dg_deflate_params;
+
+/* The vendored zlib's version string ("1.3.1"). */
+const char *dg_zlib_version(void);
+
+/* Deflate in[0..in_len) and compare the output with expected[0..expected_len)
+ * as it is produced.  With probe < in_len only the first probe input bytes
+ * are fed (no flush) and the output emitted so far is compared: a cheap
+ * way to rule parameters out.  Returns DG_DEFLATE_OK when the output
+ * matches (all of it, with the stream finished, when probe >= in_len),
+ * DG_DEFLATE_MISMATCH at the first differing or extra byte, or an error. */
+int dg_deflate_matches(const dg_deflate_params *params, const uint8_t *in, size_t in_len,
+                       const uint8_t *expected, size_t expected_len, size_t probe);
+
+/* Deflate in[0..in_len) into out, which must receive exactly out_len bytes:
+ * DG_DEFLATE_ERR_OUTPUT when the stream is longer or shorter. */
+int dg_deflate(const dg_deflate_params *params, const uint8_t *in, size_t in_len,
+               uint8_t *out, size_t out_len);
+/* cdef-end */
+
+#endif
