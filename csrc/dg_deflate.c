@@ -55,14 +55,12 @@ int dg_deflate_matches(const dg_deflate_params *params, const uint8_t *in, size_
                        const uint8_t *expected, size_t expected_len, size_t probe) {
     z_stream zs;
     uint8_t scratch[CHUNK_OUT];
-    size_t fed = 0, done = 0, limit = probe < in_len ? probe : in_len;
-    int full = probe >= in_len, rc = start(&zs, params), result = DG_DEFLATE_OK;
+    size_t fed = 0, done = 0;
+    int rc = start(&zs, params), result = DG_DEFLATE_OK;
     if (rc != DG_DEFLATE_OK)
         return rc;
     for (;;) {
-        int flush = feed(&zs, in, limit, &fed);
-        if (!full && flush == Z_FINISH)
-            flush = Z_NO_FLUSH; /* a probe never ends the stream */
+        int flush = feed(&zs, in, in_len, &fed);
         zs.next_out = scratch;
         zs.avail_out = CHUNK_OUT;
         rc = deflate(&zs, flush);
@@ -76,8 +74,8 @@ int dg_deflate_matches(const dg_deflate_params *params, const uint8_t *in, size_
             result = done == expected_len ? DG_DEFLATE_OK : DG_DEFLATE_MISMATCH;
             break;
         }
-        if (rc == Z_BUF_ERROR && !full && fed == limit)
-            break; /* the probe's input is used up: all output so far matched */
+        if (probe && done >= probe)
+            break; /* enough of the output matched to go on with a full try */
         if (rc != Z_OK && rc != Z_BUF_ERROR) {
             result = DG_DEFLATE_ERR_PARAMS;
             break;

@@ -33,10 +33,10 @@ typedef struct {
 const char *dg_zlib_version(void);
 
 /* Deflate in[0..in_len) and compare the output with expected[0..expected_len)
- * as it is produced.  With probe < in_len only the first probe input bytes
- * are fed (no flush) and the output emitted so far is compared: a cheap
- * way to rule parameters out.  Returns DG_DEFLATE_OK when the output
- * matches (all of it, with the stream finished, when probe >= in_len),
+ * as it is produced, stopping at the first difference.  With probe > 0 it
+ * stops as soon as probe output bytes matched: a cheap way to rule
+ * parameters out before a full try.  Returns DG_DEFLATE_OK when the output
+ * matches (all of it, with the stream finished, when probe is 0),
  * DG_DEFLATE_MISMATCH at the first differing or extra byte, or an error. */
 int dg_deflate_matches(const dg_deflate_params *params, const uint8_t *in, size_t in_len,
                        const uint8_t *expected, size_t expected_len, size_t probe);

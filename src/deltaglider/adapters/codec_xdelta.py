@@ -1,4 +1,5 @@
-"""The compiled-in xdelta3 codec as the engine's DiffPort."""
+"""The compiled-in xdelta3 codec, and the archive-aware contents deltas
+built on it, as the engine's DiffPort."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import os
 import threading
 from typing import IO, BinaryIO, cast
 
-from deltaglider import xdelta
-from deltaglider.ports.codec import DeltaTooLargeError, Sink
+from deltaglider import archive, xdelta
+from deltaglider.ports.codec import DeltaTooLargeError, Sink, UnsupportedDeltaError
 from deltaglider.xdelta.header import external_compression
 
 
@@ -76,3 +77,32 @@ class XDeltaCodec:
     def external_compression(self, delta_start: bytes) -> tuple[str, str] | None:
         """External-compression markers, read from the delta's first bytes."""
         return external_compression(xdelta.read_app_header(delta_start))
+
+    contents_format = archive.FORMAT
+    deflate_implementation = archive.IMPLEMENTATION
+
+    def archive_kind(self, start: bytes) -> str | None:
+        """``"zip"``, ``"gzip"`` or None."""
+        return archive.kind(start)
+
+    def encode_contents(
+        self, reference: bytes, target: bytes, *, kinds: frozenset[str], max_size: int | None
+    ) -> bytes | None:
+        """A verified contents delta, or None where it does not apply."""
+        try:
+            with self._encode_slots:
+                return archive.encode(
+                    reference, target, kinds=kinds, max_size=max_size,
+                    memory_budget=self.memory_budget,
+                )  # fmt: skip
+        except xdelta.DeltaTooLargeError as exc:
+            raise DeltaTooLargeError(str(exc)) from exc
+
+    def decode_contents(
+        self, reference: bytes, delta: bytes, *, size: int, deflate: str
+    ) -> bytearray:
+        """Rebuild a contents delta."""
+        try:
+            return archive.decode(reference, delta, size=size, implementation=deflate)
+        except archive.UnsupportedDeflateError as exc:
+            raise UnsupportedDeltaError(str(exc)) from exc

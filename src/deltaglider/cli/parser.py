@@ -76,6 +76,13 @@ def _transfer(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="R",
         help="keep a delta only if it is at most R times the file's size (default 0.5)",
     )
+    parser.add_argument(
+        "--archive-deltas",
+        choices=("all", "zip", "off"),
+        help="store zip-family and gzip files as deltas of their contents: all (default, "
+        "or DG_ARCHIVE_DELTAS), zip only (gets never re-deflate a .tar.gz), or off "
+        "(only deltas deltaglider 6.2.0 reads)",
+    )
     _dryrun(parser, what)
     _filters(parser)
 

@@ -27,6 +27,8 @@ def client_for(args: argparse.Namespace) -> DeltaGliderClient:
         options["profile_name"] = args.profile
     if args.region:
         options["region_name"] = args.region
+    if getattr(args, "archive_deltas", None):
+        options["archive_deltas"] = args.archive_deltas
     return create_client(endpoint_url=args.endpoint_url, **options)
 
 

@@ -43,7 +43,11 @@ def create_client(
             ``WARNING`` or ``ERROR``; default ``DG_LOG_LEVEL`` or ``INFO``.
         **kwargs: ``tool_version``, ``max_ratio`` (default ``DG_MAX_RATIO``
             or 0.5), ``stream_threshold`` (bytes; default
-            ``DG_STREAM_THRESHOLD_MB`` or 256 MiB), boto3 session arguments
+            ``DG_STREAM_THRESHOLD_MB`` or 256 MiB), ``archive_deltas``
+            (``"all"``, ``"zip"`` or ``"off"``; default ``DG_ARCHIVE_DELTAS``
+            or ``"all"``: zip-family and gzip files stored as deltas of
+            their contents; ``"off"`` for buckets deltaglider 6.2.0 must
+            read), boto3 session arguments
             (``region_name``, ``profile_name``, ``aws_access_key_id``,
             ``aws_secret_access_key``, ``aws_session_token``) and a botocore
             ``config``.  ``cache_dir`` (older releases) is accepted and
@@ -75,6 +79,9 @@ def create_client(
         threshold = int(
             _env_number("DG_STREAM_THRESHOLD_MB", STREAM_THRESHOLD / (1 << 20)) * (1 << 20)
         )
+    archive_deltas = str(
+        options.pop("archive_deltas", None) or env.get("DG_ARCHIVE_DELTAS") or "all"
+    ).lower()
     session = {name: options.pop(name) for name in _SESSION_ARGS if name in options}
     config = options.pop("config", None)
     if options:
@@ -100,6 +107,7 @@ def create_client(
         tool_version=tool_version,
         max_ratio=float(max_ratio),
         stream_threshold=int(threshold),
+        archive_deltas=archive_deltas,
     )
     return DeltaGliderClient(service, endpoint_url=endpoint, raw_client=raw_client)
 

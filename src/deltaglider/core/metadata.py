@@ -108,6 +108,11 @@ class DeltaInfo:
     delta_size: int | None
     tool: str | None
     note: str | None
+    delta_format: str | None = None
+    """None for an xdelta3 delta of the file's bytes; else the format of a
+    delta of what the file contains (``contents-1``)."""
+    deflate: str | None = None
+    """What re-deflates a contents delta's members (``zlib-1.3.1``)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,8 @@ def parse_delta(meta: Mapping[str, str], key: str) -> DeltaInfo:
         delta_size=int(delta_size) if delta_size and delta_size.isdigit() else None,
         tool=read(meta, "tool"),
         note=read(meta, "note"),
+        delta_format=read(meta, "delta_format"),
+        deflate=read(meta, "deflate"),
     )
 
 
@@ -188,9 +195,11 @@ def delta_metadata(
     ref_sha256: str,
     delta_size: int,
     note: str | None = None,
+    contents: tuple[str, str] | None = None,
 ) -> dict[str, str]:
     """Metadata written on a ``<key>.delta``: 6.2.0's keys and the proxy's
-    ``dg-ref-path``."""
+    ``dg-ref-path``; for a contents delta, ``contents`` = (format, deflate)
+    and a ``dg-delta-cmd`` that says no xdelta3 command rebuilds it."""
     meta = {
         "dg-tool": tool,
         "dg-original-name": original_name,
@@ -205,6 +214,12 @@ def delta_metadata(
             f"xdelta3 -e -9 -s {REFERENCE_NAME} {original_name} {original_name}.delta"
         ),
     }
+    if contents is not None:
+        meta["dg-delta-format"], meta["dg-deflate"] = contents
+        meta["dg-delta-cmd"] = (
+            f"deltaglider {contents[0]} (archive contents; members re-deflated with "
+            f"{contents[1]}): not an xdelta3 delta of {original_name}"
+        )
     if note:
         meta["dg-note"] = note
     return meta

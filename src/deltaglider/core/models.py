@@ -104,6 +104,11 @@ class StoredObject:
     reference_sha256: str | None = None
     problem: str | None = None
     """Why a damaged object cannot be rebuilt."""
+    delta_format: str | None = None
+    """A delta of what an archive contains (``contents-1``), or None for an
+    xdelta3 delta of the file's bytes."""
+    deflate: str | None = None
+    """What re-deflates a contents delta (``zlib-1.3.1``)."""
 
     @property
     def is_delta(self) -> bool:

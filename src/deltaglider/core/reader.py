@@ -28,7 +28,7 @@ from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts, Room
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
-from deltaglider.ports.codec import DiffPort, Sink
+from deltaglider.ports.codec import DiffPort, Sink, UnsupportedDeltaError
 from deltaglider.ports.storage import ObjectHead
 from deltaglider.ports.support import RunningHash
 
@@ -178,6 +178,8 @@ class Reader(Room):
                     "sha256": info.sha256,
                     "reference_key": info.ref_key,
                     "reference_sha256": info.ref_sha256,
+                    "delta_format": info.delta_format,
+                    "deflate": info.deflate,
                 }
         else:
             try:
@@ -205,8 +207,10 @@ class Reader(Room):
     # -- rebuilding ---------------------------------------------------------
 
     def in_memory(self, stored: StoredObject) -> bool:
-        """Whether the object is rebuilt in memory rather than streamed."""
-        return stored.size <= self.stream_threshold
+        """Whether the object is rebuilt in memory rather than streamed.  A
+        contents delta always is (writers make them only of files up to
+        their stream threshold, and their expansion is bounded)."""
+        return stored.size <= self.stream_threshold or stored.delta_format is not None
 
     def rebuild(self, stored: StoredObject, body: BinaryIO, sink: Sink) -> str:
         """Write the object's bytes into ``sink``; returns their SHA-256,
@@ -303,10 +307,31 @@ class Reader(Room):
 
     def _decode(self, stored: StoredObject, delta: bytes) -> bytearray:
         ref_key, ref_sha = self._reference(stored)
+        if stored.delta_format is not None:
+            return self._decode_contents(stored, delta, ref_key, ref_sha)
         self._refuse_external_compression(stored, delta[:_HEADER_PEEK])
         reference = self.references.load(stored.bucket, ref_key, ref_sha)
         try:
             return self.diff.decode(reference, delta, size=stored.size)
+        except Exception as exc:
+            raise self._decode_failed(stored, ref_key, exc) from exc
+
+    def _decode_contents(
+        self, stored: StoredObject, delta: bytes, ref_key: str, ref_sha: str
+    ) -> bytearray:
+        where = f"s3://{stored.bucket}/{stored.key}"
+        if stored.delta_format != self.diff.contents_format or stored.deflate is None:
+            raise UnsupportedObjectError(
+                f"{where}: stored as a {stored.delta_format} delta (deflate "
+                f"{stored.deflate}); this version reads {self.diff.contents_format} only"
+            )
+        reference = self.references.load(stored.bucket, ref_key, ref_sha)
+        try:
+            return self.diff.decode_contents(
+                reference, delta, size=stored.size, deflate=stored.deflate
+            )
+        except UnsupportedDeltaError as exc:
+            raise UnsupportedObjectError(f"{where}: {exc}") from exc
         except Exception as exc:
             raise self._decode_failed(stored, ref_key, exc) from exc
 

@@ -43,7 +43,7 @@ from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts
 from deltaglider.core.size_cache import DeltaSizeCache
 from deltaglider.core.stats import StatsMode, bucket_stats
-from deltaglider.core.writer import Extras, Writer, checked_ratio
+from deltaglider.core.writer import ARCHIVE_MODES, Extras, Writer, checked_ratio
 from deltaglider.fsutil import atomic_writer
 from deltaglider.metering import Meter, MeteredWriter, ProgressCallback
 from deltaglider.ports.cache import CachePort
@@ -75,6 +75,7 @@ class DeltaService:
         tool_version: str = "deltaglider/0.1.0",
         max_ratio: float = 0.5,
         stream_threshold: int = STREAM_THRESHOLD,
+        archive_deltas: str = "all",
     ) -> None:
         if stream_threshold < 0:
             raise ValueError(f"stream_threshold must not be negative, got {stream_threshold}")
@@ -90,7 +91,11 @@ class DeltaService:
         ports = EnginePorts(storage, hasher, clock, logger, metrics, tool_version)
         self.references = References(ports, cache)
         self.reader = Reader(ports, self.references, diff, stream_threshold)
-        self.writer = Writer(ports, self.references, diff)
+        if archive_deltas not in ARCHIVE_MODES:
+            raise ValueError(
+                f"archive_deltas must be one of {', '.join(ARCHIVE_MODES)}, got {archive_deltas!r}"
+            )
+        self.writer = Writer(ports, self.references, diff, ARCHIVE_MODES[archive_deltas])
         self.housekeeping = Housekeeping(ports, self.references, self.reader)
 
     @property

@@ -77,6 +77,20 @@ class _DeltaFacts:
     ref_sha: str
     delta_size: int
     delta_sha: str
+    contents: tuple[str, str] | None = None  # a contents delta: format, deflate
+
+
+ARCHIVE_MODES = {"all": frozenset({"zip", "gzip"}), "zip": frozenset({"zip"}), "off": frozenset()}
+"""``archive_deltas`` settings: which archives are stored as deltas of their
+contents (``zip``: zip-family only, so gets never re-deflate a large gzip
+stream; ``off``: only deltas deltaglider 6.2.0 can read)."""
+
+_CONTENTS_WITHOUT_PLAIN = 0.01
+"""A contents delta at most this share of the file is kept without also
+encoding the plain delta (which could save at most that much)."""
+_CONTENTS_MARGIN = 0.9
+"""Otherwise the contents delta is kept only if at most this share of the
+plain delta's size."""
 
 
 Body = bytes | Path
@@ -93,10 +107,17 @@ def checked_ratio(ratio: float) -> float:
 class Writer(Room):
     """Stores files under logical keys."""
 
-    def __init__(self, ports: EnginePorts, references: References, diff: DiffPort) -> None:
+    def __init__(
+        self,
+        ports: EnginePorts,
+        references: References,
+        diff: DiffPort,
+        archive_kinds: frozenset[str] = ARCHIVE_MODES["all"],
+    ) -> None:
         super().__init__(ports)
         self.references = references
         self.diff = diff
+        self.archive_kinds = archive_kinds
 
     def check_key(self, key: str) -> None:
         """Refuse a key before anything is written: reserved names, and
@@ -126,7 +147,7 @@ class Writer(Room):
         path is encoded from disk unless ``in_memory``."""
         self.check_key(key)
         sha = file_sha256(self.hasher, body) if isinstance(body, Path) else self.hasher.sha256(body)
-        candidate = delta and size > 0 and keys.is_delta_candidate(keys.split_key(key)[1])
+        candidate = delta and size > 0 and self.is_candidate(key, body)
         if not candidate:
             return self._put_direct(bucket, key, body, size, sha, extras, meter)
         if in_memory and isinstance(body, Path):
@@ -141,6 +162,21 @@ class Writer(Room):
                     ) from exc
                 self.logger.info("space changed during put; retrying", key=key, attempt=attempt)
         raise AssertionError("unreachable")
+
+    def is_candidate(self, key: str, body: Body) -> bool:
+        """Whether a file is worth a delta: its name says a format that
+        deltas well, or its first bytes say it is an archive handled by
+        contents deltas, whatever its name."""
+        if keys.is_delta_candidate(keys.split_key(key)[1]):
+            return True
+        if not self.archive_kinds:
+            return False
+        if isinstance(body, Path):
+            with open(body, "rb") as handle:
+                start = handle.read(4)
+        else:
+            start = bytes(body[:4])
+        return self.diff.archive_kind(start) in self.archive_kinds
 
     # -- as is ----------------------------------------------------------------
 
@@ -255,20 +291,51 @@ class Writer(Room):
                 return self._encode_file(
                     bucket, key, body, size, sha, ref_key, ref_sha, created, limit, extras, meter,
                 )  # fmt: skip
+            contents = None
             if created:
                 self.references.cache.put(sha, body)
                 delta = self.diff.encode(body, body, max_size=None)
             else:
-                delta = self.diff.encode(
-                    self._reference(bucket, ref_key, ref_sha), body, max_size=limit
-                )
+                reference = self._reference(bucket, ref_key, ref_sha)
+                delta, contents = self._encode(key, reference, body, limit)
         except DeltaTooLargeError:
             self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
             self.metrics.increment("deltaglider.put.ratio_exceeded")
             return self._put_direct(bucket, key, body, size, sha, extras, meter)
         meter.add(size)  # encoded in one step: all of it consumed
-        facts = _DeltaFacts(size, sha, ref_key, ref_sha, len(delta), self.hasher.sha256(delta))
+        facts = _DeltaFacts(
+            size, sha, ref_key, ref_sha, len(delta), self.hasher.sha256(delta), contents
+        )
         return self._store_delta(bucket, key, delta, facts, created, extras)
+
+    def _encode(
+        self, key: str, reference: bytes, body: bytes, limit: int | None
+    ) -> tuple[bytes, tuple[str, str] | None]:
+        """The smaller of the two deltas an archive can have: of its contents
+        (verified to rebuild it) or of its bytes.  The plain one is not
+        encoded when the contents delta is tiny; the contents one is kept
+        only if clearly smaller.  DeltaTooLargeError if neither fits."""
+        contents = None
+        if self.diff.archive_kind(body[:4]) in self.archive_kinds:
+            try:
+                contents = self.diff.encode_contents(
+                    reference, body, kinds=self.archive_kinds, max_size=limit
+                )
+            except DeltaTooLargeError:
+                contents = None
+        if contents is None:
+            return self.diff.encode(reference, body, max_size=limit), None
+        marker = (self.diff.contents_format, self.diff.deflate_implementation)
+        if len(contents) <= _CONTENTS_WITHOUT_PLAIN * len(body):
+            return contents, marker
+        try:
+            cap = math.floor(len(contents) / _CONTENTS_MARGIN)
+            cap = cap if limit is None else min(cap, limit)
+            plain = self.diff.encode(reference, body, max_size=cap)
+        except DeltaTooLargeError:
+            return contents, marker
+        self.logger.debug("contents delta not clearly smaller; plain delta kept", key=key)
+        return plain, None
 
     @overload
     def _reference(self, bucket: str, ref_key: str, sha: str) -> bytes: ...
@@ -352,6 +419,7 @@ class Writer(Room):
             ref_sha256=facts.ref_sha,
             delta_size=facts.delta_size,
             note=note,
+            contents=facts.contents,
         )
         delta_key = keys.delta_key(key)
         etag, stamp = self._store(bucket, key, delta_key, body, meta, extras, None)
@@ -401,7 +469,7 @@ class Writer(Room):
         really encoded against the space's reference (stopping at the cap)."""
         self.check_key(key)
         size = file.stat().st_size
-        if size == 0 or not keys.is_delta_candidate(keys.split_key(key)[1]):
+        if size == 0 or not self.is_candidate(key, file):
             return "direct", size
         ref_key = keys.reference_key(keys.split_key(key)[0])
         head = self.storage.head(bucket, ref_key)

@@ -9,6 +9,10 @@ class DeltaTooLargeError(Exception):
     """The delta would exceed the size cap: store the file directly."""
 
 
+class UnsupportedDeltaError(Exception):
+    """A delta this codec cannot rebuild (made with what it does not have)."""
+
+
 class Sink(Protocol):
     """Where streamed output goes: anything with ``write``."""
 
@@ -40,4 +44,31 @@ class DiffPort(Protocol):
 
     def external_compression(self, delta_start: bytes) -> tuple[str, str] | None:
         """External-compression markers from a delta's first bytes."""
+        ...
+
+    # -- contents deltas (archive-aware) --------------------------------------
+
+    contents_format: str
+    """The contents-delta format this codec writes (recorded on the object)."""
+    deflate_implementation: str
+    """What re-deflates members (recorded on the object; a reader without it
+    refuses the object)."""
+
+    def archive_kind(self, start: bytes) -> str | None:
+        """``"zip"``, ``"gzip"`` or None, from a file's first bytes."""
+        ...
+
+    def encode_contents(
+        self, reference: bytes, target: bytes, *, kinds: frozenset[str], max_size: int | None
+    ) -> bytes | None:
+        """The contents delta of an archive of one of ``kinds``, verified to
+        rebuild it; None where it does not apply.  DeltaTooLargeError when
+        over ``max_size``."""
+        ...
+
+    def decode_contents(
+        self, reference: bytes, delta: bytes, *, size: int, deflate: str
+    ) -> bytearray:
+        """Rebuild ``size`` bytes from a contents delta made with ``deflate``
+        (UnsupportedDeltaError if this codec has another)."""
         ...

@@ -1,0 +1,163 @@
+"""Encoding and decoding contents deltas: recipe, then the xdelta3 delta
+of the data stream against the source built from the reference."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from deltaglider import xdelta
+from deltaglider.archive import containers
+from deltaglider.archive.containers import MAX_EXPANDED
+from deltaglider.archive.deflate import IMPLEMENTATION, Params, deflate
+from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
+from deltaglider.archive.planner import Planner, deflate_key
+from deltaglider.archive.rebuild import Deflater, assemble, build_source, joined
+from deltaglider.archive.recipe import MATCHED, Copy, Deflate, Lit, Recipe, dump, split, walk
+
+FORMAT = "contents-1"
+"""The delta format's name, as recorded in an object's metadata."""
+
+_log = logging.getLogger(__name__)
+
+
+def encode(
+    reference: bytes | memoryview,
+    target: bytes | memoryview,
+    *,
+    kinds: frozenset[str] = frozenset({"zip", "gzip"}),
+    max_size: int | None = None,
+    memory_budget: int = xdelta.DEFAULT_MEMORY_BUDGET,
+) -> bytes | None:
+    """The contents delta of ``target`` against ``reference``; None when
+    the target is not an archive of one of ``kinds``, nothing in it is
+    copied or re-deflated, or the delta does not rebuild the target exactly.
+
+    Raises:
+        xdelta.DeltaTooLargeError: the delta would exceed ``max_size``.
+    """
+    kind = containers.kind(target)
+    if kind not in kinds:
+        return None
+    plan = Planner(reference, target, nested="gzip" in kinds).plan(kind)
+    if not plan.useful:
+        return None
+    data = b"".join(plan.data)
+    recipe = Recipe(len(target), len(data), tuple(plan.sources), tuple(plan.ops))
+    head = dump(recipe)
+    budget = None if max_size is None else max_size - len(head)
+    if budget is not None and budget <= 0:
+        raise xdelta.DeltaTooLargeError(f"the recipe alone is {len(head)} bytes")
+    pieces = zip(plan.source, plan.sources, strict=True)
+    matched = joined([piece for piece, source in pieces if source.flags & MATCHED])
+    payload = head + xdelta.encode(matched, data, max_size=budget, memory_budget=memory_budget)
+    del matched
+
+    def verified(params: Params, content: bytes, size: int) -> bytes | bytearray | memoryview:
+        known = plan.deflated.get(deflate_key(params, content))
+        return known if known is not None and len(known) == size else deflate(params, content, size)
+
+    try:
+        rebuilt = decode(reference, payload, size=len(target), deflater=verified)
+    except CorruptContentsDeltaError as exc:
+        _log.warning("contents delta did not rebuild the file (%s); not using it", exc)
+        return None
+    if memoryview(rebuilt) != memoryview(target):
+        _log.warning("contents delta rebuilt other bytes; not using it")
+        return None
+    return payload
+
+
+def decode(
+    reference: bytes | memoryview,
+    payload: bytes | memoryview,
+    *,
+    size: int,
+    implementation: str = IMPLEMENTATION,
+    deflater: Deflater | None = None,
+) -> bytearray:
+    """The file a contents delta rebuilds: exactly ``size`` bytes.
+
+    Raises:
+        UnsupportedDeflateError: made with another deflate implementation.
+        CorruptContentsDeltaError: the delta is damaged.
+    """
+    if implementation != IMPLEMENTATION:
+        raise UnsupportedDeflateError(
+            f"the delta was made with {implementation} deflate; this build has {IMPLEMENTATION}"
+        )
+    recipe, vcdiff, _ = split(payload)
+    if recipe.output_size != size:
+        raise CorruptContentsDeltaError(
+            f"the recipe rebuilds {recipe.output_size} bytes, the object records {size}"
+        )
+    if recipe.data_size > MAX_EXPANDED + size:
+        raise CorruptContentsDeltaError("the delta's data stream is larger than its limits")
+    source, matched = build_source(reference, recipe.sources)
+    data = bytearray(recipe.data_size)
+    try:
+        written = xdelta.decode_into(matched, vcdiff, data)
+    except xdelta.XDeltaError as exc:
+        raise CorruptContentsDeltaError(f"the data stream does not decode ({exc})") from exc
+    if written != recipe.data_size:
+        raise CorruptContentsDeltaError(
+            f"the data stream decoded to {written} bytes, not {recipe.data_size}"
+        )
+    if deflater is None:
+        return assemble(recipe.ops, reference, source, data, size)
+    return assemble(recipe.ops, reference, source, data, size, deflater)
+
+
+@dataclass(frozen=True)
+class Description:
+    """What a contents delta holds."""
+
+    size: int
+    recipe_size: int
+    data_delta_size: int
+    data_size: int
+    source_size: int
+    copied: int
+    copied_bytes: int
+    redeflated: int
+    redeflated_bytes: int
+    """Compressed bytes re-created by deflate."""
+    carried_bytes: int
+    """Bytes of the file taken from the data stream as they are (headers,
+    directories, members carried compressed)."""
+    params: dict[str, int]
+
+
+def describe(payload: bytes | memoryview) -> Description:
+    """A contents delta's recipe, summarised."""
+    recipe, vcdiff, recipe_size = split(payload)
+    copied = redeflated = copied_bytes = redeflated_bytes = carried = 0
+    params: dict[str, int] = {}
+    for depth, op in walk(recipe.ops):
+        if isinstance(op, Copy):
+            copied, copied_bytes = copied + 1, copied_bytes + op.size
+        elif isinstance(op, Deflate):
+            redeflated += 1
+            if depth == 0:
+                redeflated_bytes += op.size
+            p = op.params
+            name = (
+                f"level {p.level}, window {p.window_bits}, memLevel {p.mem_level}, "
+                f"strategy {p.strategy}"
+            )
+            params[name] = params.get(name, 0) + 1
+        elif isinstance(op, Lit) and depth == 0:
+            carried += op.size
+    return Description(
+        size=recipe.output_size,
+        recipe_size=recipe_size,
+        data_delta_size=len(vcdiff),
+        data_size=recipe.data_size,
+        source_size=sum(s.size for s in recipe.sources),
+        copied=copied,
+        copied_bytes=copied_bytes,
+        redeflated=redeflated,
+        redeflated_bytes=redeflated_bytes,
+        carried_bytes=carried,
+        params=params,
+    )

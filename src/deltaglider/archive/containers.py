@@ -1,0 +1,235 @@
+"""Reading the structure of zip archives and gzip streams: where each
+member's compressed bytes are, and what they inflate to (bounded).
+
+Nothing here trusts its input: a structure that does not add up is left out
+(its bytes are carried as they are), never guessed at.  Inflating uses the
+interpreter's ``zlib``: any correct inflater gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+ZIP_LOCAL = b"PK\x03\x04"
+ZIP_END = b"PK\x05\x06"
+GZIP_MAGIC = b"\x1f\x8b\x08"
+_ZIP_CENTRAL = b"PK\x01\x02"
+_ZIP64_END = b"PK\x06\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_END_SEARCH = 22 + 0xFFFF
+_MAX_MEMBERS = 1 << 20
+
+MAX_EXPANDED = 512 << 20
+"""Uncompressed bytes one file may be expanded to (and the delta's source
+built from its reference); past it, members are carried as they are."""
+
+MAX_RATIO = 100
+"""A stream that inflates to more than this many times its size (plus
+1 MiB) is not expanded: a bomb, or data better left as it is."""
+
+
+def kind(data: bytes | memoryview) -> str | None:
+    """``"zip"``, ``"gzip"`` or None, from a file's first bytes."""
+    head = bytes(data[:4])
+    if head in (ZIP_LOCAL, ZIP_END):
+        return "zip"
+    if head[:3] == GZIP_MAGIC:
+        return "gzip"
+    return None
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """One central-directory entry whose local header was found where it
+    says; ``data``/``end`` bound its compressed bytes in the file."""
+
+    name: bytes
+    method: int
+    encrypted: bool
+    data: int
+    end: int
+
+
+def zip_members(data: bytes | memoryview) -> tuple[list[ZipMember], int] | None:
+    """The members of a zip, ordered by position and not overlapping, and
+    where its central directory starts; None if no end record is found.
+    Entries whose local header is not where they say, or which overlap an
+    earlier member, are left out."""
+    view = memoryview(data)
+    found = _central_directory(view)
+    if found is None:
+        return None
+    start, count, shift = found
+    members: list[ZipMember] = []
+    pos = start
+    for _ in range(min(count, _MAX_MEMBERS)):
+        if view[pos : pos + 4] != _ZIP_CENTRAL or pos + 46 > len(view):
+            break
+        flags, method = struct.unpack_from("<HH", view, pos + 8)
+        csize, usize = struct.unpack_from("<II", view, pos + 20)
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", view, pos + 28)
+        offset = struct.unpack_from("<I", view, pos + 42)[0]
+        name = bytes(view[pos + 46 : pos + 46 + name_len])
+        extra = view[pos + 46 + name_len : pos + 46 + name_len + extra_len]
+        csize, offset = _zip64_sizes(extra, usize, csize, offset)
+        pos += 46 + name_len + extra_len + comment_len
+        member = _located(view, name, flags, method, csize, offset + shift)
+        if member is not None:
+            members.append(member)
+    members.sort(key=lambda m: m.data)
+    kept: list[ZipMember] = []
+    for member in members:
+        if not kept or member.data - 30 >= kept[-1].end:
+            kept.append(member)
+    return kept, start
+
+
+def _central_directory(view: memoryview) -> tuple[int, int, int] | None:
+    """(start, entries, shift): where the central directory is and by how
+    much the recorded offsets are off (bytes prepended to the archive, as
+    self-extractors do)."""
+    tail_start = max(0, len(view) - _END_SEARCH)
+    end = bytes(view[tail_start:]).rfind(ZIP_END)
+    while end >= 0:
+        pos = tail_start + end
+        if pos + 22 <= len(view):
+            count, size, offset = struct.unpack_from("<10xHII", view, pos)
+            end_pos = pos
+            if 0xFFFF in (count,) or 0xFFFFFFFF in (size, offset):
+                z64 = _zip64_end(view, pos)
+                if z64 is not None:
+                    count, size, offset, end_pos = z64
+            start = end_pos - size
+            shift = start - offset
+            if 0 <= start <= end_pos and shift >= 0:
+                return start, count, shift
+        end = bytes(view[tail_start : tail_start + end]).rfind(ZIP_END)
+    return None
+
+
+def _zip64_end(view: memoryview, end: int) -> tuple[int, int, int, int] | None:
+    locator = end - 20
+    if locator < 0 or view[locator : locator + 4] != _ZIP64_LOCATOR:
+        return None
+    record = struct.unpack_from("<Q", view, locator + 8)[0]
+    if record + 56 > locator or view[record : record + 4] != _ZIP64_END:
+        return None
+    count, size, offset = struct.unpack_from("<QQQ", view, record + 32)
+    return count, size, offset, record
+
+
+def _zip64_sizes(extra: memoryview, usize: int, csize: int, offset: int) -> tuple[int, int]:
+    """The compressed size and header offset, from the zip64 extra field
+    where the entry's own fields are saturated."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if tag == 1:
+            field = extra[pos + 4 : pos + 4 + length]
+            values = [struct.unpack_from("<Q", field, i)[0] for i in range(0, len(field) - 7, 8)]
+            for name, value in (("usize", usize), ("csize", csize), ("offset", offset)):
+                if value == 0xFFFFFFFF and values:
+                    taken = values.pop(0)
+                    csize = taken if name == "csize" else csize
+                    offset = taken if name == "offset" else offset
+            break
+        pos += 4 + length
+    return csize, offset
+
+
+def _located(
+    view: memoryview, name: bytes, flags: int, method: int, csize: int, header: int
+) -> ZipMember | None:
+    if header < 0 or header + 30 > len(view) or view[header : header + 4] != ZIP_LOCAL:
+        return None
+    name_len, extra_len = struct.unpack_from("<HH", view, header + 26)
+    data = header + 30 + name_len + extra_len
+    if data + csize > len(view):
+        return None
+    return ZipMember(name, method, bool(flags & 1), data, data + csize)
+
+
+@dataclass(frozen=True)
+class GzipMember:
+    """One gzip member: header, raw deflate stream, 8-byte trailer."""
+
+    start: int
+    stream: int
+    trailer: int
+    level_hint: int | None
+
+
+def gzip_member(view: memoryview, start: int) -> tuple[GzipMember, bytes] | None:
+    """The gzip member at ``start`` and its content, or None if there is
+    none, it is damaged, or it would inflate beyond the limits."""
+    header = _gzip_header_end(view, start)
+    if header is None:
+        return None
+    inflated = inflate(view[header:])
+    if inflated is None:
+        return None
+    content, used = inflated
+    trailer = header + used
+    if trailer + 8 > len(view):
+        return None
+    xfl = view[start + 8]
+    hint = 9 if xfl == 2 else 1 if xfl == 4 else None
+    return GzipMember(start, header, trailer, hint), content
+
+
+def _gzip_header_end(view: memoryview, pos: int) -> int | None:
+    if len(view) < pos + 10 or view[pos : pos + 3] != GZIP_MAGIC:
+        return None
+    flags = view[pos + 3]
+    if flags & 0xE0:
+        return None
+    pos += 10
+    if flags & 4:
+        if pos + 2 > len(view):
+            return None
+        pos += 2 + struct.unpack_from("<H", view, pos)[0]
+    for flag in (8, 16):  # file name, comment: zero-terminated
+        if flags & flag:
+            zero = bytes(view[pos:]).find(b"\0")
+            if zero < 0:
+                return None
+            pos += zero + 1
+    if flags & 2:
+        pos += 2
+    return pos if pos <= len(view) else None
+
+
+def inflate(stream: bytes | memoryview, limit: int | None = None) -> tuple[bytes, int] | None:
+    """Inflate the raw deflate stream at the start of ``stream``: its
+    content and the compressed bytes it used, or None if it is damaged,
+    unfinished, or inflates to more than ``limit`` (by default
+    ``MAX_RATIO`` times its input plus 1 MiB)."""
+    cap = limit if limit is not None else MAX_RATIO * len(stream) + (1 << 20)
+    inflater = zlib.decompressobj(-15)
+    try:
+        content = inflater.decompress(stream, cap + 1)
+    except zlib.error:
+        return None
+    if not inflater.eof or len(content) > cap:
+        return None
+    return content, len(stream) - len(inflater.unused_data)
+
+
+def gunzip(data: bytes | memoryview, limit: int) -> bytes | None:
+    """The concatenated contents of the gzip members ``data`` starts with,
+    at most ``limit`` bytes; None if it is not gzip or exceeds the limit."""
+    view = memoryview(data)
+    pos, parts, total = 0, [], 0
+    while True:
+        found = gzip_member(view, pos)
+        if found is None:
+            break
+        member, content = found
+        total += len(content)
+        if total > limit:
+            return None
+        parts.append(content)
+        pos = member.trailer + 8
+    return b"".join(parts) if parts else None

@@ -1,0 +1,138 @@
+"""Deflate with the vendored zlib: find the parameters that re-create a
+stream's compressed bytes exactly, and re-create them.
+
+Only the vendored copy is used (``csrc/dg_deflate.c``): the interpreter's
+``zlib`` may be zlib-ng or another build whose output differs, and bytes
+deflated on one machine must come out the same on every other.  The calls
+release the GIL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deltaglider._xdelta3 import ffi, lib
+from deltaglider.archive.errors import CorruptContentsDeltaError
+
+IMPLEMENTATION = "zlib-" + ffi.string(lib.dg_zlib_version()).decode("ascii")
+"""What re-deflates: recorded on every contents delta."""
+
+_PROBE = 4 << 10  # output bytes a candidate must match before a full try
+_LARGE = 64 << 10  # a stream this large costs a deflate's first block per try
+
+
+@dataclass(frozen=True)
+class Params:
+    """A raw deflate stream's parameters (as ``deflateInit2`` takes them)."""
+
+    level: int
+    window_bits: int = 15
+    mem_level: int = 8
+    strategy: int = 0
+
+    def pack(self) -> int:
+        """Two bytes: level, window bits, memory level, strategy."""
+        return (
+            self.level
+            | (self.window_bits - 8) << 4
+            | (self.mem_level - 1) << 8
+            | (self.strategy << 12)
+        )
+
+    @classmethod
+    def unpack(cls, packed: int) -> Params:
+        params = cls(packed & 0xF, (packed >> 4 & 0xF) + 8, (packed >> 8 & 0xF) + 1, packed >> 12)
+        if not (
+            0 <= params.level <= 9
+            and 9 <= params.window_bits <= 15
+            and 1 <= params.mem_level <= 9
+            and 0 <= params.strategy <= 4
+        ):
+            raise CorruptContentsDeltaError(f"invalid deflate parameters {packed:#x}")
+        return params
+
+
+_LEVELS = (6, 9, 1, 2, 3, 4, 5, 7, 8, 0)
+_COMMON = tuple(Params(level) for level in _LEVELS)
+"""zlib's defaults at every level, its default level and 9 first (Python's
+zipfile, jar tools, Python's gzip): nearly every stream found is one."""
+_UNUSUAL = (
+    *(Params(level, 15, 9) for level in _LEVELS),
+    *(Params(level, 15, 8, 1) for level in _LEVELS),
+    *(Params(level, window) for window in range(14, 8, -1) for level in (6, 9)),
+)
+"""A larger memory level, the filtered strategy, smaller windows: tried
+until the first stream that matches nothing."""
+_GIVE_UP = 16  # streams that matched nothing, none matched yet: stop looking
+
+
+class ParamSearch:
+    """Finds the deflate parameters of an archive's streams.  The set that
+    worked last is tried first (an archive's members are usually deflated
+    alike); unusual sets only until a few streams matched nothing; and
+    nothing more once many did and none matched (another deflate
+    implementation made the archive: its members are carried as they are).
+    Once a stream matched nothing, only the sets that worked lately are
+    tried (a large stream costs a deflate per set tried)."""
+
+    def __init__(self) -> None:
+        self._order = list(_COMMON)
+        self._found = 0
+        self._missed = 0
+
+    def find(self, content: bytes | memoryview, compressed: bytes | memoryview) -> Params | None:
+        """The parameters whose deflate of ``content`` is ``compressed``, or None."""
+        if self._missed >= _GIVE_UP and not self._found:
+            return None
+        if not self._missed:
+            candidates = self._order + list(_UNUSUAL)
+        elif not self._found:
+            candidates = self._order
+        else:  # a stream matched nothing: from then on, only what worked lately
+            candidates = self._order[: 1 if len(compressed) > _LARGE else 3]
+        probe = _PROBE if len(compressed) > 4 * _PROBE else 0
+        for params in candidates:
+            if not _matches(params, content, compressed, probe):
+                continue
+            if probe and not _matches(params, content, compressed, 0):
+                continue
+            if params in self._order:
+                self._order.remove(params)
+            self._order.insert(0, params)
+            self._found += 1
+            return params
+        self._missed += 1
+        return None
+
+
+def _c_params(params: Params) -> object:
+    fields = [params.level, params.window_bits, params.mem_level, params.strategy]
+    return ffi.new("dg_deflate_params *", fields)
+
+
+def _matches(
+    params: Params, content: bytes | memoryview, compressed: bytes | memoryview, probe: int
+) -> bool:
+    rc = lib.dg_deflate_matches(
+        _c_params(params), ffi.from_buffer(content), len(content), ffi.from_buffer(compressed),
+        len(compressed), probe,
+    )  # fmt: skip
+    if rc == lib.DG_DEFLATE_ERR_NOMEM:
+        raise MemoryError("deflate: out of memory")
+    return bool(rc == lib.DG_DEFLATE_OK)
+
+
+def deflate(params: Params, content: bytes | bytearray | memoryview, size: int) -> bytearray:
+    """``content`` deflated with ``params``; exactly ``size`` bytes or
+    CorruptContentsDeltaError."""
+    out = bytearray(size)
+    c_in, c_out = ffi.from_buffer(content), ffi.from_buffer(out)
+    rc = lib.dg_deflate(_c_params(params), c_in, len(content), c_out, size)
+    if rc == lib.DG_DEFLATE_ERR_NOMEM:
+        raise MemoryError("deflate: out of memory")
+    if rc != lib.DG_DEFLATE_OK:
+        raise CorruptContentsDeltaError(
+            f"re-deflating {len(content)} bytes with {params} did not give the "
+            f"{size} bytes recorded"
+        )
+    return out

@@ -1,0 +1,357 @@
+"""Taking a new archive apart against its reference: the recipe that puts
+it back together, the data stream the recipe reads, and the source that
+data is delta-encoded against.
+
+- A member whose compressed bytes are unchanged is copied from the
+  reference: it costs a comparison.
+- A changed member is inflated and its deflate parameters found; its
+  content is then compared with the reference's counterpart (same name, or
+  same name but for numbers), uncompressed, which goes into the delta's
+  source: unchanged leading and trailing runs are read from the source,
+  the rest goes into the data stream, which xdelta3 encodes against the
+  whole source.
+- A gzip stream (the file itself, or a member of a zip: one level) is
+  expanded the same way when that pays.
+- Anything that does not re-deflate exactly is carried as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from deltaglider.archive import containers
+from deltaglider.archive.containers import MAX_EXPANDED
+from deltaglider.archive.deflate import Params, ParamSearch
+from deltaglider.archive.rebuild import source_piece
+from deltaglider.archive.recipe import GUNZIP, INFLATE, MATCHED, Copy, Deflate, Lit, Op, Source, Src
+
+_DIGITS = re.compile(rb"[0-9]+")
+_MIN_RUN = 32  # shorter unchanged runs are left to xdelta3
+_MATCHED_CHANGE = 256  # changed bytes past which a piece is matched against
+_CHUNK = 1 << 16
+
+
+def deflate_key(params: Params, content: bytes | bytearray | memoryview) -> tuple[int, bytes]:
+    """What identifies one re-deflate: parameters and the content's hash."""
+    return params.pack(), hashlib.sha256(content).digest()
+
+
+def _first_difference(a: memoryview, b: memoryview, lo: int, hi: int) -> int:
+    """The first index where ``a`` and ``b`` differ, known to lie in
+    [lo, hi): halving the range by comparing slices whole."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def common_prefix(a: memoryview, b: memoryview) -> int:
+    """Length of the longest common prefix."""
+    limit = min(len(a), len(b))
+    pos = 0
+    while pos < limit:
+        end = min(pos + _CHUNK, limit)
+        if a[pos:end] != b[pos:end]:
+            return _first_difference(a, b, pos, end)
+        pos = end
+    return limit
+
+
+def common_suffix(a: memoryview, b: memoryview, limit: int) -> int:
+    """Length of the longest common suffix, at most ``limit``."""
+    return common_prefix(a[len(a) - limit :][::-1], b[len(b) - limit :][::-1])
+
+
+@dataclass
+class _Gap:
+    """Bytes of the target between members, not yet known as copied."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class _Expanded:
+    """A member's ops and the data they read, placed once gaps are settled."""
+
+    ops: list[Op]
+    data: list[bytes | memoryview]
+
+
+@dataclass
+class Plan:
+    """A target taken apart: its recipe's ops and sources, the data stream's
+    pieces, the source's bytes, and the deflates it relies on (their
+    verified outputs)."""
+
+    ops: list[Op]
+    data: list[bytes | memoryview]
+    sources: list[Source]
+    source: list[bytes | memoryview]
+    deflated: dict[tuple[int, bytes], memoryview] = field(default_factory=dict)
+
+    @property
+    def useful(self) -> bool:
+        """Whether it does better than the file's bytes: something copied
+        or re-deflated."""
+        return any(not isinstance(op, Lit) for op in self.ops)
+
+
+class Planner:
+    """Plans one target against one reference (both in memory)."""
+
+    def __init__(self, reference: bytes | memoryview, target: bytes | memoryview, *, nested: bool):
+        self.ref = memoryview(reference)
+        self.target = memoryview(target)
+        self.nested = nested
+        self.searches = (ParamSearch(), ParamSearch())  # per level: zip members, gzip
+        self.data: list[bytes | memoryview] = []
+        self.sources: dict[Source, int] = {}  # each piece's index in source
+        self.source: list[bytes | memoryview] = []
+        self.offsets: list[int] = []
+        self.matched: set[Source] = set()  # pieces the data is encoded against
+        self.source_size = 0
+        self.deflated: dict[tuple[int, bytes], memoryview] = {}
+        self.expanded = 0
+
+    def plan(self, kind: str) -> Plan:
+        ops = self._zip() if kind == "zip" else self._gzip_file()
+        sources = [
+            Source(s.offset, s.size, s.flags | (MATCHED if s in self.matched else 0))
+            for s in self.sources
+        ]
+        return Plan(_joined(ops), self.data, sources, self.source, self.deflated)
+
+    # -- pieces -------------------------------------------------------------
+
+    def _lit(self, chunk: bytes | memoryview) -> Lit:
+        self.data.append(chunk)
+        return Lit(len(chunk))
+
+    def _piece(self, source: Source, *, matched: bool = False) -> tuple[int, memoryview]:
+        """A piece of the source (added once): its offset there and bytes;
+        ``matched`` if the data stream is to be encoded against it."""
+        if matched:
+            self.matched.add(source)
+        if source not in self.sources:
+            self.sources[source] = len(self.source)
+            self.offsets.append(self.source_size)
+            self.source.append(source_piece(self.ref, source))  # as the decoder builds it
+            self.source_size += len(self.source[-1])
+        index = self.sources[source]
+        return self.offsets[index], memoryview(self.source[index])
+
+    def _affordable(self, size: int) -> bool:
+        if self.expanded + size > MAX_EXPANDED:
+            return False
+        self.expanded += size
+        return True
+
+    def _deflated(
+        self, level: int, compressed: memoryview, content: bytes, parts: list[Op]
+    ) -> Deflate | None:
+        params = self.searches[level].find(content, compressed)
+        if params is None:
+            return None
+        self.deflated[deflate_key(params, content)] = compressed
+        return Deflate(params, len(compressed), tuple(parts))
+
+    def _against(self, content: memoryview, source: Source | None) -> list[Op] | None:
+        """``content`` as runs of a source piece around what changed, when
+        unchanged runs cover most of it (the piece is matched against the
+        data stream where more than a little changed)."""
+        if source is None:
+            return None
+        offset, piece = self._piece(source)
+        prefix = common_prefix(content, piece)
+        if prefix == len(content) == len(piece):
+            return [Src(offset, prefix)]
+        suffix = common_suffix(content, piece, min(len(content), len(piece)) - prefix)
+        if prefix + suffix < max(_MIN_RUN, len(content) // 2):
+            self.matched.add(source)
+            return None
+        if len(content) - suffix - prefix > _MATCHED_CHANGE:
+            self.matched.add(source)
+        ops: list[Op] = []
+        if prefix:
+            ops.append(Src(offset, prefix))
+        if len(content) - suffix > prefix:
+            ops.append(self._lit(content[prefix : len(content) - suffix]))
+        if suffix:
+            ops.append(Src(offset + len(piece) - suffix, suffix))
+        return ops
+
+    # -- gzip ------------------------------------------------------------------
+
+    def _gzip_file(self) -> list[Op]:
+        flags = GUNZIP if containers.kind(self.ref) == "gzip" else 0
+        return self._gzip(self.target, Source(0, len(self.ref), flags), level=0)
+
+    def _gzip(self, view: memoryview, base: Source | None, level: int) -> list[Op]:
+        """A gzip stream (one member or several, then maybe trailing bytes),
+        its members' content compared with ``base``."""
+        ops: list[Op] = []
+        pos = 0
+        while (found := containers.gzip_member(view, pos)) is not None:
+            member, content = found
+            if not self._affordable(len(content)):
+                break
+            ops.append(self._lit(view[pos : member.stream]))
+            compressed = view[member.stream : member.trailer]
+            mark = len(self.data)
+            parts = self._against(memoryview(content), base) or [self._lit(content)]
+            op = self._deflated(level, compressed, content, parts)
+            if op is None:
+                del self.data[mark:]
+                ops.append(self._lit(compressed))
+            else:
+                ops.append(op)
+            ops.append(self._lit(view[member.trailer : member.trailer + 8]))
+            pos = member.trailer + 8
+        if pos < len(view):
+            ops.append(self._lit(view[pos:]))
+        return ops
+
+    # -- zip -------------------------------------------------------------------
+
+    def _zip(self) -> list[Op]:
+        found = containers.zip_members(self.target)
+        if found is None:
+            return [self._lit(self.target)]
+        members, _ = found
+        self._index_reference()
+        items: list[_Gap | Copy | _Expanded] = []
+        pos = 0
+        for member in members:
+            items.append(_Gap(pos, member.data))
+            mark = len(self.data)
+            member_ops = self._member(member)
+            if len(member_ops) == 1 and isinstance(member_ops[0], Copy):
+                items.append(member_ops[0])
+            else:
+                items.append(_Expanded(member_ops, self.data[mark:]))
+            del self.data[mark:]
+            pos = member.end
+        items.append(_Gap(pos, len(self.target)))
+        ops: list[Op] = []
+        for item in self._copied(items):
+            if isinstance(item, _Gap):
+                if item.end > item.start:
+                    ops.append(self._lit(self.target[item.start : item.end]))
+            elif isinstance(item, Copy):
+                ops.append(item)
+            else:
+                ops.extend(item.ops)
+                self.data.extend(item.data)
+        return ops
+
+    def _index_reference(self) -> None:
+        self.by_name: dict[bytes, containers.ZipMember] = {}
+        self.by_shape: dict[bytes, containers.ZipMember] = {}
+        found = containers.zip_members(self.ref)
+        if found is None:
+            self._piece(Source(0, len(self.ref), 0), matched=True)
+            return
+        members, directory = found
+        for member in members:
+            self.by_name.setdefault(member.name, member)
+            self.by_shape.setdefault(_DIGITS.sub(b"#", member.name), member)
+        # The directory and what follows: the target's headers and its own
+        # directory are mostly found there.
+        self._piece(Source(directory, len(self.ref) - directory, 0), matched=True)
+
+    def _counterpart(self, name: bytes) -> containers.ZipMember | None:
+        """The reference's member of that name, or of that name but for its
+        numbers (``pkg-1.2.dist-info/RECORD`` for ``pkg-1.3.dist-info/...``)."""
+        other = self.by_name.get(name) or self.by_shape.get(_DIGITS.sub(b"#", name))
+        if other is None or other.encrypted or other.method not in (0, 8):
+            return None
+        return other
+
+    def _member(self, member: containers.ZipMember) -> list[Op]:
+        compressed = self.target[member.data : member.end]
+        other = self._counterpart(member.name)
+        if other is not None and self.ref[other.data : other.end] == compressed:
+            return [Copy(other.data, len(compressed))]
+        if member.encrypted or member.method not in (0, 8):
+            return [self._lit(compressed)]
+        if member.method == 0:
+            return self._content(compressed, other)
+        inflated = containers.inflate(compressed)
+        if inflated is None or inflated[1] != len(compressed):
+            return [self._lit(compressed)]
+        content = inflated[0]
+        if not self._affordable(len(content)):
+            return [self._lit(compressed)]
+        mark = len(self.data)
+        op = self._deflated(0, compressed, content, self._content(memoryview(content), other))
+        if op is None:
+            del self.data[mark:]
+            return [self._lit(compressed)]
+        return [op]
+
+    def _content(self, content: memoryview, other: containers.ZipMember | None) -> list[Op]:
+        """A member's uncompressed bytes, against its counterpart's: as runs
+        of it, or (a gzip stream) expanded once more, or as they are."""
+        flags = INFLATE if other is not None and other.method == 8 else 0
+        base = None if other is None else Source(other.data, other.end - other.data, flags)
+        ops = self._against(content, base)
+        if ops is not None:
+            return ops
+        if self.nested and containers.kind(content) == "gzip":
+            mark = len(self.data)
+            inner = None if base is None else Source(base.offset, base.size, flags | GUNZIP)
+            ops = self._gzip(content, inner, level=1)
+            if any(isinstance(op, Deflate) for op in ops):
+                self.matched.discard(base)  # the data holds the inner content
+                return _joined(ops)
+            del self.data[mark:]
+        return [self._lit(content)]
+
+    # -- copies --------------------------------------------------------------
+
+    def _copied(self, items: list[_Gap | Copy | _Expanded]) -> list[_Gap | Copy | _Expanded]:
+        """Gaps equal to the reference's bytes beside a copied member join
+        the copy (headers of unchanged members), and adjacent copies merge:
+        long unchanged runs become one op."""
+        out: list[_Gap | Copy | _Expanded] = []
+        for item in items:
+            last = out[-1] if out else None
+            if isinstance(item, _Gap) and isinstance(last, Copy):
+                size = item.end - item.start
+                end = last.offset + last.size
+                if self.ref[end : end + size] == self.target[item.start : item.end]:
+                    out[-1] = Copy(last.offset, last.size + size)
+                    continue
+            if isinstance(item, Copy) and isinstance(last, _Gap):
+                size = last.end - last.start
+                start = item.offset - size
+                before = self.target[last.start : last.end]
+                if start >= 0 and self.ref[start : item.offset] == before:
+                    out[-1] = Copy(start, size + item.size)
+                    continue
+            if (
+                isinstance(item, Copy)
+                and isinstance(last, Copy)
+                and last.offset + last.size == item.offset
+            ):
+                out[-1] = Copy(last.offset, last.size + item.size)
+                continue
+            out.append(item)
+        return out
+
+
+def _joined(ops: list[Op]) -> list[Op]:
+    """Adjacent literal runs as one (their data is adjacent in the stream)."""
+    out: list[Op] = []
+    for op in ops:
+        if isinstance(op, Lit) and out and isinstance(out[-1], Lit):
+            out[-1] = Lit(out[-1].size + op.size)
+        else:
+            out.append(op)
+    return out

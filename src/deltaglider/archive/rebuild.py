@@ -1,0 +1,153 @@
+"""Putting a file back together from its recipe: the delta's source built
+from the reference, then the ops run over the reference, the decoded data
+stream and deflate.  Independent deflates run on several threads (the
+vendored deflate releases the GIL)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from deltaglider.archive import containers
+from deltaglider.archive.containers import MAX_EXPANDED
+from deltaglider.archive.deflate import Params, deflate
+from deltaglider.archive.errors import CorruptContentsDeltaError
+from deltaglider.archive.recipe import GUNZIP, INFLATE, MATCHED, Copy, Deflate, Lit, Op, Source, Src
+
+Deflater = Callable[[Params, bytes, int], bytes | bytearray | memoryview]
+"""Re-creates ``size`` compressed bytes from content with parameters."""
+
+_PARALLEL_MIN = 1 << 20  # content bytes below which one thread does it all
+
+
+def source_piece(reference: memoryview, source: Source) -> bytes | memoryview:
+    """One piece of the delta's source: a range of the reference, taken as
+    is, inflated and/or gunzipped.  A piece that does not inflate or gunzip
+    is taken as it is; the writer builds its pieces with this function too."""
+    if source.offset + source.size > len(reference):
+        raise CorruptContentsDeltaError("a source lies outside the reference")
+    piece: bytes | memoryview = reference[source.offset : source.offset + source.size]
+    if source.flags & INFLATE:
+        inflated = containers.inflate(piece)
+        if inflated is not None and inflated[1] == len(piece):
+            piece = inflated[0]
+    if source.flags & GUNZIP:
+        piece = containers.gunzip(piece, MAX_EXPANDED) or piece
+    return piece
+
+
+def build_source(
+    reference: bytes | memoryview, sources: tuple[Source, ...] | list[Source]
+) -> tuple[bytes | memoryview, bytes | memoryview]:
+    """What ``Src`` ops read (every piece, concatenated) and what the
+    xdelta3 part was encoded against (the MATCHED pieces)."""
+    view = memoryview(reference)
+    parts: list[bytes | memoryview] = []
+    total = 0
+    for source in sources:
+        piece = source_piece(view, source)
+        total += len(piece)
+        if total > MAX_EXPANDED + len(view):
+            raise CorruptContentsDeltaError("the delta's source would be too large")
+        parts.append(piece)
+    pieces = zip(parts, sources, strict=True)
+    return joined(parts), joined([piece for piece, source in pieces if source.flags & MATCHED])
+
+
+def joined(parts: list[bytes | memoryview]) -> bytes | memoryview:
+    """Pieces as one buffer (one piece is not copied)."""
+    if len(parts) == 1:
+        return memoryview(parts[0])
+    return b"".join(parts)
+
+
+@dataclass
+class _Job:
+    """A deflate to run: its op and the pieces of its content."""
+
+    op: Deflate
+    parts: list[memoryview | _Job]
+
+
+class _Layout:
+    """Lays the ops over the data stream and the reference, checking every
+    range, before anything is deflated."""
+
+    def __init__(
+        self, reference: memoryview, source: memoryview, data: memoryview, output_size: int
+    ) -> None:
+        self.reference = reference
+        self.source = source
+        self.data = data
+        self.position = 0
+        self.budget = output_size + MAX_EXPANDED + len(data)
+
+    def parts(self, ops: tuple[Op, ...]) -> list[memoryview | _Job]:
+        out: list[memoryview | _Job] = []
+        for op in ops:
+            self.budget -= op.size
+            if self.budget < 0:
+                raise CorruptContentsDeltaError("the recipe produces more than its limits allow")
+            if isinstance(op, Lit):
+                if self.position + op.size > len(self.data):
+                    raise CorruptContentsDeltaError("the recipe reads past its data")
+                out.append(self.data[self.position : self.position + op.size])
+                self.position += op.size
+            elif isinstance(op, Copy):
+                if op.offset + op.size > len(self.reference):
+                    raise CorruptContentsDeltaError("the recipe copies past the reference")
+                out.append(self.reference[op.offset : op.offset + op.size])
+            elif isinstance(op, Src):
+                if op.offset + op.size > len(self.source):
+                    raise CorruptContentsDeltaError("the recipe copies past the delta's source")
+                out.append(self.source[op.offset : op.offset + op.size])
+            else:
+                out.append(_Job(op, self.parts(op.parts)))
+        return out
+
+
+def _run(job: _Job, deflater: Deflater) -> bytes | bytearray | memoryview:
+    content = b"".join(p if isinstance(p, memoryview) else _run(p, deflater) for p in job.parts)
+    return deflater(job.op.params, content, job.op.size)
+
+
+def assemble(
+    ops: tuple[Op, ...],
+    reference: bytes | memoryview,
+    source: bytes | memoryview,
+    data: bytes | bytearray | memoryview,
+    size: int,
+    deflater: Deflater = deflate,
+) -> bytearray:
+    """Run the ops: exactly ``size`` bytes, or CorruptContentsDeltaError."""
+    layout = _Layout(memoryview(reference), memoryview(source), memoryview(data), size)
+    parts = layout.parts(ops)
+    if layout.position != len(layout.data):
+        raise CorruptContentsDeltaError("the recipe leaves data unread")
+    jobs = [p for p in parts if isinstance(p, _Job)]
+    workers = min(len(jobs), os.cpu_count() or 1)
+    results: dict[int, Future[bytes | bytearray | memoryview]] = {}
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and sum(job.op.size for job in jobs) >= _PARALLEL_MIN:
+            pool = stack.enter_context(ThreadPoolExecutor(workers))
+            # Largest first, so one big stream does not start last.
+            for job in sorted(jobs, key=lambda j: -j.op.size):
+                results[id(job)] = pool.submit(_run, job, deflater)
+        out = bytearray(size)
+        position = 0
+        for part in parts:
+            if isinstance(part, _Job):
+                future = results.get(id(part))
+                chunk = future.result() if future is not None else _run(part, deflater)
+            else:
+                chunk = part
+            if position + len(chunk) > size:
+                raise CorruptContentsDeltaError("the recipe produces more than the file's size")
+            out[position : position + len(chunk)] = chunk
+            position += len(chunk)
+    if position != size:
+        raise CorruptContentsDeltaError(f"the recipe produced {position} bytes, not {size}")
+    return out

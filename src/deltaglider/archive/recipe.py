@@ -1,0 +1,216 @@
+"""The recipe of a contents delta: how the file is put back together from
+the reference, the delta's data stream and deflate, and what the delta's
+source is made of.  Serialised compactly; parsed with every count and size
+checked, so a damaged recipe is an error, never a large allocation.
+
+Ops (the file is their output, in order):
+
+- ``Lit(n)``: the next ``n`` bytes of the data stream;
+- ``Copy(offset, n)``: ``n`` bytes of the reference file at ``offset``;
+- ``Src(offset, n)``: ``n`` bytes of the delta's source at ``offset``
+  (content unchanged from the reference's, once uncompressed);
+- ``Deflate(params, n, parts)``: the output of ``parts`` deflated with
+  ``params``, which must be exactly ``n`` bytes.
+
+Sources: ranges of the reference file, taken as is, inflated (a zip
+member's raw deflate stream) and/or gunzipped (a gzip stream's members'
+contents).  ``Src`` offsets are into all of them, concatenated; the xdelta3
+part is encoded against those flagged MATCHED, concatenated in the same
+order (xdelta3 finds matches best where source and data run in step).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from deltaglider.archive.deflate import Params
+from deltaglider.archive.errors import CorruptContentsDeltaError
+
+MAGIC = b"DGC\x01"
+"""The first bytes of a contents delta (format 1)."""
+
+MAX_DEPTH = 3  # a file, a zip member, a gzip stream inside it
+_MAX_RECIPE = 64 << 20
+_LIT, _COPY, _DEFLATE, _END, _SRC = 1, 2, 3, 4, 5
+INFLATE, GUNZIP, MATCHED = 1, 2, 4
+
+
+@dataclass(frozen=True)
+class Lit:
+    size: int
+
+
+@dataclass(frozen=True)
+class Copy:
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Src:
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Deflate:
+    params: Params
+    size: int
+    parts: tuple[Op, ...]
+
+
+Op = Lit | Copy | Src | Deflate
+
+
+@dataclass(frozen=True)
+class Source:
+    """A piece of the delta's source, from the reference file."""
+
+    offset: int
+    size: int
+    flags: int  # INFLATE, GUNZIP, MATCHED
+
+
+@dataclass(frozen=True)
+class Recipe:
+    output_size: int
+    data_size: int
+    sources: tuple[Source, ...]
+    ops: tuple[Op, ...]
+
+
+# -- writing --------------------------------------------------------------------
+
+
+def _varint(value: int, out: bytearray) -> None:
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _write_ops(ops: tuple[Op, ...] | list[Op], out: bytearray) -> None:
+    for op in ops:
+        if isinstance(op, Lit):
+            out.append(_LIT)
+            _varint(op.size, out)
+        elif isinstance(op, (Copy, Src)):
+            out.append(_COPY if isinstance(op, Copy) else _SRC)
+            _varint(op.offset, out)
+            _varint(op.size, out)
+        else:
+            out.append(_DEFLATE)
+            _varint(op.params.pack(), out)
+            _varint(op.size, out)
+            _write_ops(op.parts, out)
+            out.append(_END)
+
+
+def dump(recipe: Recipe) -> bytes:
+    """The recipe as stored: magic, then its zlib-compressed fields (the
+    compression is only for size; any inflater reads it back)."""
+    body = bytearray()
+    for value in (recipe.output_size, recipe.data_size, len(recipe.sources)):
+        _varint(value, body)
+    for source in recipe.sources:
+        _varint(source.offset, body)
+        _varint(source.size, body)
+        body.append(source.flags)
+    _write_ops(recipe.ops, body)
+    packed = zlib.compress(bytes(body), 9)
+    head = bytearray(MAGIC)
+    _varint(len(packed), head)
+    return bytes(head) + packed
+
+
+# -- reading --------------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise CorruptContentsDeltaError("the recipe is truncated")
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def varint(self) -> int:
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+            shift += 7
+            if shift > 63:
+                raise CorruptContentsDeltaError("a recipe number is too long")
+
+
+def split(payload: bytes | memoryview) -> tuple[Recipe, memoryview, int]:
+    """The recipe of a contents delta and its xdelta3 part; also the
+    recipe's stored size."""
+    view = memoryview(payload)
+    if bytes(view[:4]) != MAGIC:
+        raise CorruptContentsDeltaError("not a contents delta (magic bytes differ)")
+    reader = _Reader(bytes(view[4:14]))
+    length = reader.varint()
+    start = 4 + reader.pos
+    if start + length > len(view):
+        raise CorruptContentsDeltaError("the recipe is truncated")
+    try:
+        inflater = zlib.decompressobj()
+        body = inflater.decompress(view[start : start + length], _MAX_RECIPE)
+    except zlib.error as exc:
+        raise CorruptContentsDeltaError(f"the recipe is damaged ({exc})") from exc
+    if not inflater.eof or inflater.unconsumed_tail:
+        raise CorruptContentsDeltaError("the recipe is damaged or too large")
+    return _parse(body), view[start + length :], start + length
+
+
+def _parse(body: bytes) -> Recipe:
+    reader = _Reader(body)
+    output, data, count = reader.varint(), reader.varint(), reader.varint()
+    if count > len(body):
+        raise CorruptContentsDeltaError("the recipe lists more sources than it can hold")
+    sources = tuple(Source(reader.varint(), reader.varint(), reader.byte()) for _ in range(count))
+    ops = _parse_ops(reader, 0)
+    if reader.pos != len(body):
+        raise CorruptContentsDeltaError("the recipe has bytes after its last op")
+    return Recipe(output, data, sources, ops)
+
+
+def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
+    ops: list[Op] = []
+    while reader.pos < len(reader.data):
+        tag = reader.byte()
+        if tag == _LIT:
+            ops.append(Lit(reader.varint()))
+        elif tag == _COPY:
+            ops.append(Copy(reader.varint(), reader.varint()))
+        elif tag == _SRC:
+            ops.append(Src(reader.varint(), reader.varint()))
+        elif tag == _DEFLATE:
+            if depth + 1 >= MAX_DEPTH:
+                raise CorruptContentsDeltaError("the recipe nests deflate too deep")
+            params, size = Params.unpack(reader.varint()), reader.varint()
+            ops.append(Deflate(params, size, _parse_ops(reader, depth + 1)))
+        elif tag == _END and depth:
+            return tuple(ops)
+        else:
+            raise CorruptContentsDeltaError(f"unknown recipe op {tag}")
+    if depth:
+        raise CorruptContentsDeltaError("the recipe is truncated inside a deflate")
+    return tuple(ops)
+
+
+def walk(ops: tuple[Op, ...], depth: int = 0) -> Iterator[tuple[int, Op]]:
+    """Every op with its depth, depth first."""
+    for op in ops:
+        yield depth, op
+        if isinstance(op, Deflate):
+            yield from walk(op.parts, depth + 1)
