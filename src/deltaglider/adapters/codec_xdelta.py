@@ -81,9 +81,9 @@ class XDeltaCodec:
     contents_format = archive.FORMAT
     deflate_implementation = archive.IMPLEMENTATION
 
-    def archive_kind(self, start: bytes) -> str | None:
+    def archive_kind(self, data: bytes) -> str | None:
         """``"zip"``, ``"gzip"`` or None."""
-        return archive.kind(start)
+        return archive.kind(data)
 
     def encode_contents(
         self, reference: bytes, target: bytes, *, kinds: frozenset[str], max_size: int | None

@@ -31,12 +31,15 @@ MAX_RATIO = 100
 
 
 def kind(data: bytes | memoryview) -> str | None:
-    """``"zip"``, ``"gzip"`` or None, from a file's first bytes."""
+    """``"zip"``, ``"gzip"`` or None, from a file's first bytes, or (a zip
+    after a prepended stub, as self-extractors are) its end record."""
     head = bytes(data[:4])
     if head in (ZIP_LOCAL, ZIP_END):
         return "zip"
     if head[:3] == GZIP_MAGIC:
         return "gzip"
+    if len(data) > 4 and ZIP_END in bytes(data[-_END_SEARCH:]) and zip_members(data):
+        return "zip"
     return None
 
 
@@ -52,9 +55,9 @@ class ZipMember:
     end: int
 
 
-def zip_members(data: bytes | memoryview) -> tuple[list[ZipMember], int] | None:
-    """The members of a zip, ordered by position and not overlapping, and
-    where its central directory starts; None if no end record is found.
+def zip_members(data: bytes | memoryview) -> list[ZipMember] | None:
+    """The members of a zip, ordered by position and not overlapping; None
+    if no end record is found.
     Entries whose local header is not where they say, or which overlap an
     earlier member, are left out."""
     view = memoryview(data)
@@ -83,7 +86,33 @@ def zip_members(data: bytes | memoryview) -> tuple[list[ZipMember], int] | None:
     for member in members:
         if not kept or member.data - 30 >= kept[-1].end:
             kept.append(member)
-    return kept, start
+    return kept
+
+
+def zip_by_name(data: bytes | memoryview) -> dict[bytes, ZipMember]:
+    """A zip's members by name (the first of a name, in file order); empty
+    if it is not a zip."""
+    found = zip_members(data)
+    index: dict[bytes, ZipMember] = {}
+    for member in found or []:
+        index.setdefault(member.name, member)
+    return index
+
+
+def zip_skeleton(data: bytes | memoryview) -> bytes | None:
+    """A zip's bytes outside its members' data (local headers, descriptors,
+    the central directory, anything around them), in order; None if it is
+    not a zip."""
+    found = zip_members(data)
+    if found is None:
+        return None
+    view = memoryview(data)
+    parts, pos = [], 0
+    for member in found:
+        parts.append(view[pos : member.data])
+        pos = member.end
+    parts.append(view[pos:])
+    return b"".join(parts)
 
 
 def _central_directory(view: memoryview) -> tuple[int, int, int] | None:

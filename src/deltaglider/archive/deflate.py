@@ -60,8 +60,9 @@ _UNUSUAL = (
     *(Params(level, 15, 9) for level in _LEVELS),
     *(Params(level, 15, 8, 1) for level in _LEVELS),
     *(Params(level, window) for window in range(14, 8, -1) for level in (6, 9)),
+    *(Params(level, 15, 8, strategy) for strategy in (2, 3, 4) for level in (6, 9, 1)),
 )
-"""A larger memory level, the filtered strategy, smaller windows: tried
+"""A larger memory level, the other strategies, smaller windows: tried
 until the first stream that matches nothing."""
 _GIVE_UP = 16  # streams that matched nothing, none matched yet: stop looking
 

@@ -19,13 +19,26 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from dataclasses import dataclass, field
 
 from deltaglider.archive import containers
 from deltaglider.archive.containers import MAX_EXPANDED
 from deltaglider.archive.deflate import Params, ParamSearch
 from deltaglider.archive.rebuild import source_piece
-from deltaglider.archive.recipe import GUNZIP, INFLATE, MATCHED, Copy, Deflate, Lit, Op, Source, Src
+from deltaglider.archive.recipe import (
+    GUNZIP,
+    INFLATE,
+    MATCHED,
+    SKELETON,
+    Copy,
+    Deflate,
+    Lit,
+    Members,
+    Op,
+    Source,
+    Src,
+)
 
 _DIGITS = re.compile(rb"[0-9]+")
 _MIN_RUN = 32  # shorter unchanged runs are left to xdelta3
@@ -223,11 +236,10 @@ class Planner:
         found = containers.zip_members(self.target)
         if found is None:
             return [self._lit(self.target)]
-        members, _ = found
         self._index_reference()
         items: list[_Gap | Copy | _Expanded] = []
         pos = 0
-        for member in members:
+        for member in found:
             items.append(_Gap(pos, member.data))
             mark = len(self.data)
             member_ops = self._member(member)
@@ -239,7 +251,20 @@ class Planner:
             pos = member.end
         items.append(_Gap(pos, len(self.target)))
         ops: list[Op] = []
-        for item in self._copied(items):
+        merged = self._copied(items)
+        index = 0
+        while index < len(merged):
+            item = merged[index]
+            run = 0
+            while self._header_then_data(merged, index + 2 * run):
+                gap = merged[index + 2 * run]
+                assert isinstance(gap, _Gap)
+                self.data.append(self.target[gap.start : gap.end])
+                run += 1
+            if run:
+                ops.append(Members(run))
+                index += 2 * run
+                continue
             if isinstance(item, _Gap):
                 if item.end > item.start:
                     ops.append(self._lit(self.target[item.start : item.end]))
@@ -248,7 +273,29 @@ class Planner:
             else:
                 ops.extend(item.ops)
                 self.data.extend(item.data)
+            index += 1
         return ops
+
+    def _header_then_data(self, items: list[_Gap | Copy | _Expanded], index: int) -> bool:
+        """Whether ``items[index:]`` starts with a gap that is exactly one
+        local header, then a copy of the data of the reference's member of
+        the name in it: what a ``Members`` op rebuilds."""
+        if index + 1 >= len(items):
+            return False
+        gap, copy = items[index], items[index + 1]
+        if not isinstance(gap, _Gap) or not isinstance(copy, Copy):
+            return False
+        header = self.target[gap.start : gap.end]
+        if len(header) < 30 or bytes(header[:4]) != containers.ZIP_LOCAL:
+            return False
+        name_len, extra_len = struct.unpack_from("<HH", header, 26)
+        if len(header) != 30 + name_len + extra_len:
+            return False
+        other = self.by_name.get(bytes(header[30 : 30 + name_len]))
+        return other is not None and (other.data, other.end - other.data) == (
+            copy.offset,
+            copy.size,
+        )
 
     def _index_reference(self) -> None:
         self.by_name: dict[bytes, containers.ZipMember] = {}
@@ -257,13 +304,11 @@ class Planner:
         if found is None:
             self._piece(Source(0, len(self.ref), 0), matched=True)
             return
-        members, directory = found
-        for member in members:
+        for member in found:
             self.by_name.setdefault(member.name, member)
             self.by_shape.setdefault(_DIGITS.sub(b"#", member.name), member)
-        # The directory and what follows: the target's headers and its own
-        # directory are mostly found there.
-        self._piece(Source(directory, len(self.ref) - directory, 0), matched=True)
+        # Its local headers and directory: the target's are mostly found there.
+        self._piece(Source(0, len(self.ref), SKELETON), matched=True)
 
     def _counterpart(self, name: bytes) -> containers.ZipMember | None:
         """The reference's member of that name, or of that name but for its

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,19 @@ from deltaglider.archive import containers
 from deltaglider.archive.containers import MAX_EXPANDED
 from deltaglider.archive.deflate import Params, deflate
 from deltaglider.archive.errors import CorruptContentsDeltaError
-from deltaglider.archive.recipe import GUNZIP, INFLATE, MATCHED, Copy, Deflate, Lit, Op, Source, Src
+from deltaglider.archive.recipe import (
+    GUNZIP,
+    INFLATE,
+    MATCHED,
+    SKELETON,
+    Copy,
+    Deflate,
+    Lit,
+    Members,
+    Op,
+    Source,
+    Src,
+)
 
 Deflater = Callable[[Params, bytes, int], bytes | bytearray | memoryview]
 """Re-creates ``size`` compressed bytes from content with parameters."""
@@ -29,6 +42,8 @@ def source_piece(reference: memoryview, source: Source) -> bytes | memoryview:
     is taken as it is; the writer builds its pieces with this function too."""
     if source.offset + source.size > len(reference):
         raise CorruptContentsDeltaError("a source lies outside the reference")
+    if source.flags & SKELETON:
+        return containers.zip_skeleton(reference) or b""
     piece: bytes | memoryview = reference[source.offset : source.offset + source.size]
     if source.flags & INFLATE:
         inflated = containers.inflate(piece)
@@ -84,10 +99,15 @@ class _Layout:
         self.data = data
         self.position = 0
         self.budget = output_size + MAX_EXPANDED + len(data)
+        self._by_name: dict[bytes, containers.ZipMember] | None = None
 
     def parts(self, ops: tuple[Op, ...]) -> list[memoryview | _Job]:
         out: list[memoryview | _Job] = []
         for op in ops:
+            if isinstance(op, Members):
+                for _ in range(op.count):
+                    out.extend(self._member())
+                continue
             self.budget -= op.size
             if self.budget < 0:
                 raise CorruptContentsDeltaError("the recipe produces more than its limits allow")
@@ -107,6 +127,30 @@ class _Layout:
             else:
                 out.append(_Job(op, self.parts(op.parts)))
         return out
+
+
+    def _member(self) -> tuple[memoryview, memoryview]:
+        """A local header from the data, then the data of the reference's
+        member of that name."""
+        header = self.data[self.position : self.position + 30]
+        if len(header) < 30 or bytes(header[:4]) != containers.ZIP_LOCAL:
+            raise CorruptContentsDeltaError("the recipe expects a zip local header in its data")
+        name_len, extra_len = struct.unpack_from("<HH", header, 26)
+        end = self.position + 30 + name_len + extra_len
+        if end > len(self.data):
+            raise CorruptContentsDeltaError("the recipe reads past its data")
+        name = bytes(self.data[self.position + 30 : self.position + 30 + name_len])
+        if self._by_name is None:
+            self._by_name = containers.zip_by_name(self.reference)
+        member = self._by_name.get(name)
+        if member is None:
+            raise CorruptContentsDeltaError(f"the reference has no member {name!r}")
+        self.budget -= end - self.position + member.end - member.data
+        if self.budget < 0:
+            raise CorruptContentsDeltaError("the recipe produces more than its limits allow")
+        header_bytes = self.data[self.position : end]
+        self.position = end
+        return header_bytes, self.reference[member.data : member.end]
 
 
 def _run(job: _Job, deflater: Deflater) -> bytes | bytearray | memoryview:

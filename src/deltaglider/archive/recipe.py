@@ -10,13 +10,18 @@ Ops (the file is their output, in order):
 - ``Src(offset, n)``: ``n`` bytes of the delta's source at ``offset``
   (content unchanged from the reference's, once uncompressed);
 - ``Deflate(params, n, parts)``: the output of ``parts`` deflated with
-  ``params``, which must be exactly ``n`` bytes.
+  ``params``, which must be exactly ``n`` bytes;
+- ``Members(count)``: ``count`` zip members whose data is unchanged but
+  whose local header is not: each header from the data stream, then the
+  compressed bytes of the reference's member of the name in that header.
 
 Sources: ranges of the reference file, taken as is, inflated (a zip
 member's raw deflate stream) and/or gunzipped (a gzip stream's members'
-contents).  ``Src`` offsets are into all of them, concatenated; the xdelta3
-part is encoded against those flagged MATCHED, concatenated in the same
-order (xdelta3 finds matches best where source and data run in step).
+contents), or its skeleton (a zip reference's bytes outside its members'
+data: local headers, descriptors, central directory).  ``Src`` offsets are
+into all of them, concatenated; the xdelta3 part is encoded against those
+flagged MATCHED, concatenated in the same order (xdelta3 finds matches best
+where source and data run in step).
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ MAGIC = b"DGC\x01"
 
 MAX_DEPTH = 3  # a file, a zip member, a gzip stream inside it
 _MAX_RECIPE = 64 << 20
-_LIT, _COPY, _DEFLATE, _END, _SRC = 1, 2, 3, 4, 5
-INFLATE, GUNZIP, MATCHED = 1, 2, 4
+_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS = 1, 2, 3, 4, 5, 6
+INFLATE, GUNZIP, MATCHED, SKELETON = 1, 2, 4, 8
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,18 @@ class Src:
 
 
 @dataclass(frozen=True)
+class Members:
+    count: int
+
+
+@dataclass(frozen=True)
 class Deflate:
     params: Params
     size: int
     parts: tuple[Op, ...]
 
 
-Op = Lit | Copy | Src | Deflate
+Op = Lit | Copy | Src | Members | Deflate
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,9 @@ def _write_ops(ops: tuple[Op, ...] | list[Op], out: bytearray) -> None:
         if isinstance(op, Lit):
             out.append(_LIT)
             _varint(op.size, out)
+        elif isinstance(op, Members):
+            out.append(_MEMBERS)
+            _varint(op.count, out)
         elif isinstance(op, (Copy, Src)):
             out.append(_COPY if isinstance(op, Copy) else _SRC)
             _varint(op.offset, out)
@@ -194,6 +207,8 @@ def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
             ops.append(Copy(reader.varint(), reader.varint()))
         elif tag == _SRC:
             ops.append(Src(reader.varint(), reader.varint()))
+        elif tag == _MEMBERS and not depth:
+            ops.append(Members(reader.varint()))
         elif tag == _DEFLATE:
             if depth + 1 >= MAX_DEPTH:
                 raise CorruptContentsDeltaError("the recipe nests deflate too deep")

@@ -171,12 +171,10 @@ class Writer(Room):
             return True
         if not self.archive_kinds:
             return False
-        if isinstance(body, Path):
+        if isinstance(body, Path):  # its first bytes (a stub is not looked past)
             with open(body, "rb") as handle:
-                start = handle.read(4)
-        else:
-            start = bytes(body[:4])
-        return self.diff.archive_kind(start) in self.archive_kinds
+                return self.diff.archive_kind(handle.read(4)) in self.archive_kinds
+        return self.diff.archive_kind(body) in self.archive_kinds
 
     # -- as is ----------------------------------------------------------------
 
@@ -316,7 +314,7 @@ class Writer(Room):
         encoded when the contents delta is tiny; the contents one is kept
         only if clearly smaller.  DeltaTooLargeError if neither fits."""
         contents = None
-        if self.diff.archive_kind(body[:4]) in self.archive_kinds:
+        if self.diff.archive_kind(body) in self.archive_kinds:
             try:
                 contents = self.diff.encode_contents(
                     reference, body, kinds=self.archive_kinds, max_size=limit

@@ -54,8 +54,9 @@ class DiffPort(Protocol):
     """What re-deflates members (recorded on the object; a reader without it
     refuses the object)."""
 
-    def archive_kind(self, start: bytes) -> str | None:
-        """``"zip"``, ``"gzip"`` or None, from a file's first bytes."""
+    def archive_kind(self, data: bytes) -> str | None:
+        """``"zip"``, ``"gzip"`` or None, from a file's bytes (its first four
+        suffice, but for a zip after a stub, found by its end record)."""
         ...
 
     def encode_contents(

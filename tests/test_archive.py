@@ -1,0 +1,266 @@
+"""deltaglider.archive: contents deltas of zip-family archives and gzip
+streams rebuild the exact bytes, on ordinary and adversarial archives, and
+a damaged delta is refused, never turned into other bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import random
+import struct
+import zipfile
+import zlib
+
+import pytest
+from archives import RNG, edited, hand_made_zip, make_zip, release, tarball, text
+
+from deltaglider import archive, xdelta
+from deltaglider.archive import containers
+from deltaglider.archive.deflate import Params, ParamSearch, deflate
+
+
+def roundtrip(reference: bytes, target: bytes) -> archive.Description:
+    payload = archive.encode(reference, target)
+    assert payload is not None, "the contents path was not taken"
+    assert archive.decode(reference, payload, size=len(target)) == target
+    return archive.describe(payload)
+
+
+def test_a_release_stores_only_what_changed() -> None:
+    v1, v2 = release(1), release(2)
+    facts = roundtrip(v1, v2)
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    plain = xdelta.encode(v1, v2)
+    assert len(payload) * 3 < len(plain)
+    assert facts.redeflated == 1  # the changed module
+    # Everything else is copied, RECORD too, though its folder's name changed.
+    assert facts.copied_bytes + facts.redeflated_bytes + facts.carried_bytes == len(v2)
+    assert facts.carried_bytes < 3000
+
+
+@pytest.mark.parametrize("level", range(0, 10))
+def test_members_deflated_at_every_level(level: int) -> None:
+    roundtrip(release(1, level=level), release(3, level=level))
+
+
+@pytest.mark.parametrize(
+    "strategy", [zlib.Z_FILTERED, zlib.Z_HUFFMAN_ONLY, zlib.Z_RLE, zlib.Z_FIXED]
+)
+def test_members_deflated_with_every_strategy(strategy: int) -> None:
+    def raw(data: bytes) -> bytes:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 8, strategy)
+        return compressor.compress(data) + compressor.flush()
+
+    def zipped(version: int) -> bytes:
+        members = [(f"m{i}.txt", text(i) if i != 2 else edited(text(2), version)) for i in range(5)]
+        return hand_made_zip([(name, raw(data), data, 8) for name, data in members])
+
+    facts = roundtrip(zipped(1), zipped(2))
+    assert facts.redeflated >= 1
+
+
+def test_stored_bzip2_and_lzma_members_are_carried() -> None:
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        v1, v2 = release(1, method=method), release(2, method=method)
+        payload = archive.encode(v1, v2)
+        if payload is not None:  # unchanged members are still copied
+            assert archive.decode(v1, payload, size=len(v2)) == v2
+
+
+def test_mixed_methods_in_one_archive() -> None:
+    def mixed(version: int) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for i, method in enumerate([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED,
+                                        zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA] * 3):  # fmt: skip
+                data = edited(text(i), version) if i % 4 == 1 else text(i)
+                zf.writestr(zipfile.ZipInfo(f"f{i}", (2024, 1, 1, 0, 0, 0)), data, method)
+        return buf.getvalue()
+
+    roundtrip(mixed(1), mixed(2))
+
+
+def test_zip64_archives() -> None:
+    roundtrip(release(1, zip64=True), release(2, zip64=True))
+
+
+def test_data_descriptors() -> None:
+    def described(version: int) -> bytes:
+        members = []
+        for i in range(6):
+            content = edited(text(i), version) if i == 3 else text(i)
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            members.append((f"d{i}", compressor.compress(content) + compressor.flush(), content, 8))
+        return hand_made_zip(members, descriptor=True)
+
+    facts = roundtrip(described(1), described(2))
+    assert facts.redeflated >= 1
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_duplicate_member_names() -> None:
+    def duplicated(version: int) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for i in range(4):
+                data = edited(text(i), version) if i == 2 else text(i)
+                zf.writestr(zipfile.ZipInfo("same.txt", (2024, 1, 1, 0, 0, 0)), data)
+        return buf.getvalue()
+
+    roundtrip(duplicated(1), duplicated(2))
+
+
+def test_prepended_stub_trailing_bytes_and_comment() -> None:
+    stub = b"MZ" + bytes(5000)  # a self-extractor's executable part
+    v1 = stub + release(1, comment=b"release one") + b"trailing garbage"
+    v2 = stub + release(2, comment=b"release two") + b"trailing garbage!"
+    facts = roundtrip(v1, v2)
+    assert facts.redeflated >= 1
+
+
+def test_central_directory_disagreeing_with_local_headers() -> None:
+    v2 = bytearray(release(2))
+    # Point the third central-directory entry's header offset at nothing.
+    entry = v2.find(b"PK\x01\x02")
+    for _ in range(2):
+        entry = v2.find(b"PK\x01\x02", entry + 4)
+    struct.pack_into("<I", v2, entry + 42, 7)
+    payload = archive.encode(release(1), bytes(v2))
+    assert payload is not None
+    assert archive.decode(release(1), payload, size=len(v2)) == v2
+
+
+def test_truncated_and_empty_archives() -> None:
+    v1 = release(1)
+    truncated = release(2)[:-200]  # no end record: nothing to take apart
+    assert archive.encode(v1, truncated) is None
+    empty = make_zip([])
+    assert archive.kind(empty) == "zip"
+    assert archive.encode(v1, empty) is None
+
+
+def test_encrypted_members_are_carried() -> None:
+    members = [(f"e{i}", text(i), text(i), 0) for i in range(3)]
+    v1 = hand_made_zip(members, flags=1)
+    v2 = hand_made_zip([*members[:2], ("e2", text(9), text(9), 0)], flags=1)
+    payload = archive.encode(v1, v2)
+    if payload is not None:
+        assert archive.decode(v1, payload, size=len(v2)) == v2
+
+
+def test_gzip_inside_zip_is_expanded() -> None:
+    def with_gz(version: int) -> bytes:
+        doc = edited(text(5, 3000), version)
+        inner = gzip.compress(doc, compresslevel=9, mtime=version)
+        return make_zip([("data/service.json.gz", inner), ("a.py", text(1))])
+
+    facts = roundtrip(with_gz(1), with_gz(2))
+    assert facts.redeflated == 2  # the zip member and the gzip stream inside it
+    payload = archive.encode(with_gz(1), with_gz(2))
+    assert payload is not None
+    assert len(payload) < 2000
+
+
+# -- gzip ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_gzip_streams(level: int) -> None:
+    v1 = gzip.compress(tarball(1), compresslevel=level, mtime=1)
+    v2 = gzip.compress(tarball(2), compresslevel=level, mtime=2)
+    facts = roundtrip(v1, v2)
+    assert facts.redeflated == 1
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    assert len(payload) < len(v2) // 20
+
+
+def test_gzip_header_fields_and_several_members() -> None:
+    def stream(version: int) -> bytes:
+        out = io.BytesIO()
+        with gzip.GzipFile(filename="pkg.tar", mode="wb", fileobj=out, mtime=version) as handle:
+            handle.write(tarball(version))
+        first = bytearray(out.getvalue())
+        # FEXTRA, FCOMMENT and FHCRC on a hand-made second member.
+        body = zlib.compressobj(6, zlib.DEFLATED, -15)
+        content = text(99, 50)
+        deflated = body.compress(content) + body.flush()
+        header = b"\x1f\x8b\x08" + bytes([4 | 16 | 2]) + struct.pack("<I", 7) + b"\x00\x03"
+        header += struct.pack("<H", 4) + b"ABCD" + b"a comment\x00"
+        header += struct.pack("<H", zlib.crc32(header) & 0xFFFF)
+        second = header + deflated + struct.pack("<II", zlib.crc32(content), len(content))
+        return bytes(first) + second + b"\x00\x00 trailing"
+
+    v1, v2 = stream(1), stream(2)
+    assert gzip.decompress(v2.split(b"\x00\x00 trailing")[0])
+    facts = roundtrip(v1, v2)
+    assert facts.redeflated == 2
+
+
+def test_a_gzip_bomb_is_not_expanded() -> None:
+    bomb = gzip.compress(bytes(300 << 20), compresslevel=9, mtime=0)  # > 100x and > 1 MiB
+    assert containers.gzip_member(memoryview(bomb), 0) is None
+    assert archive.encode(gzip.compress(b"x" * 1000), bomb) is None
+
+
+def test_truncated_gzip_is_carried() -> None:
+    v1 = gzip.compress(tarball(1), mtime=1)
+    v2 = gzip.compress(tarball(2), mtime=2)[:-1000]
+    assert archive.encode(v1, v2) is None
+
+
+def test_references_of_other_kinds() -> None:
+    zipped, gzipped, opaque = release(2), gzip.compress(tarball(2), mtime=0), RNG.randbytes(5000)
+    for reference in (gzipped, opaque, b""):
+        payload = archive.encode(reference, zipped)
+        if payload is not None:
+            assert archive.decode(reference, payload, size=len(zipped)) == zipped
+    for reference in (zipped, opaque):
+        payload = archive.encode(reference, gzipped)
+        assert payload is not None
+        assert archive.decode(reference, payload, size=len(gzipped)) == gzipped
+
+
+# -- deflate and damage ----------------------------------------------------------
+
+
+def test_parameters_found_and_redeflated_exactly() -> None:
+    content = text(3, 2000)
+    for level, mem, strategy in [(6, 8, 0), (9, 8, 0), (1, 8, 0), (6, 9, 0), (9, 8, 1)]:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -15, mem, strategy)
+        compressed = compressor.compress(content) + compressor.flush()
+        params = ParamSearch().find(content, compressed)
+        assert params is not None
+        assert bytes(deflate(params, content, len(compressed))) == compressed
+    assert Params.unpack(Params(5, 12, 3, 2).pack()) == Params(5, 12, 3, 2)
+
+
+def test_another_deflate_implementation_is_refused() -> None:
+    v1, v2 = release(1), release(2)
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    with pytest.raises(archive.UnsupportedDeflateError, match=r"zlib-0\.9"):
+        archive.decode(v1, payload, size=len(v2), implementation="zlib-0.9")
+
+
+def test_damaged_deltas_are_refused_or_checked() -> None:
+    """Every single-byte change of a delta is either refused by the library
+    or yields other bytes (which the engine's SHA-256 check refuses); it
+    never raises anything but the library's and the codec's errors."""
+    v1, v2 = release(1), release(2)
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    rnd = random.Random(5)
+    for _ in range(300):
+        damaged = bytearray(payload)
+        damaged[rnd.randrange(len(damaged))] ^= 1 << rnd.randrange(8)
+        with contextlib.suppress(archive.ArchiveDeltaError, xdelta.XDeltaError):
+            archive.decode(v1, bytes(damaged), size=len(v2))
+    with pytest.raises(archive.CorruptContentsDeltaError):
+        archive.decode(v1, payload[:-50], size=len(v2))
+    with pytest.raises(archive.CorruptContentsDeltaError):
+        archive.decode(v1, payload, size=len(v2) + 1)
+    with pytest.raises(archive.CorruptContentsDeltaError):
+        archive.decode(v1, b"not a delta", size=len(v2))
