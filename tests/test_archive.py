@@ -11,6 +11,7 @@ import random
 import struct
 import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 from archives import RNG, edited, hand_made_zip, make_zip, release, tarball, text
@@ -264,3 +265,26 @@ def test_damaged_deltas_are_refused_or_checked() -> None:
         archive.decode(v1, payload, size=len(v2) + 1)
     with pytest.raises(archive.CorruptContentsDeltaError):
         archive.decode(v1, b"not a delta", size=len(v2))
+
+
+def test_the_command_encodes_explains_and_rebuilds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deltaglider.archive.__main__ import main
+
+    (tmp_path / "v1.whl").write_bytes(release(1))
+    (tmp_path / "v2.whl").write_bytes(release(2))
+    (tmp_path / "notes.txt").write_bytes(b"not an archive")
+    delta, out = str(tmp_path / "v2.delta"), str(tmp_path / "v2.out")
+    assert main(["encode", str(tmp_path / "v1.whl"), str(tmp_path / "v2.whl"), delta]) == 0
+    assert main(["inspect", delta]) == 0
+    shown = capsys.readouterr().out
+    assert "re-deflated:           1 streams" in shown
+    assert f"rebuilds:              {len(release(2))} bytes" in shown
+    assert main(["decode", str(tmp_path / "v1.whl"), delta, out]) == 0
+    assert Path(out).read_bytes() == release(2)
+    notes = str(tmp_path / "notes.txt")
+    assert main(["encode", str(tmp_path / "v1.whl"), notes, str(tmp_path / "x")]) == 1
+    assert "not a zip or gzip archive" in capsys.readouterr().err
+    assert main(["inspect", notes]) == 1
+    assert "not a contents delta" in capsys.readouterr().err

@@ -128,7 +128,6 @@ class _Layout:
                 out.append(_Job(op, self.parts(op.parts)))
         return out
 
-
     def _member(self) -> tuple[memoryview, memoryview]:
         """A local header from the data, then the data of the reference's
         member of that name."""
