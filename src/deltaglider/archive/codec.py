@@ -13,7 +13,18 @@ from deltaglider.archive.deflate import IMPLEMENTATION, Params, deflate
 from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
 from deltaglider.archive.planner import Planner, deflate_key
 from deltaglider.archive.rebuild import Deflater, assemble, build_source, joined
-from deltaglider.archive.recipe import MATCHED, Copy, Deflate, Lit, Recipe, dump, split, walk
+from deltaglider.archive.recipe import (
+    MATCHED,
+    Copy,
+    Deflate,
+    Directory,
+    Lit,
+    Members,
+    Recipe,
+    dump,
+    split,
+    walk,
+)
 
 FORMAT = "contents-1"
 """The delta format's name, as recorded in an object's metadata."""
@@ -125,13 +136,17 @@ class Description:
     carried_bytes: int
     """Bytes of the file taken from the data stream as they are (headers,
     directories, members carried compressed)."""
+    relinked: int
+    """Unchanged members whose local header changed (data copied by name)."""
+    directory_entries: int
+    """Directory entries stored with offsets relative to the reference's."""
     params: dict[str, int]
 
 
 def describe(payload: bytes | memoryview) -> Description:
     """A contents delta's recipe, summarised."""
     recipe, vcdiff, recipe_size = split(payload)
-    copied = redeflated = copied_bytes = redeflated_bytes = carried = 0
+    copied = redeflated = copied_bytes = redeflated_bytes = carried = relinked = entries = 0
     params: dict[str, int] = {}
     for depth, op in walk(recipe.ops):
         if isinstance(op, Copy):
@@ -148,6 +163,10 @@ def describe(payload: bytes | memoryview) -> Description:
             params[name] = params.get(name, 0) + 1
         elif isinstance(op, Lit) and depth == 0:
             carried += op.size
+        elif isinstance(op, Members):
+            relinked += op.count
+        elif isinstance(op, Directory):
+            entries += op.count
     return Description(
         size=recipe.output_size,
         recipe_size=recipe_size,
@@ -159,5 +178,7 @@ def describe(payload: bytes | memoryview) -> Description:
         redeflated=redeflated,
         redeflated_bytes=redeflated_bytes,
         carried_bytes=carried,
+        relinked=relinked,
+        directory_entries=entries,
         params=params,
     )

@@ -12,10 +12,12 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+Buffer = bytes | bytearray | memoryview
+
 ZIP_LOCAL = b"PK\x03\x04"
 ZIP_END = b"PK\x05\x06"
 GZIP_MAGIC = b"\x1f\x8b\x08"
-_ZIP_CENTRAL = b"PK\x01\x02"
+ZIP_CENTRAL = b"PK\x01\x02"
 _ZIP64_END = b"PK\x06\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 _END_SEARCH = 22 + 0xFFFF
@@ -30,7 +32,7 @@ MAX_RATIO = 100
 1 MiB) is not expanded: a bomb, or data better left as it is."""
 
 
-def kind(data: bytes | memoryview) -> str | None:
+def kind(data: Buffer) -> str | None:
     """``"zip"``, ``"gzip"`` or None, from a file's first bytes, or (a zip
     after a prepended stub, as self-extractors are) its end record."""
     head = bytes(data[:4])
@@ -51,45 +53,77 @@ class ZipMember:
     name: bytes
     method: int
     encrypted: bool
+    header: int
     data: int
     end: int
 
 
-def zip_members(data: bytes | memoryview) -> list[ZipMember] | None:
-    """The members of a zip, ordered by position and not overlapping; None
-    if no end record is found.
-    Entries whose local header is not where they say, or which overlap an
-    earlier member, are left out."""
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """One central-directory entry: where it is, its name, and its local
+    header offset field as recorded (before any zip64 or stub adjustment)."""
+
+    position: int
+    length: int
+    name: bytes
+    offset_field: int
+
+
+def zip_directory(data: Buffer) -> tuple[list[DirectoryEntry], int] | None:
+    """A zip's central-directory entries, in order, and by how much their
+    offsets are off (bytes prepended to the archive, as self-extractors
+    have); None if no end record is found.  Entries stop at the first that
+    is not one."""
     view = memoryview(data)
     found = _central_directory(view)
     if found is None:
         return None
     start, count, shift = found
-    members: list[ZipMember] = []
+    entries: list[DirectoryEntry] = []
     pos = start
     for _ in range(min(count, _MAX_MEMBERS)):
-        if view[pos : pos + 4] != _ZIP_CENTRAL or pos + 46 > len(view):
+        if pos + 46 > len(view) or view[pos : pos + 4] != ZIP_CENTRAL:
             break
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", view, pos + 28)
+        length = 46 + name_len + extra_len + comment_len
+        if pos + length > len(view):
+            break
+        name = bytes(view[pos + 46 : pos + 46 + name_len])
+        offset_field = struct.unpack_from("<I", view, pos + 42)[0]
+        entries.append(DirectoryEntry(pos, length, name, offset_field))
+        pos += length
+    return entries, shift
+
+
+def zip_members(data: Buffer) -> list[ZipMember] | None:
+    """The members of a zip, ordered by position and not overlapping; None
+    if no end record is found.  Entries whose local header is not where
+    they say, or which overlap an earlier member, are left out."""
+    view = memoryview(data)
+    found = zip_directory(view)
+    if found is None:
+        return None
+    entries, shift = found
+    members: list[ZipMember] = []
+    for entry in entries:
+        pos = entry.position
         flags, method = struct.unpack_from("<HH", view, pos + 8)
         csize, usize = struct.unpack_from("<II", view, pos + 20)
-        name_len, extra_len, comment_len = struct.unpack_from("<HHH", view, pos + 28)
-        offset = struct.unpack_from("<I", view, pos + 42)[0]
-        name = bytes(view[pos + 46 : pos + 46 + name_len])
+        name_len, extra_len = struct.unpack_from("<HH", view, pos + 28)
         extra = view[pos + 46 + name_len : pos + 46 + name_len + extra_len]
-        csize, offset = _zip64_sizes(extra, usize, csize, offset)
-        pos += 46 + name_len + extra_len + comment_len
-        member = _located(view, name, flags, method, csize, offset + shift)
+        csize, offset = _zip64_sizes(extra, usize, csize, entry.offset_field)
+        member = _located(view, entry.name, flags, method, csize, offset + shift)
         if member is not None:
             members.append(member)
     members.sort(key=lambda m: m.data)
     kept: list[ZipMember] = []
     for member in members:
-        if not kept or member.data - 30 >= kept[-1].end:
+        if not kept or member.header >= kept[-1].end:
             kept.append(member)
     return kept
 
 
-def zip_by_name(data: bytes | memoryview) -> dict[bytes, ZipMember]:
+def zip_by_name(data: Buffer) -> dict[bytes, ZipMember]:
     """A zip's members by name (the first of a name, in file order); empty
     if it is not a zip."""
     found = zip_members(data)
@@ -99,20 +133,65 @@ def zip_by_name(data: bytes | memoryview) -> dict[bytes, ZipMember]:
     return index
 
 
-def zip_skeleton(data: bytes | memoryview) -> bytes | None:
+def zip_skeleton(data: Buffer) -> bytes | None:
     """A zip's bytes outside its members' data (local headers, descriptors,
-    the central directory, anything around them), in order; None if it is
-    not a zip."""
+    the central directory, anything around them), in order, with each
+    directory entry's offset field zeroed (a target's directory is stored
+    with those fields relative: see :func:`relative_offsets`); None if it
+    is not a zip."""
     found = zip_members(data)
     if found is None:
         return None
-    view = memoryview(data)
+    copy = bytearray(data)
+    directory = zip_directory(copy)
+    for entry in directory[0] if directory else []:
+        struct.pack_into("<I", copy, entry.position + 42, 0)
+    view = memoryview(copy)
     parts, pos = [], 0
     for member in found:
         parts.append(view[pos : member.data])
         pos = member.end
     parts.append(view[pos:])
     return b"".join(parts)
+
+
+def directory_offsets(data: Buffer) -> dict[bytes, int]:
+    """A zip's directory offset fields by name (the first entry of a name)."""
+    found = zip_directory(data)
+    offsets: dict[bytes, int] = {}
+    for entry in found[0] if found else []:
+        offsets.setdefault(entry.name, entry.offset_field)
+    return offsets
+
+
+class RelativeOffsets:
+    """Directory entries' offset fields, relative to the reference's: an
+    entry of a name the reference has stores how much its offset moved
+    beyond the move of the entry before (zero in a run of entries all
+    shifted alike); other entries store theirs as is.  A target's directory
+    then matches the reference's skeleton but where members changed."""
+
+    def __init__(self, reference_offsets: dict[bytes, int]) -> None:
+        self._reference = reference_offsets
+        self._shift = 0
+
+    def relative(self, name: bytes, actual: int) -> int:
+        """The field to store for an entry whose offset is ``actual``."""
+        base = self._reference.get(name)
+        if base is None:
+            return actual
+        stored = (actual - base - self._shift) & 0xFFFFFFFF
+        self._shift = actual - base
+        return stored
+
+    def actual(self, name: bytes, stored: int) -> int:
+        """The offset an entry's stored field stands for."""
+        base = self._reference.get(name)
+        if base is None:
+            return stored
+        actual = (base + self._shift + stored) & 0xFFFFFFFF
+        self._shift = actual - base
+        return actual
 
 
 def _central_directory(view: memoryview) -> tuple[int, int, int] | None:
@@ -177,7 +256,7 @@ def _located(
     data = header + 30 + name_len + extra_len
     if data + csize > len(view):
         return None
-    return ZipMember(name, method, bool(flags & 1), data, data + csize)
+    return ZipMember(name, method, bool(flags & 1), header, data, data + csize)
 
 
 @dataclass(frozen=True)
@@ -230,7 +309,7 @@ def _gzip_header_end(view: memoryview, pos: int) -> int | None:
     return pos if pos <= len(view) else None
 
 
-def inflate(stream: bytes | memoryview, limit: int | None = None) -> tuple[bytes, int] | None:
+def inflate(stream: Buffer, limit: int | None = None) -> tuple[bytes, int] | None:
     """Inflate the raw deflate stream at the start of ``stream``: its
     content and the compressed bytes it used, or None if it is damaged,
     unfinished, or inflates to more than ``limit`` (by default
@@ -246,7 +325,7 @@ def inflate(stream: bytes | memoryview, limit: int | None = None) -> tuple[bytes
     return content, len(stream) - len(inflater.unused_data)
 
 
-def gunzip(data: bytes | memoryview, limit: int) -> bytes | None:
+def gunzip(data: Buffer, limit: int) -> bytes | None:
     """The concatenated contents of the gzip members ``data`` starts with,
     at most ``limit`` bytes; None if it is not gzip or exceeds the limit."""
     view = memoryview(data)

@@ -33,6 +33,7 @@ from deltaglider.archive.recipe import (
     SKELETON,
     Copy,
     Deflate,
+    Directory,
     Lit,
     Members,
     Op,
@@ -237,6 +238,8 @@ class Planner:
         if found is None:
             return [self._lit(self.target)]
         self._index_reference()
+        directory = containers.zip_directory(self.target)
+        self.directory = directory[0] if directory else []
         items: list[_Gap | Copy | _Expanded] = []
         pos = 0
         for member in found:
@@ -266,14 +269,35 @@ class Planner:
                 index += 2 * run
                 continue
             if isinstance(item, _Gap):
-                if item.end > item.start:
-                    ops.append(self._lit(self.target[item.start : item.end]))
+                ops.extend(self._gap(item))
             elif isinstance(item, Copy):
                 ops.append(item)
             else:
                 ops.extend(item.ops)
                 self.data.extend(item.data)
             index += 1
+        return ops
+
+    def _gap(self, gap: _Gap) -> list[Op]:
+        """Bytes between members as they are, but for the central directory
+        (when it lies there), whose entries' offsets are stored relative to
+        the reference's: a run of entries all shifted alike by a changed
+        member then matches the reference's directory."""
+        entries = self.directory
+        start = entries[0].position if entries else gap.end
+        end = entries[-1].position + entries[-1].length if entries else gap.end
+        if not (entries and gap.start <= start and end <= gap.end):
+            return [self._lit(self.target[gap.start : gap.end])] if gap.end > gap.start else []
+        ops: list[Op] = [self._lit(self.target[gap.start : start])] if start > gap.start else []
+        offsets = containers.RelativeOffsets(containers.directory_offsets(self.ref))
+        directory = bytearray(self.target[start:end])
+        for entry in entries:
+            at = entry.position - start + 42
+            struct.pack_into("<I", directory, at, offsets.relative(entry.name, entry.offset_field))
+        self.data.append(bytes(directory))
+        ops.append(Directory(len(entries)))
+        if gap.end > end:
+            ops.append(self._lit(self.target[end : gap.end]))
         return ops
 
     def _header_then_data(self, items: list[_Gap | Copy | _Expanded], index: int) -> bool:

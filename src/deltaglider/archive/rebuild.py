@@ -23,6 +23,7 @@ from deltaglider.archive.recipe import (
     SKELETON,
     Copy,
     Deflate,
+    Directory,
     Lit,
     Members,
     Op,
@@ -108,6 +109,10 @@ class _Layout:
                 for _ in range(op.count):
                     out.extend(self._member())
                 continue
+            if isinstance(op, Directory):
+                offsets = containers.RelativeOffsets(containers.directory_offsets(self.reference))
+                out.extend(self._entry(offsets) for _ in range(op.count))
+                continue
             self.budget -= op.size
             if self.budget < 0:
                 raise CorruptContentsDeltaError("the recipe produces more than its limits allow")
@@ -150,6 +155,26 @@ class _Layout:
         header_bytes = self.data[self.position : end]
         self.position = end
         return header_bytes, self.reference[member.data : member.end]
+
+    def _entry(self, offsets: containers.RelativeOffsets) -> memoryview:
+        """A directory entry from the data, its offset field made absolute."""
+        start = self.position
+        fixed = self.data[start : start + 46]
+        if len(fixed) < 46 or bytes(fixed[:4]) != containers.ZIP_CENTRAL:
+            raise CorruptContentsDeltaError("the recipe expects a directory entry in its data")
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", fixed, 28)
+        end = start + 46 + name_len + extra_len + comment_len
+        if end > len(self.data):
+            raise CorruptContentsDeltaError("the recipe reads past its data")
+        entry = bytearray(self.data[start:end])
+        name = bytes(entry[46 : 46 + name_len])
+        stored = struct.unpack_from("<I", entry, 42)[0]
+        struct.pack_into("<I", entry, 42, offsets.actual(name, stored))
+        self.budget -= len(entry)
+        if self.budget < 0:
+            raise CorruptContentsDeltaError("the recipe produces more than its limits allow")
+        self.position = end
+        return memoryview(entry)
 
 
 def _run(job: _Job, deflater: Deflater) -> bytes | bytearray | memoryview:

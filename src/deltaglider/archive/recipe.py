@@ -13,7 +13,10 @@ Ops (the file is their output, in order):
   ``params``, which must be exactly ``n`` bytes;
 - ``Members(count)``: ``count`` zip members whose data is unchanged but
   whose local header is not: each header from the data stream, then the
-  compressed bytes of the reference's member of the name in that header.
+  compressed bytes of the reference's member of the name in that header;
+- ``Directory(count)``: ``count`` central-directory entries from the data
+  stream, their offset fields relative to the reference's
+  (:class:`~deltaglider.archive.containers.RelativeOffsets`).
 
 Sources: ranges of the reference file, taken as is, inflated (a zip
 member's raw deflate stream) and/or gunzipped (a gzip stream's members'
@@ -38,7 +41,7 @@ MAGIC = b"DGC\x01"
 
 MAX_DEPTH = 3  # a file, a zip member, a gzip stream inside it
 _MAX_RECIPE = 64 << 20
-_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS = 1, 2, 3, 4, 5, 6
+_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY = 1, 2, 3, 4, 5, 6, 7
 INFLATE, GUNZIP, MATCHED, SKELETON = 1, 2, 4, 8
 
 
@@ -65,13 +68,18 @@ class Members:
 
 
 @dataclass(frozen=True)
+class Directory:
+    count: int
+
+
+@dataclass(frozen=True)
 class Deflate:
     params: Params
     size: int
     parts: tuple[Op, ...]
 
 
-Op = Lit | Copy | Src | Members | Deflate
+Op = Lit | Copy | Src | Members | Directory | Deflate
 
 
 @dataclass(frozen=True)
@@ -106,8 +114,8 @@ def _write_ops(ops: tuple[Op, ...] | list[Op], out: bytearray) -> None:
         if isinstance(op, Lit):
             out.append(_LIT)
             _varint(op.size, out)
-        elif isinstance(op, Members):
-            out.append(_MEMBERS)
+        elif isinstance(op, (Members, Directory)):
+            out.append(_MEMBERS if isinstance(op, Members) else _DIRECTORY)
             _varint(op.count, out)
         elif isinstance(op, (Copy, Src)):
             out.append(_COPY if isinstance(op, Copy) else _SRC)
@@ -209,6 +217,8 @@ def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
             ops.append(Src(reader.varint(), reader.varint()))
         elif tag == _MEMBERS and not depth:
             ops.append(Members(reader.varint()))
+        elif tag == _DIRECTORY and not depth:
+            ops.append(Directory(reader.varint()))
         elif tag == _DEFLATE:
             if depth + 1 >= MAX_DEPTH:
                 raise CorruptContentsDeltaError("the recipe nests deflate too deep")
