@@ -27,6 +27,8 @@ MAX_EXPANDED = 512 << 20
 """Uncompressed bytes one file may be expanded to (and the delta's source
 built from its reference); past it, members are carried as they are."""
 
+_XFL_LEVELS = {2: frozenset({9}), 4: frozenset({1}), 0: frozenset({0, 2, 3, 4, 5, 6, 7, 8})}
+
 MAX_RATIO = 100
 """A stream that inflates to more than this many times its size (plus
 1 MiB) is not expanded: a bomb, or data better left as it is."""
@@ -266,7 +268,9 @@ class GzipMember:
     start: int
     stream: int
     trailer: int
-    level_hint: int | None
+    levels: frozenset[int] | None
+    """The deflate levels its header's XFL allows (zlib and Python's gzip
+    write 2 for level 9, 4 for level 1, 0 for the others); None if unknown."""
 
 
 def gzip_member(view: memoryview, start: int) -> tuple[GzipMember, bytes] | None:
@@ -282,9 +286,7 @@ def gzip_member(view: memoryview, start: int) -> tuple[GzipMember, bytes] | None
     trailer = header + used
     if trailer + 8 > len(view):
         return None
-    xfl = view[start + 8]
-    hint = 9 if xfl == 2 else 1 if xfl == 4 else None
-    return GzipMember(start, header, trailer, hint), content
+    return GzipMember(start, header, trailer, _XFL_LEVELS.get(view[start + 8])), content
 
 
 def _gzip_header_end(view: memoryview, pos: int) -> int | None:
@@ -313,8 +315,8 @@ def inflate(stream: Buffer, limit: int | None = None) -> tuple[bytes, int] | Non
     """Inflate the raw deflate stream at the start of ``stream``: its
     content and the compressed bytes it used, or None if it is damaged,
     unfinished, or inflates to more than ``limit`` (by default
-    ``MAX_RATIO`` times its input plus 1 MiB)."""
-    cap = limit if limit is not None else MAX_RATIO * len(stream) + (1 << 20)
+    ``MAX_RATIO`` times its input plus 1 MiB, at most ``MAX_EXPANDED``)."""
+    cap = limit if limit is not None else min(MAX_RATIO * len(stream) + (1 << 20), MAX_EXPANDED)
     inflater = zlib.decompressobj(-15)
     try:
         content = inflater.decompress(stream, cap + 1)

@@ -19,6 +19,7 @@ IMPLEMENTATION = "zlib-" + ffi.string(lib.dg_zlib_version()).decode("ascii")
 
 _PROBE = 4 << 10  # output bytes a candidate must match before a full try
 _LARGE = 64 << 10  # a stream this large costs a deflate's first block per try
+_UNUSUAL_UP_TO = 256 << 10  # unusual sets are tried on streams up to this size
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ _UNUSUAL = (
     *(Params(level, window) for window in range(14, 8, -1) for level in (6, 9)),
     *(Params(level, 15, 8, strategy) for strategy in (2, 3, 4) for level in (6, 9, 1)),
 )
-"""A larger memory level, the other strategies, smaller windows: tried
-until the first stream that matches nothing."""
+"""A larger memory level, the other strategies, smaller windows: tried on
+streams up to 256 KiB until the first stream that matches nothing."""
 _GIVE_UP = 16  # streams that matched nothing, none matched yet: stop looking
 
 
@@ -81,11 +82,17 @@ class ParamSearch:
         self._found = 0
         self._missed = 0
 
-    def find(self, content: bytes | memoryview, compressed: bytes | memoryview) -> Params | None:
-        """The parameters whose deflate of ``content`` is ``compressed``, or None."""
+    def find(
+        self,
+        content: bytes | memoryview,
+        compressed: bytes | memoryview,
+        levels: frozenset[int] | None = None,
+    ) -> Params | None:
+        """The parameters whose deflate of ``content`` is ``compressed``, or
+        None; only ``levels`` are tried if given (a gzip header's XFL)."""
         if self._missed >= _GIVE_UP and not self._found:
             return None
-        if not self._missed:
+        if not self._missed and len(compressed) <= _UNUSUAL_UP_TO:
             candidates = self._order + list(_UNUSUAL)
         elif not self._found:
             candidates = self._order
@@ -93,6 +100,8 @@ class ParamSearch:
             candidates = self._order[: 1 if len(compressed) > _LARGE else 3]
         probe = _PROBE if len(compressed) > 4 * _PROBE else 0
         for params in candidates:
+            if levels is not None and params.level not in levels:
+                continue
             if not _matches(params, content, compressed, probe):
                 continue
             if probe and not _matches(params, content, compressed, 0):

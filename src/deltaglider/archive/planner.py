@@ -17,9 +17,13 @@ data is delta-encoded against.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from deltaglider.archive import containers
@@ -43,6 +47,7 @@ from deltaglider.archive.recipe import (
 
 _DIGITS = re.compile(rb"[0-9]+")
 _MIN_RUN = 32  # shorter unchanged runs are left to xdelta3
+_BATCH = 64  # members inflated and searched at once, on all cores
 _MATCHED_CHANGE = 256  # changed bytes past which a piece is matched against
 _CHUNK = 1 << 16
 
@@ -81,6 +86,31 @@ def common_suffix(a: memoryview, b: memoryview, limit: int) -> int:
     return common_prefix(a[len(a) - limit :][::-1], b[len(b) - limit :][::-1])
 
 
+@dataclass(frozen=True)
+class _GzipPart:
+    """A gzip member, its content and the parameters that deflate it back
+    (None if none do)."""
+
+    member: containers.GzipMember
+    content: bytes
+    params: Params | None
+
+
+@dataclass(frozen=True)
+class _Inflated:
+    """A changed member's content, the parameters that deflate it back
+    (None if none do) and, when it is a gzip stream to expand, its members."""
+
+    content: bytes
+    params: Params | None
+    inner: list[_GzipPart] | None
+
+
+def _base(member: containers.ZipMember) -> Source:
+    """The source piece of a reference member's content."""
+    return Source(member.data, member.end - member.data, INFLATE if member.method == 8 else 0)
+
+
 @dataclass
 class _Gap:
     """Bytes of the target between members, not yet known as copied."""
@@ -108,6 +138,8 @@ class Plan:
     sources: list[Source]
     source: list[bytes | memoryview]
     deflated: dict[tuple[int, bytes], memoryview] = field(default_factory=dict)
+    carried: int = 0
+    """Compressed bytes in the data stream (streams no parameters re-create)."""
 
     @property
     def useful(self) -> bool:
@@ -123,7 +155,8 @@ class Planner:
         self.ref = memoryview(reference)
         self.target = memoryview(target)
         self.nested = nested
-        self.searches = (ParamSearch(), ParamSearch())  # per level: zip members, gzip
+        self._local = threading.local()  # each thread's parameter searches
+        self._built: dict[Source, bytes | memoryview] = {}  # pieces built ahead
         self.data: list[bytes | memoryview] = []
         self.sources: dict[Source, int] = {}  # each piece's index in source
         self.source: list[bytes | memoryview] = []
@@ -132,6 +165,7 @@ class Planner:
         self.source_size = 0
         self.deflated: dict[tuple[int, bytes], memoryview] = {}
         self.expanded = 0
+        self.carried = 0
 
     def plan(self, kind: str) -> Plan:
         ops = self._zip() if kind == "zip" else self._gzip_file()
@@ -139,13 +173,18 @@ class Planner:
             Source(s.offset, s.size, s.flags | (MATCHED if s in self.matched else 0))
             for s in self.sources
         ]
-        return Plan(_joined(ops), self.data, sources, self.source, self.deflated)
+        return Plan(_joined(ops), self.data, sources, self.source, self.deflated, self.carried)
 
     # -- pieces -------------------------------------------------------------
 
     def _lit(self, chunk: bytes | memoryview) -> Lit:
         self.data.append(chunk)
         return Lit(len(chunk))
+
+    def _carried(self, compressed: bytes | memoryview) -> Lit:
+        """A compressed stream carried as it is."""
+        self.carried += len(compressed)
+        return self._lit(compressed)
 
     def _piece(self, source: Source, *, matched: bool = False) -> tuple[int, memoryview]:
         """A piece of the source (added once): its offset there and bytes;
@@ -155,25 +194,24 @@ class Planner:
         if source not in self.sources:
             self.sources[source] = len(self.source)
             self.offsets.append(self.source_size)
-            self.source.append(source_piece(self.ref, source))  # as the decoder builds it
+            self.source.append(self._piece_bytes(source))
             self.source_size += len(self.source[-1])
         index = self.sources[source]
         return self.offsets[index], memoryview(self.source[index])
+
+    def _piece_bytes(self, source: Source) -> bytes | memoryview:
+        """A piece's bytes, built as the decoder builds them, once (any
+        thread may build them ahead)."""
+        piece = self._built.get(source)
+        if piece is None:
+            piece = self._built[source] = source_piece(self.ref, source)
+        return piece
 
     def _affordable(self, size: int) -> bool:
         if self.expanded + size > MAX_EXPANDED:
             return False
         self.expanded += size
         return True
-
-    def _deflated(
-        self, level: int, compressed: memoryview, content: bytes, parts: list[Op]
-    ) -> Deflate | None:
-        params = self.searches[level].find(content, compressed)
-        if params is None:
-            return None
-        self.deflated[deflate_key(params, content)] = compressed
-        return Deflate(params, len(compressed), tuple(parts))
 
     def _against(self, content: memoryview, source: Source | None) -> list[Op] | None:
         """``content`` as runs of a source piece around what changed, when
@@ -182,13 +220,13 @@ class Planner:
         if source is None:
             return None
         offset, piece = self._piece(source)
-        prefix = common_prefix(content, piece)
-        if prefix == len(content) == len(piece):
-            return [Src(offset, prefix)]
-        suffix = common_suffix(content, piece, min(len(content), len(piece)) - prefix)
-        if prefix + suffix < max(_MIN_RUN, len(content) // 2):
+        runs = _runs(content, piece)
+        if runs is None:
             self.matched.add(source)
             return None
+        prefix, suffix = runs
+        if prefix == len(content) == len(piece):
+            return [Src(offset, prefix)]
         if len(content) - suffix - prefix > _MATCHED_CHANGE:
             self.matched.add(source)
         ops: list[Op] = []
@@ -206,25 +244,42 @@ class Planner:
         flags = GUNZIP if containers.kind(self.ref) == "gzip" else 0
         return self._gzip(self.target, Source(0, len(self.ref), flags), level=0)
 
-    def _gzip(self, view: memoryview, base: Source | None, level: int) -> list[Op]:
+    def _gzip_members(self, view: memoryview, level: int) -> list[_GzipPart]:
+        """A gzip stream's members, inflated, with their deflate parameters
+        (any thread)."""
+        parts: list[_GzipPart] = []
+        pos = 0
+        while (found := containers.gzip_member(view, pos)) is not None:
+            member, content = found
+            compressed = view[member.stream : member.trailer]
+            params = self._search(level).find(content, compressed, member.levels)
+            parts.append(_GzipPart(member, content, params))
+            pos = member.trailer + 8
+        return parts
+
+    def _gzip(
+        self,
+        view: memoryview,
+        base: Source | None,
+        level: int,
+        members: list[_GzipPart] | None = None,
+    ) -> list[Op]:
         """A gzip stream (one member or several, then maybe trailing bytes),
         its members' content compared with ``base``."""
         ops: list[Op] = []
         pos = 0
-        while (found := containers.gzip_member(view, pos)) is not None:
-            member, content = found
+        for part in self._gzip_members(view, level) if members is None else members:
+            member, content = part.member, part.content
             if not self._affordable(len(content)):
                 break
             ops.append(self._lit(view[pos : member.stream]))
             compressed = view[member.stream : member.trailer]
-            mark = len(self.data)
-            parts = self._against(memoryview(content), base) or [self._lit(content)]
-            op = self._deflated(level, compressed, content, parts)
-            if op is None:
-                del self.data[mark:]
-                ops.append(self._lit(compressed))
+            if part.params is None:
+                ops.append(self._carried(compressed))
             else:
-                ops.append(op)
+                self.deflated[deflate_key(part.params, content)] = compressed
+                inner = self._against(memoryview(content), base) or [self._lit(content)]
+                ops.append(Deflate(part.params, len(compressed), tuple(inner)))
             ops.append(self._lit(view[member.trailer : member.trailer + 8]))
             pos = member.trailer + 8
         if pos < len(view):
@@ -242,16 +297,23 @@ class Planner:
         self.directory = directory[0] if directory else []
         items: list[_Gap | Copy | _Expanded] = []
         pos = 0
-        for member in found:
-            items.append(_Gap(pos, member.data))
-            mark = len(self.data)
-            member_ops = self._member(member)
-            if len(member_ops) == 1 and isinstance(member_ops[0], Copy):
-                items.append(member_ops[0])
-            else:
-                items.append(_Expanded(member_ops, self.data[mark:]))
-            del self.data[mark:]
-            pos = member.end
+        workers = min(os.cpu_count() or 1, 4)
+        with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            for start in range(0, len(found), _BATCH):
+                batch = found[start : start + _BATCH]
+                inflated = list(pool.map(self._inflated, batch)) if pool else [
+                    self._inflated(member) for member in batch
+                ]  # fmt: skip
+                for member, analysis in zip(batch, inflated, strict=True):
+                    items.append(_Gap(pos, member.data))
+                    mark = len(self.data)
+                    member_ops = self._member(member, analysis)
+                    if len(member_ops) == 1 and isinstance(member_ops[0], Copy):
+                        items.append(member_ops[0])
+                    else:
+                        items.append(_Expanded(member_ops, self.data[mark:]))
+                    del self.data[mark:]
+                    pos = member.end
         items.append(_Gap(pos, len(self.target)))
         ops: list[Op] = []
         merged = self._copied(items)
@@ -342,40 +404,77 @@ class Planner:
             return None
         return other
 
-    def _member(self, member: containers.ZipMember) -> list[Op]:
+    def _inflated(self, member: containers.ZipMember) -> _Inflated | None:
+        """The slow part of a changed deflated member, run on any thread:
+        its content and deflate parameters (None: not such a member, or it
+        does not inflate exactly)."""
+        compressed = self.target[member.data : member.end]
+        other = self._counterpart(member.name)
+        if (
+            member.method != 8
+            or member.encrypted
+            or (other is not None and self.ref[other.data : other.end] == compressed)
+        ):
+            return None
+        inflated = containers.inflate(compressed)
+        if inflated is None or inflated[1] != len(compressed):
+            return None
+        content = inflated[0]
+        params = self._search(0).find(content, compressed)
+        inner = None
+        if params is not None and other is not None:
+            base = _base(other)
+            piece = memoryview(self._piece_bytes(base))
+            if (
+                self.nested
+                and containers.kind(content) == "gzip"
+                and not _runs(memoryview(content), piece)
+            ):
+                self._piece_bytes(Source(base.offset, base.size, base.flags | GUNZIP))
+                inner = self._gzip_members(memoryview(content), 1)
+        return _Inflated(content, params, inner)
+
+    def _search(self, level: int) -> ParamSearch:
+        """This thread's parameter search for zip members (0) or gzip (1)."""
+        searches: tuple[ParamSearch, ParamSearch] | None = getattr(self._local, "searches", None)
+        if searches is None:
+            searches = self._local.searches = (ParamSearch(), ParamSearch())
+        return searches[level]
+
+    def _member(self, member: containers.ZipMember, inflated: _Inflated | None) -> list[Op]:
         compressed = self.target[member.data : member.end]
         other = self._counterpart(member.name)
         if other is not None and self.ref[other.data : other.end] == compressed:
             return [Copy(other.data, len(compressed))]
         if member.encrypted or member.method not in (0, 8):
-            return [self._lit(compressed)]
+            return [self._carried(compressed)]
         if member.method == 0:
             return self._content(compressed, other)
-        inflated = containers.inflate(compressed)
-        if inflated is None or inflated[1] != len(compressed):
-            return [self._lit(compressed)]
-        content = inflated[0]
-        if not self._affordable(len(content)):
-            return [self._lit(compressed)]
-        mark = len(self.data)
-        op = self._deflated(0, compressed, content, self._content(memoryview(content), other))
-        if op is None:
-            del self.data[mark:]
-            return [self._lit(compressed)]
-        return [op]
+        if inflated is None or inflated.params is None:
+            return [self._carried(compressed)]
+        if not self._affordable(len(inflated.content)):
+            return [self._carried(compressed)]
+        self.deflated[deflate_key(inflated.params, inflated.content)] = compressed
+        parts = self._content(memoryview(inflated.content), other, inflated.inner)
+        return [Deflate(inflated.params, len(compressed), tuple(parts))]
 
-    def _content(self, content: memoryview, other: containers.ZipMember | None) -> list[Op]:
+    def _content(
+        self,
+        content: memoryview,
+        other: containers.ZipMember | None,
+        members: list[_GzipPart] | None = None,
+    ) -> list[Op]:
         """A member's uncompressed bytes, against its counterpart's: as runs
-        of it, or (a gzip stream) expanded once more, or as they are."""
-        flags = INFLATE if other is not None and other.method == 8 else 0
-        base = None if other is None else Source(other.data, other.end - other.data, flags)
+        of it, or (a gzip stream) expanded once more, or as they are.
+        ``members``: the gzip stream's, analysed ahead."""
+        base = None if other is None else _base(other)
         ops = self._against(content, base)
         if ops is not None:
             return ops
         if self.nested and containers.kind(content) == "gzip":
             mark = len(self.data)
-            inner = None if base is None else Source(base.offset, base.size, flags | GUNZIP)
-            ops = self._gzip(content, inner, level=1)
+            inner = None if base is None else Source(base.offset, base.size, base.flags | GUNZIP)
+            ops = self._gzip(content, inner, 1, members)
             if any(isinstance(op, Deflate) for op in ops):
                 self.matched.discard(base)  # the data holds the inner content
                 return _joined(ops)
@@ -413,6 +512,16 @@ class Planner:
                 continue
             out.append(item)
         return out
+
+
+def _runs(content: memoryview, piece: memoryview) -> tuple[int, int] | None:
+    """The unchanged leading and trailing runs of ``content`` against
+    ``piece``, when they cover most of it."""
+    prefix = common_prefix(content, piece)
+    suffix = common_suffix(content, piece, min(len(content), len(piece)) - prefix)
+    if prefix + suffix < max(_MIN_RUN, len(content) // 2):
+        return None
+    return prefix, suffix
 
 
 def _joined(ops: list[Op]) -> list[Op]:

@@ -85,9 +85,12 @@ ARCHIVE_MODES = {"all": frozenset({"zip", "gzip"}), "zip": frozenset({"zip"}), "
 contents (``zip``: zip-family only, so gets never re-deflate a large gzip
 stream; ``off``: only deltas deltaglider 6.2.0 can read)."""
 
-_CONTENTS_WITHOUT_PLAIN = 0.01
+_CONTENTS_WITHOUT_PLAIN = 0.5
 """A contents delta at most this share of the file is kept without also
-encoding the plain delta (which could save at most that much)."""
+encoding the plain delta.  What a contents delta does not copy or
+re-deflate it carries as the plain delta would (the same bytes, encoded
+against the same reference bytes), so the plain one is only worth its
+encode (as long again) where the contents delta achieved little."""
 _CONTENTS_MARGIN = 0.9
 """Otherwise the contents delta is kept only if at most this share of the
 plain delta's size."""
