@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from archives import release
 from client_backends import empty_and_delete, seaweed_client
 from helpers import mutate
 from seaweed import ACCESS_KEY, REGION, SECRET_KEY, s3_client
 
-from deltaglider import DeltaGliderClient, create_client
+from deltaglider import DeltaGliderClient, archive, create_client
 from deltaglider.core.size_cache import SIZE_CACHE_KEY
 
 V1 = os.urandom(200_000)
@@ -150,6 +151,27 @@ def test_no_delta_stores_files_as_is(cli: Cli, tmp_path: Path) -> None:
     assert info["is_delta"] is False
     shown = cli("ls", "--show-stored", cli.url("nd/")).stdout.splitlines()
     assert shown[1].split()[2:] == [str(len(V2)), str(len(V2)), "0.0%", "app-2.zip"]
+
+
+def test_wheels_are_contents_deltas_unless_turned_off(cli: Cli, tmp_path: Path) -> None:
+    for version in (1, 2):
+        (tmp_path / f"pkg-1.{version}-py3-none-any.whl").write_bytes(release(version))
+    for flags, folder in (((), "on/"), (("--archive-deltas", "off"), "off/")):
+        for version in (1, 2):
+            name = f"pkg-1.{version}-py3-none-any.whl"
+            done = cli("cp", *flags, name, cli.url(folder), cwd=tmp_path)
+            assert done.returncode == 0, done.stderr
+        stored = cli.client.service.reader.locate(cli.bucket, f"{folder}pkg-1.2-py3-none-any.whl")
+        assert stored is not None
+        # A wheel is a delta candidate by its bytes; with the setting off it
+        # is what 6.2.0 would make of it: a file stored as is.
+        assert (stored.delta_format == archive.FORMAT) == (folder == "on/")
+        assert stored.is_delta == (folder == "on/")
+        assert "(delta, " in done.stdout if folder == "on/" else "stored as is" in done.stdout
+    got = cli("cp", cli.url("on/pkg-1.2-py3-none-any.whl"), str(tmp_path / "back.whl"))
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "back.whl").read_bytes() == release(2)
+    assert cli("cp", "--archive-deltas", "sometimes", "x", cli.url()).returncode == 2
 
 
 def test_recursive_cp_with_filters_and_dryrun(cli: Cli, tmp_path: Path) -> None:

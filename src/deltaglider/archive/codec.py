@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from deltaglider import xdelta
 from deltaglider.archive import containers
-from deltaglider.archive.containers import MAX_EXPANDED
+from deltaglider.archive.containers import ZipIndex
 from deltaglider.archive.deflate import IMPLEMENTATION, Params, deflate
 from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
 from deltaglider.archive.planner import Planner, deflate_key
@@ -53,7 +53,8 @@ def encode(
     kind = containers.kind(target)
     if kind not in kinds:
         return None
-    plan = Planner(reference, target, nested="gzip" in kinds).plan(kind)
+    planner = Planner(reference, target, nested="gzip" in kinds)
+    plan = planner.plan(kind)
     if not plan.useful:
         return None
     data = b"".join(plan.data)
@@ -80,7 +81,7 @@ def encode(
         return known if known is not None and len(known) == size else deflate(params, content, size)
 
     try:
-        rebuilt = _decode(reference, payload, len(target), verified, sources)
+        rebuilt = _decode(planner.ref_index, payload, len(target), verified, sources)
     except CorruptContentsDeltaError as exc:
         _log.warning("contents delta did not rebuild the file (%s); not using it", exc)
         return None
@@ -108,11 +109,11 @@ def decode(
         raise UnsupportedDeflateError(
             f"the delta was made with {implementation} deflate; this build has {IMPLEMENTATION}"
         )
-    return _decode(reference, payload, size, deflater or deflate, None)
+    return _decode(ZipIndex(reference), payload, size, deflater or deflate, None)
 
 
 def _decode(
-    reference: bytes | memoryview,
+    index: ZipIndex,
     payload: bytes | memoryview,
     size: int,
     deflater: Deflater,
@@ -123,9 +124,9 @@ def _decode(
         raise CorruptContentsDeltaError(
             f"the recipe rebuilds {recipe.output_size} bytes, the object records {size}"
         )
-    if recipe.data_size > MAX_EXPANDED + size:
+    if recipe.data_size > size + containers.expansion_limit(size):
         raise CorruptContentsDeltaError("the delta's data stream is larger than its limits")
-    source, matched = sources or build_source(reference, recipe.sources)
+    source, matched = sources or build_source(index.data, recipe.sources, index)
     data = bytearray(recipe.data_size)
     try:
         written = xdelta.decode_into(matched, vcdiff, data)
@@ -135,7 +136,7 @@ def _decode(
         raise CorruptContentsDeltaError(
             f"the data stream decoded to {written} bytes, not {recipe.data_size}"
         )
-    return assemble(recipe.ops, reference, source, data, size, deflater)
+    return assemble(recipe.ops, index, source, data, size, deflater)
 
 
 @dataclass(frozen=True)

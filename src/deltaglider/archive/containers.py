@@ -8,6 +8,7 @@ interpreter's ``zlib``: any correct inflater gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ _XFL_LEVELS = {2: frozenset({9}), 4: frozenset({1}), 0: frozenset({0, 2, 3, 4, 5
 MAX_RATIO = 100
 """A stream that inflates to more than this many times its size (plus
 1 MiB) is not expanded: a bomb, or data better left as it is."""
+
+
+def expansion_limit(size: int) -> int:
+    """Uncompressed bytes a file of ``size`` bytes may be expanded to: what
+    the writer stays within and the reader refuses beyond."""
+    return min(MAX_EXPANDED, MAX_RATIO * size + (1 << 20))
 
 
 def kind(data: Buffer) -> str | None:
@@ -101,8 +108,12 @@ def zip_members(data: Buffer) -> list[ZipMember] | None:
     """The members of a zip, ordered by position and not overlapping; None
     if no end record is found.  Entries whose local header is not where
     they say, or which overlap an earlier member, are left out."""
-    view = memoryview(data)
-    found = zip_directory(view)
+    return _members(memoryview(data), zip_directory(data))
+
+
+def _members(
+    view: memoryview, found: tuple[list[DirectoryEntry], int] | None
+) -> list[ZipMember] | None:
     if found is None:
         return None
     entries, shift = found
@@ -125,45 +136,58 @@ def zip_members(data: Buffer) -> list[ZipMember] | None:
     return kept
 
 
-def zip_by_name(data: Buffer) -> dict[bytes, ZipMember]:
-    """A zip's members by name (the first of a name, in file order); empty
-    if it is not a zip."""
-    found = zip_members(data)
-    index: dict[bytes, ZipMember] = {}
-    for member in found or []:
-        index.setdefault(member.name, member)
-    return index
+class ZipIndex:
+    """One zip's structure, each part read once, when first asked for."""
 
+    def __init__(self, data: Buffer) -> None:
+        self.data = memoryview(data)
 
-def zip_skeleton(data: Buffer) -> bytes | None:
-    """A zip's bytes outside its members' data (local headers, descriptors,
-    the central directory, anything around them), in order, with each
-    directory entry's offset field zeroed (a target's directory is stored
-    with those fields relative: see :func:`relative_offsets`); None if it
-    is not a zip."""
-    found = zip_members(data)
-    if found is None:
-        return None
-    copy = bytearray(data)
-    directory = zip_directory(copy)
-    for entry in directory[0] if directory else []:
-        struct.pack_into("<I", copy, entry.position + 42, 0)
-    view = memoryview(copy)
-    parts, pos = [], 0
-    for member in found:
-        parts.append(view[pos : member.data])
-        pos = member.end
-    parts.append(view[pos:])
-    return b"".join(parts)
+    @functools.cached_property
+    def directory(self) -> tuple[list[DirectoryEntry], int] | None:
+        """See :func:`zip_directory`."""
+        return zip_directory(self.data)
 
+    @functools.cached_property
+    def members(self) -> list[ZipMember] | None:
+        """See :func:`zip_members`."""
+        return _members(self.data, self.directory)
 
-def directory_offsets(data: Buffer) -> dict[bytes, int]:
-    """A zip's directory offset fields by name (the first entry of a name)."""
-    found = zip_directory(data)
-    offsets: dict[bytes, int] = {}
-    for entry in found[0] if found else []:
-        offsets.setdefault(entry.name, entry.offset_field)
-    return offsets
+    @functools.cached_property
+    def by_name(self) -> dict[bytes, ZipMember]:
+        """Members by name (the first of a name, in file order); empty if
+        it is not a zip."""
+        index: dict[bytes, ZipMember] = {}
+        for member in self.members or []:
+            index.setdefault(member.name, member)
+        return index
+
+    @functools.cached_property
+    def offsets(self) -> dict[bytes, int]:
+        """Directory offset fields by name (the first entry of a name)."""
+        offsets: dict[bytes, int] = {}
+        for entry in self.directory[0] if self.directory else []:
+            offsets.setdefault(entry.name, entry.offset_field)
+        return offsets
+
+    @functools.cached_property
+    def skeleton(self) -> bytes | None:
+        """The bytes outside the members' data (local headers, descriptors,
+        the central directory, anything around them), in order, with each
+        directory entry's offset field zeroed (a target's directory is
+        stored with those fields relative: see :class:`RelativeOffsets`);
+        None if it is not a zip."""
+        if self.members is None:
+            return None
+        copy = bytearray(self.data)
+        for entry in self.directory[0] if self.directory else []:
+            struct.pack_into("<I", copy, entry.position + 42, 0)
+        view = memoryview(copy)
+        parts, pos = [], 0
+        for member in self.members:
+            parts.append(view[pos : member.data])
+            pos = member.end
+        parts.append(view[pos:])
+        return b"".join(parts)
 
 
 class RelativeOffsets:

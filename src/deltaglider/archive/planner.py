@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from deltaglider.archive import containers
-from deltaglider.archive.containers import MAX_EXPANDED
 from deltaglider.archive.deflate import Params, ParamSearch
 from deltaglider.archive.rebuild import source_piece
 from deltaglider.archive.recipe import (
@@ -154,6 +153,8 @@ class Planner:
     def __init__(self, reference: bytes | memoryview, target: bytes | memoryview, *, nested: bool):
         self.ref = memoryview(reference)
         self.target = memoryview(target)
+        self.ref_index = containers.ZipIndex(self.ref)
+        self.target_index = containers.ZipIndex(self.target)
         self.nested = nested
         self._local = threading.local()  # each thread's parameter searches
         self._built: dict[Source, bytes | memoryview] = {}  # pieces built ahead
@@ -204,11 +205,11 @@ class Planner:
         thread may build them ahead)."""
         piece = self._built.get(source)
         if piece is None:
-            piece = self._built[source] = source_piece(self.ref, source)
+            piece = self._built[source] = source_piece(self.ref, source, self.ref_index)
         return piece
 
     def _affordable(self, size: int) -> bool:
-        if self.expanded + size > MAX_EXPANDED:
+        if self.expanded + size > containers.expansion_limit(len(self.target)):
             return False
         self.expanded += size
         return True
@@ -289,11 +290,11 @@ class Planner:
     # -- zip -------------------------------------------------------------------
 
     def _zip(self) -> list[Op]:
-        found = containers.zip_members(self.target)
+        found = self.target_index.members
         if found is None:
             return [self._lit(self.target)]
         self._index_reference()
-        directory = containers.zip_directory(self.target)
+        directory = self.target_index.directory
         self.directory = directory[0] if directory else []
         items: list[_Gap | Copy | _Expanded] = []
         pos = 0
@@ -301,10 +302,13 @@ class Planner:
         with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
             for start in range(0, len(found), _BATCH):
                 batch = found[start : start + _BATCH]
-                inflated = list(pool.map(self._inflated, batch)) if pool else [
-                    self._inflated(member) for member in batch
-                ]  # fmt: skip
-                for member, analysis in zip(batch, inflated, strict=True):
+                changed = [member for member in batch if self._changed_deflated(member)]
+                inflated = dict(
+                    zip(changed, pool.map(self._inflated, changed) if pool else
+                        map(self._inflated, changed), strict=True)
+                )  # fmt: skip
+                for member in batch:
+                    analysis = inflated.get(member)
                     items.append(_Gap(pos, member.data))
                     mark = len(self.data)
                     member_ops = self._member(member, analysis)
@@ -351,7 +355,7 @@ class Planner:
         if not (entries and gap.start <= start and end <= gap.end):
             return [self._lit(self.target[gap.start : gap.end])] if gap.end > gap.start else []
         ops: list[Op] = [self._lit(self.target[gap.start : start])] if start > gap.start else []
-        offsets = containers.RelativeOffsets(containers.directory_offsets(self.ref))
+        offsets = containers.RelativeOffsets(self.ref_index.offsets)
         directory = bytearray(self.target[start:end])
         for entry in entries:
             at = entry.position - start + 42
@@ -384,14 +388,13 @@ class Planner:
         )
 
     def _index_reference(self) -> None:
-        self.by_name: dict[bytes, containers.ZipMember] = {}
+        self.by_name = self.ref_index.by_name
         self.by_shape: dict[bytes, containers.ZipMember] = {}
-        found = containers.zip_members(self.ref)
+        found = self.ref_index.members
         if found is None:
             self._piece(Source(0, len(self.ref), 0), matched=True)
             return
         for member in found:
-            self.by_name.setdefault(member.name, member)
             self.by_shape.setdefault(_DIGITS.sub(b"#", member.name), member)
         # Its local headers and directory: the target's are mostly found there.
         self._piece(Source(0, len(self.ref), SKELETON), matched=True)
@@ -404,18 +407,20 @@ class Planner:
             return None
         return other
 
+    def _changed_deflated(self, member: containers.ZipMember) -> bool:
+        """Whether a member is deflated and not the same as its counterpart."""
+        if member.method != 8 or member.encrypted:
+            return False
+        other = self._counterpart(member.name)
+        compressed = self.target[member.data : member.end]
+        return other is None or self.ref[other.data : other.end] != compressed
+
     def _inflated(self, member: containers.ZipMember) -> _Inflated | None:
         """The slow part of a changed deflated member, run on any thread:
-        its content and deflate parameters (None: not such a member, or it
-        does not inflate exactly)."""
+        its content and deflate parameters (None: it does not inflate
+        exactly)."""
         compressed = self.target[member.data : member.end]
         other = self._counterpart(member.name)
-        if (
-            member.method != 8
-            or member.encrypted
-            or (other is not None and self.ref[other.data : other.end] == compressed)
-        ):
-            return None
         inflated = containers.inflate(compressed)
         if inflated is None or inflated[1] != len(compressed):
             return None

@@ -37,14 +37,16 @@ Deflater = Callable[[Params, bytes, int], bytes | bytearray | memoryview]
 _PARALLEL_MIN = 1 << 20  # content bytes below which one thread does it all
 
 
-def source_piece(reference: memoryview, source: Source) -> bytes | memoryview:
+def source_piece(
+    reference: memoryview, source: Source, index: containers.ZipIndex
+) -> bytes | memoryview:
     """One piece of the delta's source: a range of the reference, taken as
     is, inflated and/or gunzipped.  A piece that does not inflate or gunzip
     is taken as it is; the writer builds its pieces with this function too."""
     if source.offset + source.size > len(reference):
         raise CorruptContentsDeltaError("a source lies outside the reference")
     if source.flags & SKELETON:
-        return containers.zip_skeleton(reference) or b""
+        return index.skeleton or b""
     piece: bytes | memoryview = reference[source.offset : source.offset + source.size]
     if source.flags & INFLATE:
         inflated = containers.inflate(piece)
@@ -56,7 +58,9 @@ def source_piece(reference: memoryview, source: Source) -> bytes | memoryview:
 
 
 def build_source(
-    reference: bytes | memoryview, sources: tuple[Source, ...] | list[Source]
+    reference: bytes | memoryview,
+    sources: tuple[Source, ...] | list[Source],
+    index: containers.ZipIndex,
 ) -> tuple[bytes | memoryview, bytes | memoryview]:
     """What ``Src`` ops read (every piece, concatenated) and what the
     xdelta3 part was encoded against (the MATCHED pieces)."""
@@ -64,7 +68,7 @@ def build_source(
     parts: list[bytes | memoryview] = []
     total = 0
     for source in sources:
-        piece = source_piece(view, source)
+        piece = source_piece(view, source, index)
         total += len(piece)
         if total > MAX_EXPANDED + len(view):
             raise CorruptContentsDeltaError("the delta's source would be too large")
@@ -93,14 +97,21 @@ class _Layout:
     range, before anything is deflated."""
 
     def __init__(
-        self, reference: memoryview, source: memoryview, data: memoryview, output_size: int
+        self,
+        reference: memoryview,
+        index: containers.ZipIndex,
+        source: memoryview,
+        data: memoryview,
+        output_size: int,
     ) -> None:
         self.reference = reference
+        self.index = index
         self.source = source
         self.data = data
         self.position = 0
-        self.budget = output_size + MAX_EXPANDED + len(data)
-        self._by_name: dict[bytes, containers.ZipMember] | None = None
+        # What the ops may produce in all (nested content too): the writer
+        # expands no more than this, so a damaged recipe cannot ask for more.
+        self.budget = output_size + containers.expansion_limit(output_size) + len(data)
 
     def parts(self, ops: tuple[Op, ...]) -> list[memoryview | _Job]:
         out: list[memoryview | _Job] = []
@@ -110,7 +121,7 @@ class _Layout:
                     out.extend(self._member())
                 continue
             if isinstance(op, Directory):
-                offsets = containers.RelativeOffsets(containers.directory_offsets(self.reference))
+                offsets = containers.RelativeOffsets(self.index.offsets)
                 out.extend(self._entry(offsets) for _ in range(op.count))
                 continue
             self.budget -= op.size
@@ -144,9 +155,7 @@ class _Layout:
         if end > len(self.data):
             raise CorruptContentsDeltaError("the recipe reads past its data")
         name = bytes(self.data[self.position + 30 : self.position + 30 + name_len])
-        if self._by_name is None:
-            self._by_name = containers.zip_by_name(self.reference)
-        member = self._by_name.get(name)
+        member = self.index.by_name.get(name)
         if member is None:
             raise CorruptContentsDeltaError(f"the reference has no member {name!r}")
         self.budget -= end - self.position + member.end - member.data
@@ -184,14 +193,15 @@ def _run(job: _Job, deflater: Deflater) -> bytes | bytearray | memoryview:
 
 def assemble(
     ops: tuple[Op, ...],
-    reference: bytes | memoryview,
+    index: containers.ZipIndex,
     source: bytes | memoryview,
     data: bytes | bytearray | memoryview,
     size: int,
     deflater: Deflater = deflate,
 ) -> bytearray:
-    """Run the ops: exactly ``size`` bytes, or CorruptContentsDeltaError."""
-    layout = _Layout(memoryview(reference), memoryview(source), memoryview(data), size)
+    """Run the ops over the reference (``index``: its zip structure):
+    exactly ``size`` bytes, or CorruptContentsDeltaError."""
+    layout = _Layout(index.data, index, memoryview(source), memoryview(data), size)
     parts = layout.parts(ops)
     if layout.position != len(layout.data):
         raise CorruptContentsDeltaError("the recipe leaves data unread")
