@@ -3,6 +3,7 @@ any flags, tarball-like text; each version changes a little of the last."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import struct
@@ -82,3 +83,26 @@ def hand_made_zip(
 
 def tarball(version: int) -> bytes:
     return b"".join(edited(text(i, 200), version) if i == 7 else text(i, 200) for i in range(30))
+
+
+def source_tarball(version: int, *, level: int = 9) -> bytes:
+    """A package's source archive, as sdists are: a tar under a folder named
+    for the version, gzipped; version N changes two files of N-1 and adds
+    one."""
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        files = {f"src/mod{i}.py": text(i, 100) for i in range(25)}
+        files["PKG-INFO"] = f"Version: 1.{version}\n".encode()
+        for v in range(1, version + 1):
+            files[f"src/mod{v % 25}.py"] = edited(files[f"src/mod{v % 25}.py"], v)
+            files[f"src/new{v}.py"] = text(100 + v, 20)
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(f"pkg-1.{version}/{name}")
+            info.size, info.mtime = len(data), 1_700_000_000 + version
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=level, mtime=version) as handle:
+        handle.write(buf.getvalue())
+    return out.getvalue()

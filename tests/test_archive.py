@@ -14,7 +14,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from archives import RNG, edited, hand_made_zip, make_zip, release, tarball, text
+from archives import RNG, edited, hand_made_zip, make_zip, release, source_tarball, tarball, text
 
 from deltaglider import archive, xdelta
 from deltaglider.archive import containers
@@ -290,3 +290,14 @@ def test_the_command_encodes_explains_and_rebuilds(
     assert "not a zip or gzip archive" in capsys.readouterr().err
     assert main(["inspect", notes]) == 1
     assert "not a contents delta" in capsys.readouterr().err
+
+
+def test_a_source_tarball_is_matched_file_by_file() -> None:
+    v1, v2 = source_tarball(1), source_tarball(3)
+    facts = roundtrip(v1, v2)
+    assert facts.redeflated == 1
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    # Only the changed and new files are in the data stream, not the tar.
+    assert facts.data_size < len(gzip.decompress(v2)) // 4
+    assert len(payload) < len(v2) // 10

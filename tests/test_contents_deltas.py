@@ -152,3 +152,47 @@ def test_62_fails_safe_on_a_contents_delta(
         assert not out.exists(), "6.2.0 handed out a file"
         old.download(f"s3://{bucket}/rel/app-0.zip", out)  # its reference it reads
         assert out.read_bytes() == WHEELS[0]
+
+
+def test_an_estimate_is_what_the_put_stores(tmp_path: Path) -> None:
+    client = create_client(endpoint_url=(tmp_path / "s").as_uri())
+    client.create_bucket(Bucket="estimates")
+    client.put_object(Bucket="estimates", Key="w/p-1.whl", Body=WHEELS[0])
+    wheel = tmp_path / "p-2.whl"
+    wheel.write_bytes(WHEELS[1])
+    estimate = client.estimate_compression(wheel, "estimates", "w")
+    client.upload(wheel, "s3://estimates/w/")
+    stored = client.service.reader.locate("estimates", "w/p-2.whl")
+    assert stored is not None
+    assert stored.delta_format == archive.FORMAT
+    assert estimate["stored_as"] == "delta"
+    assert estimate["estimated_stored_size"] == stored.stored_size
+
+
+def test_a_slow_rebuild_is_kept_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deltaglider.core import reader
+
+    client = create_client(endpoint_url=(tmp_path / "s").as_uri())
+    client.create_bucket(Bucket="kept")
+    for i, data in enumerate(TARBALLS[:2]):
+        client.put_object(Bucket="kept", Key=f"s/p-{i}.tar.gz", Body=data)
+    codec = client.service.reader.diff
+    rebuilds: list[int] = []
+    original = codec.decode_contents
+
+    def counted(*args: object, **kwargs: object) -> bytearray:
+        rebuilds.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(codec, "decode_contents", counted)
+    client.clear_cache()
+    monkeypatch.setattr(reader, "_KEEP_REBUILT_AFTER", 3600.0)  # never slow enough
+    for _ in range(2):
+        assert client.get_object(Bucket="kept", Key="s/p-1.tar.gz")["Body"].read() == TARBALLS[1]
+    assert len(rebuilds) == 2
+    monkeypatch.setattr(reader, "_KEEP_REBUILT_AFTER", 0.0)  # every rebuild is slow
+    for _ in range(3):
+        assert client.get_object(Bucket="kept", Key="s/p-1.tar.gz")["Body"].read() == TARBALLS[1]
+    assert len(rebuilds) == 3  # rebuilt once more, then read from the cache

@@ -93,7 +93,7 @@ class XDeltaCodec:
             with self._encode_slots:
                 return archive.encode(
                     reference, target, kinds=kinds, max_size=max_size,
-                    memory_budget=self.memory_budget,
+                    memory_budget=min(self.memory_budget, archive.MEMORY_BUDGET),
                 )  # fmt: skip
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc

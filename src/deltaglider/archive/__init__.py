@@ -13,6 +13,7 @@ The format is documented in docs/storage-format.md ("Contents deltas").
 
 from deltaglider.archive.codec import (
     FORMAT,
+    MEMORY_BUDGET,
     Description,
     decode,
     describe,
@@ -29,6 +30,7 @@ from deltaglider.archive.errors import (
 __all__ = [
     "FORMAT",
     "IMPLEMENTATION",
+    "MEMORY_BUDGET",
     "ArchiveDeltaError",
     "CorruptContentsDeltaError",
     "Description",

@@ -335,6 +335,61 @@ def _gzip_header_end(view: memoryview, pos: int) -> int | None:
     return pos if pos <= len(view) else None
 
 
+@dataclass(frozen=True)
+class TarEntry:
+    """One tar entry: its 512-byte header at ``start``, its data (``size``
+    bytes, padded to 512) up to ``end``."""
+
+    name: bytes
+    typeflag: int
+    start: int
+    size: int
+    end: int
+
+
+def tar_entries(data: Buffer) -> list[TarEntry] | None:
+    """The entries of a tar archive, in order, up to its end blocks or the
+    first header that is not one; None if it does not start with one."""
+    view = memoryview(data)
+    entries: list[TarEntry] = []
+    pos = 0
+    while pos + 512 <= len(view):
+        header = bytes(view[pos : pos + 512])
+        size = _tar_size(header) if _tar_checksum_ok(header) else None
+        if size is None:
+            break
+        end = pos + 512 + (size + 511) // 512 * 512
+        if end > len(view):
+            break
+        name = header[:100].split(b"\0", 1)[0]
+        if header[257:262] == b"ustar" and header[345]:
+            name = header[345:500].split(b"\0", 1)[0] + b"/" + name
+        entries.append(TarEntry(name, header[156], pos, size, end))
+        pos = end
+    return entries or None
+
+
+def _tar_checksum_ok(header: bytes) -> bool:
+    if not any(header):
+        return False
+    field = header[148:156].split(b"\0", 1)[0].strip()
+    try:
+        recorded = int(field, 8)
+    except ValueError:
+        return False
+    return recorded == sum(header[:148]) + 8 * 32 + sum(header[156:])
+
+
+def _tar_size(header: bytes) -> int | None:
+    field = header[124:136]
+    if field[0] & 0x80:  # base-256, for sizes of 8 GiB and more
+        return int.from_bytes(field[1:], "big")
+    try:
+        return int(field.split(b"\0", 1)[0].strip() or b"0", 8)
+    except ValueError:
+        return None
+
+
 def inflate(stream: Buffer, limit: int | None = None) -> tuple[bytes, int] | None:
     """Inflate the raw deflate stream at the start of ``stream``: its
     content and the compressed bytes it used, or None if it is damaged,

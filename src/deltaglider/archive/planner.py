@@ -18,11 +18,13 @@ data is delta-encoded against.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import re
 import struct
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -34,6 +36,7 @@ from deltaglider.archive.recipe import (
     INFLATE,
     MATCHED,
     SKELETON,
+    SLICE,
     Copy,
     Deflate,
     Directory,
@@ -51,9 +54,15 @@ _MATCHED_CHANGE = 256  # changed bytes past which a piece is matched against
 _CHUNK = 1 << 16
 
 
-def deflate_key(params: Params, content: bytes | bytearray | memoryview) -> tuple[int, bytes]:
-    """What identifies one re-deflate: parameters and the content's hash."""
-    return params.pack(), hashlib.sha256(content).digest()
+def deflate_key(
+    params: Params, content: Iterable[bytes | bytearray | memoryview]
+) -> tuple[int, bytes]:
+    """What identifies one re-deflate: parameters and the content's hash
+    (the content given in parts)."""
+    digest = hashlib.sha256()
+    for part in content:
+        digest.update(part)
+    return params.pack(), digest.digest()
 
 
 def _first_difference(a: memoryview, b: memoryview, lo: int, hi: int) -> int:
@@ -136,6 +145,9 @@ class Plan:
     data: list[bytes | memoryview]
     sources: list[Source]
     source: list[bytes | memoryview]
+    wholes: dict[Source, bytes | memoryview]
+    """The whole pieces the sources were built from (so a check of the
+    recipe need not build them again)."""
     deflated: dict[tuple[int, bytes], memoryview] = field(default_factory=dict)
     carried: int = 0
     """Compressed bytes in the data stream (streams no parameters re-create)."""
@@ -158,6 +170,7 @@ class Planner:
         self.nested = nested
         self._local = threading.local()  # each thread's parameter searches
         self._built: dict[Source, bytes | memoryview] = {}  # pieces built ahead
+        self._whole: dict[Source, bytes | memoryview] = {}  # what slices are cut from
         self.data: list[bytes | memoryview] = []
         self.sources: dict[Source, int] = {}  # each piece's index in source
         self.source: list[bytes | memoryview] = []
@@ -171,10 +184,13 @@ class Planner:
     def plan(self, kind: str) -> Plan:
         ops = self._zip() if kind == "zip" else self._gzip_file()
         sources = [
-            Source(s.offset, s.size, s.flags | (MATCHED if s in self.matched else 0))
+            dataclasses.replace(s, flags=s.flags | (MATCHED if s in self.matched else 0))
             for s in self.sources
         ]
-        return Plan(_joined(ops), self.data, sources, self.source, self.deflated, self.carried)
+        wholes = {s: p for s, p in self._built.items() if not s.flags & SLICE} | self._whole
+        return Plan(
+            _joined(ops), self.data, sources, self.source, wholes, self.deflated, self.carried
+        )
 
     # -- pieces -------------------------------------------------------------
 
@@ -205,7 +221,9 @@ class Planner:
         thread may build them ahead)."""
         piece = self._built.get(source)
         if piece is None:
-            piece = self._built[source] = source_piece(self.ref, source, self.ref_index)
+            piece = self._built[source] = source_piece(
+                self.ref, source, self.ref_index, self._whole
+            )
         return piece
 
     def _affordable(self, size: int) -> bool:
@@ -278,14 +296,61 @@ class Planner:
             if part.params is None:
                 ops.append(self._carried(compressed))
             else:
-                self.deflated[deflate_key(part.params, content)] = compressed
-                inner = self._against(memoryview(content), base) or [self._lit(content)]
+                self.deflated[deflate_key(part.params, [content])] = compressed
+                inner = (
+                    (level == 0 and self._tar(memoryview(content), base))
+                    or self._against(memoryview(content), base)
+                    or [self._lit(content)]
+                )
                 ops.append(Deflate(part.params, len(compressed), tuple(inner)))
             ops.append(self._lit(view[member.trailer : member.trailer + 8]))
             pos = member.trailer + 8
         if pos < len(view):
             ops.append(self._lit(view[pos:]))
         return ops
+
+    def _tar(self, content: memoryview, base: Source | None) -> list[Op] | None:
+        """A tarball's content file by file against the reference's: a file
+        whose data is unchanged is read from the source; what changed goes
+        into the data stream, encoded against just that file of the
+        reference (so neither xdelta3's source nor its data is the whole
+        tarball).  Files are matched by name, numbers in the top folder's
+        name aside (``pkg-1.2/setup.py`` for ``pkg-1.3/setup.py``)."""
+        entries = containers.tar_entries(content)
+        if base is None or not entries:
+            return None
+        offset, piece = self._piece(base)
+        theirs: dict[tuple[int, bytes], containers.TarEntry] = {}
+        for entry in containers.tar_entries(piece) or []:
+            theirs.setdefault(_tar_key(entry), entry)
+        if not theirs:
+            return None
+        ops: list[Op] = []
+        for entry in entries:
+            data = entry.start + 512
+            ops.append(self._lit(content[entry.start : data]))
+            other = theirs.get(_tar_key(entry))
+            if (
+                other is not None
+                and piece[other.start + 512 : other.end] == content[data : entry.end]
+            ):
+                ops.append(Src(offset + other.start + 512, entry.end - data))
+                continue
+            ops.append(self._lit(content[data : entry.end]))
+            if other is not None:
+                self._piece(
+                    Source(
+                        base.offset,
+                        base.size,
+                        base.flags | SLICE,
+                        other.start,
+                        other.end - other.start,
+                    ),
+                    matched=True,
+                )
+        if entries[-1].end < len(content):
+            ops.append(self._lit(content[entries[-1].end :]))
+        return _joined(ops)
 
     # -- zip -------------------------------------------------------------------
 
@@ -459,7 +524,7 @@ class Planner:
             return [self._carried(compressed)]
         if not self._affordable(len(inflated.content)):
             return [self._carried(compressed)]
-        self.deflated[deflate_key(inflated.params, inflated.content)] = compressed
+        self.deflated[deflate_key(inflated.params, [inflated.content])] = compressed
         parts = self._content(memoryview(inflated.content), other, inflated.inner)
         return [Deflate(inflated.params, len(compressed), tuple(parts))]
 
@@ -517,6 +582,12 @@ class Planner:
                 continue
             out.append(item)
         return out
+
+
+def _tar_key(entry: containers.TarEntry) -> tuple[int, bytes]:
+    """A tar entry's type and name, digits in its top folder's name aside."""
+    top, slash, rest = entry.name.partition(b"/")
+    return entry.typeflag, _DIGITS.sub(b"#", top) + slash + rest
 
 
 def _runs(content: memoryview, piece: memoryview) -> tuple[int, int] | None:

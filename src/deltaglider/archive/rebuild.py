@@ -5,6 +5,7 @@ vendored deflate releases the GIL)."""
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import struct
@@ -13,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from deltaglider.archive import containers
-from deltaglider.archive.containers import MAX_EXPANDED
+from deltaglider.archive.containers import MAX_EXPANDED, Buffer
 from deltaglider.archive.deflate import Params, deflate
 from deltaglider.archive.errors import CorruptContentsDeltaError
 from deltaglider.archive.recipe import (
@@ -21,6 +22,7 @@ from deltaglider.archive.recipe import (
     INFLATE,
     MATCHED,
     SKELETON,
+    SLICE,
     Copy,
     Deflate,
     Directory,
@@ -31,18 +33,40 @@ from deltaglider.archive.recipe import (
     Src,
 )
 
-Deflater = Callable[[Params, bytes, int], bytes | bytearray | memoryview]
-"""Re-creates ``size`` compressed bytes from content with parameters."""
+Deflater = Callable[[Params, list[Buffer], int], Buffer]
+"""Re-creates ``size`` compressed bytes from content (given as its parts,
+in order) with parameters."""
 
 _PARALLEL_MIN = 1 << 20  # content bytes below which one thread does it all
 
 
 def source_piece(
-    reference: memoryview, source: Source, index: containers.ZipIndex
+    reference: memoryview,
+    source: Source,
+    index: containers.ZipIndex,
+    built: dict[Source, bytes | memoryview] | None = None,
 ) -> bytes | memoryview:
     """One piece of the delta's source: a range of the reference, taken as
-    is, inflated and/or gunzipped.  A piece that does not inflate or gunzip
-    is taken as it is; the writer builds its pieces with this function too."""
+    is, inflated and/or gunzipped, or the reference's skeleton; then
+    sliced if SLICE says so.  A piece that does not inflate or gunzip is
+    taken as it is; the writer builds its pieces with this function too.
+    ``built`` keeps whole pieces, so slices of one are built once."""
+    whole = source.whole
+    piece = None if built is None else built.get(whole)
+    if piece is None:
+        piece = _whole_piece(reference, whole, index)
+        if built is not None:
+            built[whole] = piece
+    if not source.flags & SLICE:
+        return piece
+    if source.start + source.length > len(piece):
+        raise CorruptContentsDeltaError("a source slice lies outside its piece")
+    return memoryview(piece)[source.start : source.start + source.length]
+
+
+def _whole_piece(
+    reference: memoryview, source: Source, index: containers.ZipIndex
+) -> bytes | memoryview:
     if source.offset + source.size > len(reference):
         raise CorruptContentsDeltaError("a source lies outside the reference")
     if source.flags & SKELETON:
@@ -57,24 +81,48 @@ def source_piece(
     return piece
 
 
+class Pieces:
+    """The delta's source, as its pieces (a tarball's is large: not joined
+    into one buffer).  ``Src`` ops read within one piece."""
+
+    def __init__(self, parts: list[bytes | memoryview]) -> None:
+        self.parts = [memoryview(part) for part in parts]
+        self.starts: list[int] = []
+        total = 0
+        for part in self.parts:
+            self.starts.append(total)
+            total += len(part)
+        self.size = total
+
+    def read(self, offset: int, size: int) -> memoryview:
+        """``size`` bytes at ``offset`` of the pieces laid end to end."""
+        index = bisect.bisect_right(self.starts, offset) - 1
+        if index < 0:
+            raise CorruptContentsDeltaError("the recipe copies from outside the delta's source")
+        start = offset - self.starts[index]
+        if start + size > len(self.parts[index]):
+            raise CorruptContentsDeltaError("the recipe copies past a piece of the delta's source")
+        return self.parts[index][start : start + size]
+
+
 def build_source(
     reference: bytes | memoryview,
     sources: tuple[Source, ...] | list[Source],
     index: containers.ZipIndex,
-) -> tuple[bytes | memoryview, bytes | memoryview]:
-    """What ``Src`` ops read (every piece, concatenated) and what the
-    xdelta3 part was encoded against (the MATCHED pieces)."""
+    built: dict[Source, bytes | memoryview] | None = None,
+) -> tuple[Pieces, bytes | memoryview]:
+    """What ``Src`` ops read (every piece) and what the xdelta3 part was
+    encoded against (the MATCHED pieces, concatenated).  ``built``: whole
+    pieces already built (by the writer, with this module's function)."""
     view = memoryview(reference)
-    parts: list[bytes | memoryview] = []
-    total = 0
+    built = dict(built or {})
+    parts = []
     for source in sources:
-        piece = source_piece(view, source, index)
-        total += len(piece)
-        if total > MAX_EXPANDED + len(view):
+        parts.append(source_piece(view, source, index, built))
+        if sum(len(piece) for piece in built.values()) > MAX_EXPANDED + len(view):
             raise CorruptContentsDeltaError("the delta's source would be too large")
-        parts.append(piece)
     pieces = zip(parts, sources, strict=True)
-    return joined(parts), joined([piece for piece, source in pieces if source.flags & MATCHED])
+    return Pieces(parts), joined([piece for piece, source in pieces if source.flags & MATCHED])
 
 
 def joined(parts: list[bytes | memoryview]) -> bytes | memoryview:
@@ -100,7 +148,7 @@ class _Layout:
         self,
         reference: memoryview,
         index: containers.ZipIndex,
-        source: memoryview,
+        source: Pieces,
         data: memoryview,
         output_size: int,
     ) -> None:
@@ -137,9 +185,7 @@ class _Layout:
                     raise CorruptContentsDeltaError("the recipe copies past the reference")
                 out.append(self.reference[op.offset : op.offset + op.size])
             elif isinstance(op, Src):
-                if op.offset + op.size > len(self.source):
-                    raise CorruptContentsDeltaError("the recipe copies past the delta's source")
-                out.append(self.source[op.offset : op.offset + op.size])
+                out.append(self.source.read(op.offset, op.size))
             else:
                 out.append(_Job(op, self.parts(op.parts)))
         return out
@@ -186,22 +232,29 @@ class _Layout:
         return memoryview(entry)
 
 
-def _run(job: _Job, deflater: Deflater) -> bytes | bytearray | memoryview:
-    content = b"".join(p if isinstance(p, memoryview) else _run(p, deflater) for p in job.parts)
+def _run(job: _Job, deflater: Deflater) -> Buffer:
+    content: list[Buffer] = [
+        p if isinstance(p, memoryview) else _run(p, deflater) for p in job.parts
+    ]
     return deflater(job.op.params, content, job.op.size)
+
+
+def deflate_parts(params: Params, parts: list[Buffer], size: int) -> Buffer:
+    """The vendored deflate of content given as parts."""
+    return deflate(params, parts[0] if len(parts) == 1 else b"".join(parts), size)
 
 
 def assemble(
     ops: tuple[Op, ...],
     index: containers.ZipIndex,
-    source: bytes | memoryview,
+    source: Pieces,
     data: bytes | bytearray | memoryview,
     size: int,
-    deflater: Deflater = deflate,
+    deflater: Deflater = deflate_parts,
 ) -> bytearray:
     """Run the ops over the reference (``index``: its zip structure):
     exactly ``size`` bytes, or CorruptContentsDeltaError."""
-    layout = _Layout(index.data, index, memoryview(source), memoryview(data), size)
+    layout = _Layout(index.data, index, source, memoryview(data), size)
     parts = layout.parts(ops)
     if layout.position != len(layout.data):
         raise CorruptContentsDeltaError("the recipe leaves data unread")

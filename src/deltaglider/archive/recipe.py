@@ -21,7 +21,8 @@ Ops (the file is their output, in order):
 Sources: ranges of the reference file, taken as is, inflated (a zip
 member's raw deflate stream) and/or gunzipped (a gzip stream's members'
 contents), or its skeleton (a zip reference's bytes outside its members'
-data: local headers, descriptors, central directory).  ``Src`` offsets are
+data: local headers, descriptors, central directory); SLICE takes only
+``start``..``start + length`` of the result (one file of a tarball).  ``Src`` offsets are
 into all of them, concatenated; the xdelta3 part is encoded against those
 flagged MATCHED, concatenated in the same order (xdelta3 finds matches best
 where source and data run in step).
@@ -42,7 +43,7 @@ MAGIC = b"DGC\x01"
 MAX_DEPTH = 3  # a file, a zip member, a gzip stream inside it
 _MAX_RECIPE = 64 << 20
 _LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY = 1, 2, 3, 4, 5, 6, 7
-INFLATE, GUNZIP, MATCHED, SKELETON = 1, 2, 4, 8
+INFLATE, GUNZIP, MATCHED, SKELETON, SLICE = 1, 2, 4, 8, 16
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,14 @@ class Source:
 
     offset: int
     size: int
-    flags: int  # INFLATE, GUNZIP, MATCHED
+    flags: int  # INFLATE, GUNZIP, SKELETON, MATCHED, SLICE
+    start: int = 0  # with SLICE: only these bytes of the piece
+    length: int = 0
+
+    @property
+    def whole(self) -> Source:
+        """The same piece, unsliced and unflagged as matched."""
+        return Source(self.offset, self.size, self.flags & ~(SLICE | MATCHED))
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,9 @@ def dump(recipe: Recipe) -> bytes:
         _varint(source.offset, body)
         _varint(source.size, body)
         body.append(source.flags)
+        if source.flags & SLICE:
+            _varint(source.start, body)
+            _varint(source.length, body)
     _write_ops(recipe.ops, body)
     packed = zlib.compress(bytes(body), 9)
     head = bytearray(MAGIC)
@@ -198,11 +209,18 @@ def _parse(body: bytes) -> Recipe:
     output, data, count = reader.varint(), reader.varint(), reader.varint()
     if count > len(body):
         raise CorruptContentsDeltaError("the recipe lists more sources than it can hold")
-    sources = tuple(Source(reader.varint(), reader.varint(), reader.byte()) for _ in range(count))
+    sources = tuple(_source(reader) for _ in range(count))
     ops = _parse_ops(reader, 0)
     if reader.pos != len(body):
         raise CorruptContentsDeltaError("the recipe has bytes after its last op")
     return Recipe(output, data, sources, ops)
+
+
+def _source(reader: _Reader) -> Source:
+    offset, size, flags = reader.varint(), reader.varint(), reader.byte()
+    if flags & SLICE:
+        return Source(offset, size, flags, reader.varint(), reader.varint())
+    return Source(offset, size, flags)
 
 
 def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:

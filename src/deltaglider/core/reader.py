@@ -36,6 +36,7 @@ CHUNK = 1 << 20
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
 _HEADER_PEEK = 64 << 10
 _LISTED_ATTEMPTS = 4
+_KEEP_REBUILT_AFTER = 1.0  # seconds: a contents delta this slow to rebuild is cached
 
 
 class HashingWriter:
@@ -305,7 +306,7 @@ class Reader(Room):
             f"{ref_key}, whose SHA-256 is the one recorded: the delta is damaged ({exc})"
         )
 
-    def _decode(self, stored: StoredObject, delta: bytes) -> bytearray:
+    def _decode(self, stored: StoredObject, delta: bytes) -> bytes | bytearray:
         ref_key, ref_sha = self._reference(stored)
         if stored.delta_format is not None:
             return self._decode_contents(stored, delta, ref_key, ref_sha)
@@ -318,22 +319,33 @@ class Reader(Room):
 
     def _decode_contents(
         self, stored: StoredObject, delta: bytes, ref_key: str, ref_sha: str
-    ) -> bytearray:
+    ) -> bytes | bytearray:
+        """Rebuild a contents delta.  One that took long (a large gzip
+        stream re-deflated) is kept in the reference cache under its own
+        SHA-256, once checked, and read from there the next time."""
         where = f"s3://{stored.bucket}/{stored.key}"
         if stored.delta_format != self.diff.contents_format or stored.deflate is None:
             raise UnsupportedObjectError(
                 f"{where}: stored as a {stored.delta_format} delta (deflate "
                 f"{stored.deflate}); this version reads {self.diff.contents_format} only"
             )
+        kept = self.references.cache.get(stored.sha256) if stored.sha256 else None
+        if kept is not None:
+            return kept
         reference = self.references.load(stored.bucket, ref_key, ref_sha)
+        started = self.clock.now()
         try:
-            return self.diff.decode_contents(
+            data = self.diff.decode_contents(
                 reference, delta, size=stored.size, deflate=stored.deflate
             )
         except UnsupportedDeltaError as exc:
             raise UnsupportedObjectError(f"{where}: {exc}") from exc
         except Exception as exc:
             raise self._decode_failed(stored, ref_key, exc) from exc
+        slow = (self.clock.now() - started).total_seconds() >= _KEEP_REBUILT_AFTER
+        if slow and stored.sha256 and self.hasher.sha256(data) == stored.sha256:
+            self.references.cache.put(stored.sha256, bytes(data))
+        return data
 
     def _decode_streaming(self, stored: StoredObject, body: BinaryIO, sink: Sink) -> str:
         ref_key, ref_sha = self._reference(stored)

@@ -188,7 +188,8 @@ class DeltaService:
     ) -> tuple[str, int]:
         """How ``file`` would be stored under ``key`` now, writing nothing:
         ``("direct" | "reference" | "delta", stored bytes)``."""
-        return self.writer.estimate(bucket, key, file, self._ratio(max_ratio))
+        in_memory = file.stat().st_size <= self.stream_threshold
+        return self.writer.estimate(bucket, key, file, self._ratio(max_ratio), in_memory=in_memory)
 
     def _ratio(self, max_ratio: float | None) -> float:
         return self.max_ratio if max_ratio is None else checked_ratio(max_ratio)

@@ -464,10 +464,14 @@ class Writer(Room):
 
     # -- estimates --------------------------------------------------------------
 
-    def estimate(self, bucket: str, key: str, file: Path, ratio: float) -> tuple[str, int]:
+    def estimate(
+        self, bucket: str, key: str, file: Path, ratio: float, *, in_memory: bool
+    ) -> tuple[str, int]:
         """How ``file`` would be stored under ``key`` now, writing nothing:
         ``("direct" | "reference" | "delta", stored bytes)``.  A delta is
-        really encoded against the space's reference (stopping at the cap)."""
+        really encoded against the space's reference (stopping at the cap),
+        as the put would: in memory (an archive as a contents delta, where
+        that is smaller) if ``in_memory``, else streamed."""
         self.check_key(key)
         size = file.stat().st_size
         if size == 0 or not self.is_candidate(key, file):
@@ -477,14 +481,17 @@ class Writer(Room):
         if head is None:
             return "reference", size
         ref_sha = metadata.parse_reference(head.metadata, ref_key).sha256
+        limit = math.floor(ratio * size)
         try:
+            if in_memory:
+                loaded = self.references.load(bucket, ref_key, ref_sha)
+                delta, _ = self._encode(key, loaded, file.read_bytes(), limit)
+                return "delta", len(delta)
             with (
                 self.references.open(bucket, ref_key, ref_sha) as reference,
                 open(file, "rb") as target,
             ):
-                delta_size = self.diff.encode_stream(
-                    reference, target, Discard(), max_size=math.floor(ratio * size)
-                )
+                delta_size = self.diff.encode_stream(reference, target, Discard(), max_size=limit)
         except DeltaTooLargeError:
             return "direct", size
         return "delta", delta_size
