@@ -37,7 +37,7 @@ Deflater = Callable[[Params, list[Buffer], int], Buffer]
 """Re-creates ``size`` compressed bytes from content (given as its parts,
 in order) with parameters."""
 
-_PARALLEL_MIN = 1 << 20  # content bytes below which one thread does it all
+_PARALLEL_MIN = 128 << 10  # deflated bytes below which one thread does it all
 
 
 def source_piece(
