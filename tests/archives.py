@@ -35,11 +35,12 @@ def make_zip(
     level: int | None = None,
     zip64: bool = False,
     comment: bytes = b"",
+    day: int = 2,
 ) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", method, compresslevel=level) as zf:
         for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, day, 3, 4, 6))
             info.compress_type = method
             with zf.open(info, "w", force_zip64=zip64) as handle:
                 handle.write(data)

@@ -173,14 +173,17 @@ class ZipIndex:
     def skeleton(self) -> bytes | None:
         """The bytes outside the members' data (local headers, descriptors,
         the central directory, anything around them), in order, with each
-        directory entry's offset field zeroed (a target's directory is
-        stored with those fields relative: see :class:`RelativeOffsets`);
-        None if it is not a zip."""
+        directory entry's offset field zeroed and its time XORed with its
+        local header's (a target's directory is stored so: see
+        :class:`RelativeOffsets` and :func:`xor_times`); None if it is not
+        a zip."""
         if self.members is None:
             return None
         copy = bytearray(self.data)
-        for entry in self.directory[0] if self.directory else []:
+        entries, shift = self.directory or ([], 0)
+        for entry in entries:
             struct.pack_into("<I", copy, entry.position + 42, 0)
+            xor_times(copy, entry.position, entry.offset_field + shift, entries[0].position)
         view = memoryview(copy)
         parts, pos = [], 0
         for member in self.members:
@@ -188,6 +191,16 @@ class ZipIndex:
             pos = member.end
         parts.append(view[pos:])
         return b"".join(parts)
+
+
+def xor_times(buffer: bytearray, entry: int, header: int, directory: int) -> None:
+    """XOR the modification time and date of the directory entry at
+    ``entry`` with those of the local header at ``header`` (which is how
+    they are stored, and undone: usually the two are equal, so the stored
+    fields are zero), if that header lies before the ``directory``."""
+    if header >= 0 and header + 30 <= directory and buffer[header : header + 4] == ZIP_LOCAL:
+        for i in range(4):
+            buffer[entry + 12 + i] ^= buffer[header + 10 + i]
 
 
 class RelativeOffsets:

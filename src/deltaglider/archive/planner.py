@@ -421,12 +421,15 @@ class Planner:
             return [self._lit(self.target[gap.start : gap.end])] if gap.end > gap.start else []
         ops: list[Op] = [self._lit(self.target[gap.start : start])] if start > gap.start else []
         offsets = containers.RelativeOffsets(self.ref_index.offsets)
-        directory = bytearray(self.target[start:end])
+        shift = self.target_index.directory[1]  # type: ignore[index]  # entries: a zip
+        # The file up to its directory, as a reader has it when it undoes the XOR.
+        directory = bytearray(self.target[:end])
         for entry in entries:
-            at = entry.position - start + 42
-            struct.pack_into("<I", directory, at, offsets.relative(entry.name, entry.offset_field))
-        self.data.append(bytes(directory))
-        ops.append(Directory(len(entries)))
+            containers.xor_times(directory, entry.position, entry.offset_field + shift, start)
+            relative = offsets.relative(entry.name, entry.offset_field)
+            struct.pack_into("<I", directory, entry.position + 42, relative)
+        self.data.append(bytes(directory[start:]))
+        ops.append(Directory(len(entries), shift))
         if gap.end > end:
             ops.append(self._lit(self.target[end : gap.end]))
         return ops

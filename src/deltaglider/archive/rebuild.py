@@ -160,6 +160,9 @@ class _Layout:
         # What the ops may produce in all (nested content too): the writer
         # expands no more than this, so a damaged recipe cannot ask for more.
         self.budget = output_size + containers.expansion_limit(output_size) + len(data)
+        self.times: list[tuple[int, int, int]] = []
+        """Directory entries whose times to XOR once the file is whole:
+        (entry, its local header, the directory), as output offsets."""
 
     def parts(self, ops: tuple[Op, ...]) -> list[memoryview | _Job]:
         out: list[memoryview | _Job] = []
@@ -170,7 +173,14 @@ class _Layout:
                 continue
             if isinstance(op, Directory):
                 offsets = containers.RelativeOffsets(self.index.offsets)
-                out.extend(self._entry(offsets) for _ in range(op.count))
+                directory = sum(len(p) if isinstance(p, memoryview) else p.op.size for p in out)
+                at = directory
+                for _ in range(op.count):
+                    entry = self._entry(offsets)
+                    header = struct.unpack_from("<I", entry, 42)[0] + op.shift
+                    self.times.append((at, header, directory))
+                    out.append(entry)
+                    at += len(entry)
                 continue
             self.budget -= op.size
             if self.budget < 0:
@@ -281,4 +291,6 @@ def assemble(
             position += len(chunk)
     if position != size:
         raise CorruptContentsDeltaError(f"the recipe produced {position} bytes, not {size}")
+    for entry, header, directory in layout.times:
+        containers.xor_times(out, entry, header, directory)
     return out

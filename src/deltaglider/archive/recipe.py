@@ -14,9 +14,13 @@ Ops (the file is their output, in order):
 - ``Members(count)``: ``count`` zip members whose data is unchanged but
   whose local header is not: each header from the data stream, then the
   compressed bytes of the reference's member of the name in that header;
-- ``Directory(count)``: ``count`` central-directory entries from the data
-  stream, their offset fields relative to the reference's
-  (:class:`~deltaglider.archive.containers.RelativeOffsets`).
+- ``Directory(count, shift)``: ``count`` central-directory entries from the
+  data stream, their offset fields relative to the reference's
+  (:class:`~deltaglider.archive.containers.RelativeOffsets`) and their
+  times XORed with their local headers' (found ``shift`` bytes after the
+  offset the entry records:
+  :func:`~deltaglider.archive.containers.xor_times`), undone once the
+  whole file is assembled.
 
 Sources: ranges of the reference file, taken as is, inflated (a zip
 member's raw deflate stream) and/or gunzipped (a gzip stream's members'
@@ -71,6 +75,7 @@ class Members:
 @dataclass(frozen=True)
 class Directory:
     count: int
+    shift: int
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,13 @@ def _write_ops(ops: tuple[Op, ...] | list[Op], out: bytearray) -> None:
         if isinstance(op, Lit):
             out.append(_LIT)
             _varint(op.size, out)
-        elif isinstance(op, (Members, Directory)):
-            out.append(_MEMBERS if isinstance(op, Members) else _DIRECTORY)
+        elif isinstance(op, Members):
+            out.append(_MEMBERS)
             _varint(op.count, out)
+        elif isinstance(op, Directory):
+            out.append(_DIRECTORY)
+            _varint(op.count, out)
+            _varint(op.shift, out)
         elif isinstance(op, (Copy, Src)):
             out.append(_COPY if isinstance(op, Copy) else _SRC)
             _varint(op.offset, out)
@@ -236,7 +245,7 @@ def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
         elif tag == _MEMBERS and not depth:
             ops.append(Members(reader.varint()))
         elif tag == _DIRECTORY and not depth:
-            ops.append(Directory(reader.varint()))
+            ops.append(Directory(reader.varint(), reader.varint()))
         elif tag == _DEFLATE:
             if depth + 1 >= MAX_DEPTH:
                 raise CorruptContentsDeltaError("the recipe nests deflate too deep")
