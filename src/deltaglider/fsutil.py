@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import secrets
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -25,7 +25,7 @@ def atomic_writer(
     """
     target = Path(path)
     prefix = temp_prefix if temp_prefix is not None else f".{target.name}."
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".part")
+    fd, temp_name = create_temp(target.parent, prefix, ".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -36,6 +36,23 @@ def atomic_writer(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def create_temp(folder: str | os.PathLike[str], prefix: str, suffix: str = "") -> tuple[int, str]:
+    """Create a new file with a random name in ``folder`` and open it for
+    writing; its mode is what ``open()`` gives under the user's umask
+    (``tempfile.mkstemp`` makes it private, 0600, whatever the umask), so
+    a file renamed into place from it is like any other the user writes."""
+    for _ in range(100):
+        name = os.path.join(folder, f"{prefix}{secrets.token_hex(8)}{suffix}")
+        try:
+            return os.open(name, _CREATE, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary name")
 
 
 class RandomAccessReader(io.RawIOBase):

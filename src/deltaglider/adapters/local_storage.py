@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +46,7 @@ from deltaglider.core.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
-from deltaglider.fsutil import atomic_writer, file_lock
+from deltaglider.fsutil import atomic_writer, create_temp, file_lock
 from deltaglider.ports.storage import (
     BucketInfo,
     ListedObject,
@@ -299,7 +298,7 @@ class LocalStorage:
                     ) from exc
                 continue  # made and removed again by others meanwhile
             try:
-                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{INTERNAL_PREFIX}tmp-")
+                fd, name = create_temp(path.parent, f"{INTERNAL_PREFIX}tmp-")
             except FileNotFoundError:
                 continue
             return fd, Path(name)
