@@ -267,6 +267,22 @@ def test_rm_rb_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     assert cli("ls", "-r", cli.url()).stdout == ""
     assert cli("stats", cli.bucket, "--detailed").returncode == 0  # leaves a stats cache
     assert cli("rb", cli.url()).stdout == f"remove_bucket: {cli.bucket}\n"
+    gone = cli("rb", cli.url())  # aws: remove_bucket failed, NoSuchBucket
+    assert gone.returncode == 3
+    assert gone.stdout == ""
+    assert "does not exist" in gone.stderr
+
+
+def test_a_mistyped_store_folder_is_reported_not_made(tmp_path: Path) -> None:
+    typo = tmp_path / "stroe"
+    runner = Cli(typo.as_uri(), "typo-bucket", create_client(endpoint_url=typo.as_uri()), None)
+    for args in (("ls",), ("ls", runner.url()), ("cp", runner.url("a.zip"), str(tmp_path))):
+        done = runner(*args)
+        assert done.returncode == 3, (args, done.stderr)
+        assert "does not exist" in done.stderr
+    assert not typo.exists()
+    assert runner("mb", runner.url()).returncode == 0  # mb makes it
+    assert runner("ls").stdout.split()[-1] == "typo-bucket"
 
 
 def test_rb_force_empties_the_bucket(cli: Cli, tmp_path: Path) -> None:

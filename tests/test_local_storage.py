@@ -11,7 +11,7 @@ from storage_contract import BUCKET, StorageContract
 
 from deltaglider.adapters import local_storage
 from deltaglider.adapters.local_storage import LocalStorage
-from deltaglider.core.errors import InvalidKeyError, PreconditionFailedError
+from deltaglider.core.errors import BucketNotFoundError, InvalidKeyError, PreconditionFailedError
 
 
 @pytest.fixture
@@ -90,10 +90,19 @@ def test_delete_prunes_empty_folders(store: LocalStorage) -> None:
     assert list((store.root / BUCKET).iterdir()) == []
 
 
-def test_from_url(tmp_path: Path) -> None:
+def test_from_url_and_a_store_folder_only_mb_makes(tmp_path: Path) -> None:
     storage = LocalStorage.from_url((tmp_path / "data dir").as_uri())
     assert storage.root == tmp_path / "data dir"
+    # A mistyped path is reported by reads, never made by them.
+    assert not storage.bucket_exists("bucket")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        storage.list_buckets()
+    with pytest.raises(BucketNotFoundError):
+        list(storage.iter_objects("bucket"))
+    assert not storage.root.exists()
+    storage.create_bucket("bucket")
     assert storage.root.is_dir()
+    assert [b.name for b in storage.list_buckets()] == ["bucket"]
     with pytest.raises(ValueError, match="file:///"):
         LocalStorage.from_url("http://example.invalid/x")
 

@@ -75,8 +75,9 @@ class LocalStorage:
     """A folder of buckets; implements :class:`deltaglider.ports.storage.StoragePort`."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
+        """A store in the folder ``root``.  Only :meth:`create_bucket` makes
+        that folder: a mistyped path is reported, never made by a read."""
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
 
     @classmethod
     def from_url(cls, url: str) -> LocalStorage:
@@ -479,8 +480,9 @@ class LocalStorage:
     # -- buckets -----------------------------------------------------------
 
     def create_bucket(self, bucket: str) -> None:
-        """Create a bucket folder; an existing one is left as is."""
-        self._bucket_dir(bucket, must_exist=False).mkdir(exist_ok=True)
+        """Create a bucket folder (and the store's, the first time); an
+        existing one is left as is."""
+        self._bucket_dir(bucket, must_exist=False).mkdir(parents=True, exist_ok=True)
 
     def delete_bucket(self, bucket: str) -> None:
         """Delete an empty bucket; a missing one is not an error."""
@@ -499,7 +501,16 @@ class LocalStorage:
         return self._bucket_dir(bucket, must_exist=False).is_dir()
 
     def list_buckets(self) -> list[BucketInfo]:
-        """All bucket folders, by name."""
+        """All bucket folders, by name.
+
+        Raises:
+            FileNotFoundError: the store's folder does not exist (a bucket
+                made in it would make it).
+        """
+        if not self.root.is_dir():
+            raise FileNotFoundError(
+                f"the store folder {self.root} does not exist (mb creates it with a first bucket)"
+            )
         return [
             BucketInfo(entry.name, _utc(entry.stat().st_mtime))
             for entry in sorted(self.root.iterdir(), key=lambda e: e.name)

@@ -46,7 +46,8 @@ class BucketMethods(ClientBase):
         return {"ResponseMetadata": response_metadata()}
 
     def delete_bucket(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
-        """Delete an empty bucket; a missing one is success (idempotent)."""
+        """Delete an empty bucket; a missing one raises ``NoSuchBucket``, as
+        boto3 does."""
         self._ignored("delete_bucket", kwargs)
         with self._errors("DeleteBucket"):
             self.service.delete_bucket(Bucket)

@@ -419,14 +419,18 @@ class DeltaService:
         self.storage.create_bucket(bucket)
 
     def delete_bucket(self, bucket: str) -> None:
-        """Delete a bucket holding no files (a missing one is not an
-        error); its control objects (size cache, temporary copies) go
-        with it."""
-        if self.storage.bucket_exists(bucket):
-            listed = list(self.storage.iter_objects(bucket))
-            if all(obj.key.startswith(keys.CONTROL_PREFIX) for obj in listed):
-                for obj in listed:
-                    self.storage.delete(bucket, obj.key)
+        """Delete a bucket holding no files; its control objects (size
+        cache, temporary copies) go with it.
+
+        Raises:
+            BucketNotFoundError: there is no such bucket (as S3 answers).
+        """
+        if not self.storage.bucket_exists(bucket):
+            raise BucketNotFoundError(f"bucket {bucket!r} does not exist")
+        listed = list(self.storage.iter_objects(bucket))
+        if all(obj.key.startswith(keys.CONTROL_PREFIX) for obj in listed):
+            for obj in listed:
+                self.storage.delete(bucket, obj.key)
         self.storage.delete_bucket(bucket)
 
     def list_buckets(self) -> list[BucketInfo]:
