@@ -246,7 +246,6 @@ def test_rm_rb_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     assert cli("cp", str(tmp_path), cli.url()).returncode == 2  # a folder, no -r
     assert cli("cp", "a", "b").returncode == 2
     assert cli("frobnicate").returncode == 2
-    assert cli("ls", "s3://").returncode == 2  # no bucket
     listed = subprocess.run(  # the endpoint after the command, as aws users write it
         [sys.executable, "-m", "deltaglider", "ls", "-r", cli.url(),
          "--endpoint-url", cli.endpoint],
@@ -266,6 +265,15 @@ def test_rm_rb_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     assert cli("rm", cli.url("d/a.zip")).stdout == f"delete: {cli.url('d/a.zip')}\n"
     assert cli("ls", "-r", cli.url()).stdout == ""
     assert cli("stats", cli.bucket, "--detailed").returncode == 0  # leaves a stats cache
+    buckets = cli("ls", "s3://")  # buckets, as aws lists them
+    assert buckets.returncode == 0
+    assert cli.bucket in buckets.stdout.split()
+    again = cli("mb", cli.url())  # aws: make_bucket failed, BucketAlreadyOwnedByYou
+    assert again.returncode == 1
+    assert "BucketAlreadyOwnedByYou" in again.stderr
+    ratio = cli("cp", "--max-ratio", "2", "x.zip", cli.url())
+    assert ratio.returncode == 2
+    assert "between 0 and 1" in ratio.stderr
     assert cli("rb", cli.url()).stdout == f"remove_bucket: {cli.bucket}\n"
     gone = cli("rb", cli.url())  # aws: remove_bucket failed, NoSuchBucket
     assert gone.returncode == 3

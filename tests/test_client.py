@@ -91,6 +91,15 @@ def boto3_script(s3: Any, bucket: str, work: Path) -> None:
     ]
     remaining = s3.list_objects_v2(Bucket=bucket)
     assert [o["Key"] for o in remaining["Contents"]] == ["releases/app-1.1.zip"]
+    too_many = {"Objects": [{"Key": f"k{i}"} for i in range(1001)]}  # S3 takes 1,000
+    with pytest.raises(ClientError) as refused:
+        s3.delete_objects(Bucket=bucket, Delete=too_many)
+    # AWS answers MalformedXML, SeaweedFS InvalidArgument; ours is AWS's.
+    assert refused.value.response["Error"]["Code"] in ("MalformedXML", "InvalidArgument")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [
+        "releases/app-1.1.zip"
+    ]
     with pytest.raises(s3.exceptions.NoSuchKey):
         s3.get_object(Bucket=bucket, Key="releases/NOTES.txt")
     with pytest.raises(ClientError) as missing:

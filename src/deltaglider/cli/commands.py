@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from deltaglider.cli.batch import Job, run_jobs
 from deltaglider.cli.locations import S3Location, UnsafeKeyError, download_path, parse, upload_key
 from deltaglider.cli.report import Report, UsageError
@@ -213,7 +215,7 @@ def _when(moment: datetime) -> str:
 def ls(args: argparse.Namespace, report: Report) -> None:
     """``ls [s3://bucket[/prefix]]``."""
     client = client_for(args)
-    if not args.path:
+    if not args.path or args.path.rstrip("/") == "s3:":  # ls, or ls s3:// as aws takes it
         for bucket in client.list_buckets()["Buckets"]:
             report.line(f"{_when(bucket['CreationDate'])} {bucket['Name']}")
         return
@@ -287,7 +289,15 @@ def delete_job(client: DeltaGliderClient, target: S3Location) -> Job:
 def mb(args: argparse.Namespace, report: Report) -> None:
     """``mb s3://bucket``."""
     location = s3_location(args.path)
-    client_for(args).create_bucket(Bucket=location.bucket)
+    client = client_for(args)
+    try:
+        client.head_bucket(Bucket=location.bucket)
+    except ClientError:
+        client.create_bucket(Bucket=location.bucket)  # absent: make it
+    else:  # as aws does, an existing bucket is not made again
+        message = f"make_bucket failed: s3://{location.bucket}: the bucket exists and is yours"
+        error = {"Error": {"Code": "BucketAlreadyOwnedByYou", "Message": message}}
+        raise client.exceptions.BucketAlreadyOwnedByYou(error, "CreateBucket")
     report.ok(f"make_bucket: {location.bucket}")
 
 

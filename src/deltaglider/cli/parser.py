@@ -63,6 +63,17 @@ def _dryrun(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _ratio(text: str) -> float:
+    """A ``--max-ratio`` value: a number from 0 to 1 (else a usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def _transfer(parser: argparse.ArgumentParser, what: str) -> None:
     """SOURCE and DESTINATION, how files are stored, dry run and filters."""
     parser.add_argument("source")
@@ -72,7 +83,7 @@ def _transfer(parser: argparse.ArgumentParser, what: str) -> None:
     )
     parser.add_argument(
         "--max-ratio",
-        type=float,
+        type=_ratio,
         metavar="R",
         help="keep a delta only if it is at most R times the file's size (default 0.5)",
     )

@@ -19,6 +19,8 @@ from deltaglider.client.responses import (
 )
 from deltaglider.core.errors import ObjectNotFoundError
 
+_DELETE_LIMIT = 1000  # keys per DeleteObjects request, as S3 allows
+
 
 class ObjectMethods(ClientBase):
     """``put_object``, ``get_object``, ``head_object``, ``delete_object(s)``,
@@ -108,8 +110,16 @@ class ObjectMethods(ClientBase):
     def delete_objects(
         self, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any
     ) -> dict[str, Any]:
-        """Remove many objects; per-key failures are reported in ``Errors``."""
+        """Remove many objects (at most 1,000, as S3 allows); per-key
+        failures are reported in ``Errors``."""
         self._ignored("delete_objects", kwargs)
+        if len(Delete.get("Objects", [])) > _DELETE_LIMIT:
+            raise self._error(
+                "MalformedXML",
+                f"a DeleteObjects request takes at most {_DELETE_LIMIT} keys",
+                "DeleteObjects",
+                400,
+            )
         with self._errors("DeleteObjects"):
             self._require_bucket(Bucket)
         deleted: list[dict[str, str]] = []
