@@ -38,6 +38,12 @@ class TestS3StorageOnMoto(StorageContract):
             storage.create_bucket(BUCKET)
             yield storage
 
+    def test_conditional_create_race_has_one_winner(self, store: S3Storage) -> None:
+        pytest.skip(
+            "moto checks If-None-Match and then writes, without a lock: racing threads can "
+            "both win there (seen in CI). The race runs on SeaweedFS and the local store."
+        )
+
 
 class TestS3StorageOnSeaweedFS(StorageContract):
     BYTE_ORDER = False
