@@ -46,12 +46,11 @@ from deltaglider.archive.recipe import (
     Source,
     Src,
 )
+from deltaglider.archive.runs import unchanged_runs
 
 _DIGITS = re.compile(rb"[0-9]+")
-_MIN_RUN = 32  # shorter unchanged runs are left to xdelta3
 _BATCH = 64  # members inflated and searched at once, on all cores
 _MATCHED_CHANGE = 256  # changed bytes past which a piece is matched against
-_CHUNK = 1 << 16
 
 
 def deflate_key(
@@ -63,35 +62,6 @@ def deflate_key(
     for part in content:
         digest.update(part)
     return params.pack(), digest.digest()
-
-
-def _first_difference(a: memoryview, b: memoryview, lo: int, hi: int) -> int:
-    """The first index where ``a`` and ``b`` differ, known to lie in
-    [lo, hi): halving the range by comparing slices whole."""
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def common_prefix(a: memoryview, b: memoryview) -> int:
-    """Length of the longest common prefix."""
-    limit = min(len(a), len(b))
-    pos = 0
-    while pos < limit:
-        end = min(pos + _CHUNK, limit)
-        if a[pos:end] != b[pos:end]:
-            return _first_difference(a, b, pos, end)
-        pos = end
-    return limit
-
-
-def common_suffix(a: memoryview, b: memoryview, limit: int) -> int:
-    """Length of the longest common suffix, at most ``limit``."""
-    return common_prefix(a[len(a) - limit :][::-1], b[len(b) - limit :][::-1])
 
 
 @dataclass(frozen=True)
@@ -239,7 +209,7 @@ class Planner:
         if source is None:
             return None
         offset, piece = self._piece(source)
-        runs = _runs(content, piece)
+        runs = unchanged_runs(content, piece)
         if runs is None:
             self.matched.add(source)
             return None
@@ -501,7 +471,7 @@ class Planner:
             if (
                 self.nested
                 and containers.kind(content) == "gzip"
-                and not _runs(memoryview(content), piece)
+                and not unchanged_runs(memoryview(content), piece)
             ):
                 self._piece_bytes(Source(base.offset, base.size, base.flags | GUNZIP))
                 inner = self._gzip_members(memoryview(content), 1)
@@ -591,16 +561,6 @@ def _tar_key(entry: containers.TarEntry) -> tuple[int, bytes]:
     """A tar entry's type and name, digits in its top folder's name aside."""
     top, slash, rest = entry.name.partition(b"/")
     return entry.typeflag, _DIGITS.sub(b"#", top) + slash + rest
-
-
-def _runs(content: memoryview, piece: memoryview) -> tuple[int, int] | None:
-    """The unchanged leading and trailing runs of ``content`` against
-    ``piece``, when they cover most of it."""
-    prefix = common_prefix(content, piece)
-    suffix = common_suffix(content, piece, min(len(content), len(piece)) - prefix)
-    if prefix + suffix < max(_MIN_RUN, len(content) // 2):
-        return None
-    return prefix, suffix
 
 
 def _joined(ops: list[Op]) -> list[Op]:
