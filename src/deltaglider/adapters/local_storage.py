@@ -74,6 +74,20 @@ def _utc(timestamp: float) -> datetime:
 class LocalStorage:
     """A folder of buckets; implements :class:`deltaglider.ports.storage.StoragePort`."""
 
+    object_fields = frozenset(
+        {
+            "CacheControl",
+            "ContentDisposition",
+            "ContentEncoding",
+            "ContentLanguage",
+            "Expires",
+            "WebsiteRedirectLocation",
+        }
+    )
+    """The fields a directory can keep: headers recorded with the object.
+    Storage classes, encryption and ACLs need a server (the files' own
+    permissions and the disk's encryption stand for them here)."""
+
     def __init__(self, root: str | os.PathLike[str]) -> None:
         """A store in the folder ``root``.  Only :meth:`create_bucket` makes
         that folder: a mistyped path is reported, never made by a read."""
@@ -179,6 +193,7 @@ class LocalStorage:
         record = self._read_record(path, fd)
         metadata = record.get("metadata")
         content_type = record.get("content_type")
+        fields = record.get("fields")
         return ObjectHead(
             key=key,
             size=stat.st_size,
@@ -186,6 +201,7 @@ class LocalStorage:
             last_modified=_utc(stat.st_mtime),
             metadata=dict(metadata) if isinstance(metadata, dict) else {},
             content_type=content_type if isinstance(content_type, str) else None,
+            fields={str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else {},
         )
 
     # -- objects -----------------------------------------------------------
@@ -230,8 +246,12 @@ class LocalStorage:
         if_none_match: bool = False,
         if_match: str | None = None,
         tags: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object whole and return its ETag (quoted MD5, as S3)."""
+        unsupported = set(fields or {}) - self.object_fields
+        if unsupported:
+            raise ValueError(f"a local store cannot keep {sorted(unsupported)}")
         path = self._path(bucket, key)
         if path.is_dir():
             raise InvalidKeyError(f"key {key!r} is a folder of other objects here")
@@ -255,6 +275,7 @@ class LocalStorage:
                     "etag": etag,
                     "content_type": content_type,
                     "tags": dict(tags or {}),
+                    "fields": dict(fields or {}),
                 }
             ).encode()
             attached = self._attach_record(temp, record)
@@ -372,6 +393,7 @@ class LocalStorage:
                 head.metadata,
                 content_type=head.content_type,
                 tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else None,
+                fields=head.fields,
             )
 
     # -- listing -----------------------------------------------------------

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.header import Header, decode_header, make_header
+from email.utils import format_datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlencode
 
@@ -31,6 +32,8 @@ from deltaglider.core.errors import (
     PreconditionFailedError,
 )
 from deltaglider.ports.storage import (
+    OBJECT_FIELDS,
+    WRITE_ONLY_FIELDS,
     BucketInfo,
     ListedObject,
     ListPage,
@@ -94,6 +97,8 @@ def _raise_for(error: ClientError, bucket: str, key: str | None = None) -> None:
 
 class S3Storage:
     """Implements :class:`deltaglider.ports.storage.StoragePort` on S3."""
+
+    object_fields = frozenset(OBJECT_FIELDS + WRITE_ONLY_FIELDS)
 
     def __init__(
         self,
@@ -166,6 +171,7 @@ class S3Storage:
             last_modified=_aware(response["LastModified"]),
             metadata={k.lower(): _decode_value(v) for k, v in response.get("Metadata", {}).items()},
             content_type=response.get("ContentType"),
+            fields=_fields_of(response),
         )
 
     def open(
@@ -198,9 +204,11 @@ class S3Storage:
         if_none_match: bool = False,
         if_match: str | None = None,
         tags: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object and return its ETag."""
         extra: dict[str, Any] = {"Metadata": {k: _encode_value(v) for k, v in metadata.items()}}
+        extra.update(_put_fields(fields or {}))
         if content_type:
             extra["ContentType"] = content_type
         if tags:
@@ -441,6 +449,30 @@ def _log_call(model: Any, params: Mapping[str, Any], **_: Any) -> None:
     if _call_log.isEnabledFor(logging.DEBUG):
         url = params.get("url_path", "") if isinstance(params, Mapping) else ""
         _call_log.debug("s3 %s %s", model.name, url)
+
+
+def _put_fields(fields: Mapping[str, str]) -> dict[str, Any]:
+    """Object fields as boto3's PutObject arguments."""
+    extra: dict[str, Any] = dict(fields)
+    if "BucketKeyEnabled" in extra:
+        extra["BucketKeyEnabled"] = extra["BucketKeyEnabled"] == "true"
+    return extra
+
+
+def _fields_of(response: Mapping[str, Any]) -> dict[str, str]:
+    """The object fields of a HEAD or GET response, as strings."""
+    fields: dict[str, str] = {}
+    for name in OBJECT_FIELDS:
+        value = response.get(name)
+        if name == "Expires":
+            value = response.get("ExpiresString") or value
+            if isinstance(value, datetime):
+                value = format_datetime(_aware(value), usegmt=True)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if value is not None:
+            fields[name] = str(value)
+    return fields
 
 
 def _aware(moment: datetime) -> datetime:

@@ -4,15 +4,14 @@ the one upload funnel every put goes through."""
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from deltaglider.client import lifecycle
+from deltaglider.client import arguments, lifecycle
 from deltaglider.client.described import DeltaDescriptions
 from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
 from deltaglider.client.listing import Lister
@@ -22,10 +21,7 @@ from deltaglider.core.models import PutSummary
 from deltaglider.core.service import DeltaService
 from deltaglider.metering import ProgressCallback
 
-log = logging.getLogger("deltaglider.client")
-
 CHUNK = 1 << 20
-EXTRA_ARGS = {"Metadata", "ContentType", "Tagging"}
 
 
 class ClientBase:
@@ -42,6 +38,7 @@ class ClientBase:
         self._descriptions = DeltaDescriptions(service)
         self._lifecycle = lifecycle.ManagedPrefixes(self._boto3)
         self._lock = threading.Lock()
+        self._owner_found: dict[str, str] | None = None
 
     @property
     def exceptions(self) -> Any:
@@ -59,6 +56,8 @@ class ClientBase:
         tags: Mapping[str, str] | None = None,
         delta: bool = True,
         progress: ProgressCallback | None = None,
+        fields: Mapping[str, str] | None = None,
+        create_only: bool = False,
     ) -> PutSummary:
         extras: dict[str, Any] = {
             "delta": delta,
@@ -66,6 +65,8 @@ class ClientBase:
             "user_metadata": user,
             "content_type": content_type,
             "tags": self._lifecycle.tags_for(bucket, key, tags),
+            "fields": fields,
+            "create_only": create_only,
         }
         try:
             if isinstance(body, Path):
@@ -96,19 +97,39 @@ class ClientBase:
         if not self.service.bucket_exists(bucket):
             raise BucketNotFoundError(f"bucket {bucket!r} does not exist")
 
-    @staticmethod
-    def _extra_args(extra: Mapping[str, Any] | None) -> dict[str, Any]:
-        unknown = set(extra or {}) - EXTRA_ARGS
-        if unknown:
-            raise ValueError(
-                f"unsupported ExtraArgs {sorted(unknown)}; supported: {sorted(EXTRA_ARGS)}"
-            )
-        return dict(extra or {})
+    def _object_fields(
+        self, operation: str, given: Mapping[str, Any], honoured: Collection[str] = ()
+    ) -> dict[str, str]:
+        """Check ``given`` (a method's other arguments: each honoured here,
+        or refused) and return the S3 object fields among them that this
+        backend keeps (see :mod:`~deltaglider.client.arguments`)."""
+        kept = self.service.storage.object_fields
+        backend = "a local directory store" if self._boto3 is None else ""
+        arguments.check(operation, given, {*kept, *honoured}, self.exceptions, backend)
+        return {
+            name: arguments.field_value(name, value)
+            for name, value in given.items()
+            if name in kept
+        }
 
-    @staticmethod
-    def _ignored(operation: str, kwargs: Mapping[str, Any]) -> None:
-        if kwargs:
-            log.warning("%s: ignoring unsupported arguments %s", operation, sorted(kwargs))
+    def _owner(self) -> dict[str, str]:
+        """The buckets' owner, as S3 names it (read once per client); a
+        local directory store's owner is ``local``."""
+        if self._boto3 is None:
+            return {"DisplayName": "local", "ID": "local"}
+        if self._owner_found is None:
+            with self._errors("ListBuckets"):
+                owner = self._boto3.list_buckets().get("Owner", {})
+            self._owner_found = {
+                "DisplayName": str(owner.get("DisplayName", "")),
+                "ID": str(owner.get("ID", "")),
+            }
+        return self._owner_found
+
+    def _no_other_arguments(self, operation: str, given: Mapping[str, Any]) -> None:
+        """Refuse every argument in ``given`` (see :mod:`~deltaglider.client.arguments`)."""
+        backend = "a local directory store" if self._boto3 is None else ""
+        arguments.check(operation, given, (), self.exceptions, backend)
 
 
 def _reported(summary: PutSummary, progress: ProgressCallback | None) -> PutSummary:

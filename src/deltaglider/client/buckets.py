@@ -8,7 +8,7 @@ from typing import Any
 
 from deltaglider.client.base import ClientBase
 from deltaglider.client.models import BucketStats
-from deltaglider.client.responses import response_metadata
+from deltaglider.client.responses import with_headers
 from deltaglider.core.stats import StatsMode
 
 _STATS_RANK = {"quick": 0, "sampled": 1, "detailed": 2}
@@ -24,41 +24,51 @@ class BucketMethods(ClientBase):
         CreateBucketConfiguration: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Create a bucket; an existing one is success (idempotent)."""
-        self._ignored("create_bucket", kwargs)
-        if CreateBucketConfiguration and self._boto3 is not None:
+        """Create a bucket; an existing one is success (idempotent).  On
+        S3 every argument of boto3's (ACLs, object lock, ownership) is sent
+        as it is; a local directory store refuses them."""
+        if (CreateBucketConfiguration or kwargs) and self._boto3 is not None:
             with contextlib.suppress(self._boto3.exceptions.BucketAlreadyOwnedByYou):
-                self._boto3.create_bucket(
-                    Bucket=Bucket, CreateBucketConfiguration=dict(CreateBucketConfiguration)
-                )
+                configuration = dict(CreateBucketConfiguration or {})
+                extra = {"CreateBucketConfiguration": configuration} if configuration else {}
+                self._boto3.create_bucket(Bucket=Bucket, **extra, **kwargs)
         else:
+            self._no_other_arguments("CreateBucket", kwargs)
+            if CreateBucketConfiguration:
+                raise self._error(
+                    "NotImplemented",
+                    "a local directory store has no regions (CreateBucketConfiguration)",
+                    "CreateBucket",
+                    501,
+                )
             with self._errors("CreateBucket"):
                 self.service.create_bucket(Bucket)
         self._changed(Bucket)
-        return {"Location": f"/{Bucket}", "ResponseMetadata": response_metadata()}
+        return with_headers({"Location": f"/{Bucket}"})
 
     def head_bucket(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
         """Whether the bucket exists, as boto3's ``head_bucket``: a missing
         bucket raises ClientError ``404``."""
-        self._ignored("head_bucket", kwargs)
+        self._no_other_arguments("HeadBucket", kwargs)
         with self._errors("HeadBucket", head=True):
             self._require_bucket(Bucket)
-        return {"ResponseMetadata": response_metadata()}
+        return with_headers({})
 
     def delete_bucket(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
         """Delete an empty bucket; a missing one raises ``NoSuchBucket``, as
         boto3 does."""
-        self._ignored("delete_bucket", kwargs)
+        self._no_other_arguments("DeleteBucket", kwargs)
         with self._errors("DeleteBucket"):
             self.service.delete_bucket(Bucket)
         self._changed(Bucket)
-        return {"ResponseMetadata": response_metadata(204)}
+        return with_headers({}, 204)
 
-    def list_buckets(self, **kwargs: Any) -> dict[str, Any]:
-        """Every bucket, with ``DeltaGliderStats`` where stats are cached."""
-        self._ignored("list_buckets", kwargs)
+    def list_buckets(self, Prefix: str = "", **kwargs: Any) -> dict[str, Any]:
+        """Every bucket (whose name starts with ``Prefix``), with
+        ``DeltaGliderStats`` where stats are cached."""
+        self._no_other_arguments("ListBuckets", kwargs)
         with self._errors("ListBuckets"):
-            infos = self.service.list_buckets()
+            infos = [b for b in self.service.list_buckets() if b.name.startswith(Prefix)]
         buckets = []
         for info in infos:
             entry: dict[str, Any] = {"Name": info.name, "CreationDate": info.created}
@@ -77,11 +87,10 @@ class BucketMethods(ClientBase):
                     "DirectObjects": stats.direct_objects,
                 }
             buckets.append(entry)
-        return {
-            "Buckets": buckets,
-            "Owner": {"DisplayName": "", "ID": ""},
-            "ResponseMetadata": response_metadata(),
-        }
+        response = with_headers({"Buckets": buckets, "Owner": self._owner()})
+        if Prefix:
+            response["Prefix"] = Prefix
+        return response
 
     def get_bucket_stats(
         self,
@@ -90,6 +99,7 @@ class BucketMethods(ClientBase):
         *,
         mode: StatsMode | None = None,
         use_cache: bool = True,
+        refresh_cache: bool = False,
     ) -> BucketStats:
         """Counts and sizes of a bucket, cached for this client until it
         changes the bucket (or :meth:`clear_cache`).
@@ -99,8 +109,10 @@ class BucketMethods(ClientBase):
         detailed stats (``detailed_stats=True`` or ``mode="detailed"``)
         read every delta.  Sizes read are kept in the bucket, so later
         sampled or detailed runs read only new deltas; ``use_cache=False``
-        ignores both caches."""
+        ignores both caches; ``refresh_cache=True`` (6.2.0's name) counts
+        anew and refreshes them."""
         chosen: StatsMode = mode or ("detailed" if detailed_stats else "quick")
+        use_cache = use_cache and not refresh_cache
         with self._lock:
             cached = self._stats.get(bucket)
         if use_cache and cached is not None and _STATS_RANK[cached.mode] >= _STATS_RANK[chosen]:

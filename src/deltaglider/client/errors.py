@@ -12,6 +12,7 @@ import botocore.session
 from botocore.errorfactory import ClientExceptionsFactory
 from botocore.exceptions import ClientError
 
+from deltaglider.client.responses import response_metadata
 from deltaglider.core.errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
@@ -19,6 +20,7 @@ from deltaglider.core.errors import (
     InvalidKeyError,
     MetadataError,
     ObjectNotFoundError,
+    PreconditionFailedError,
     UnsupportedObjectError,
 )
 
@@ -28,6 +30,7 @@ _CODES: tuple[tuple[type[BaseException], str, int], ...] = (
     (BucketNotFoundError, "NoSuchBucket", 404),
     (ObjectNotFoundError, "NoSuchKey", 404),
     (BucketNotEmptyError, "BucketNotEmpty", 409),
+    (PreconditionFailedError, "PreconditionFailed", 412),
     (InvalidKeyError, "InvalidArgument", 400),
     (MetadataError, "InvalidObjectState", 400),
     (IntegrityError, "DeltaGliderIntegrityError", 500),
@@ -37,10 +40,15 @@ _CODES: tuple[tuple[type[BaseException], str, int], ...] = (
 
 
 @cache
+def s3_model() -> Any:
+    """botocore's model of the S3 API."""
+    return botocore.session.get_session().get_service_model("s3")
+
+
+@cache
 def s3_exceptions() -> Any:
     """botocore's modeled S3 exception classes (``NoSuchKey``, ...)."""
-    model = botocore.session.get_session().get_service_model("s3")
-    return ClientExceptionsFactory().create_client_exceptions(model)
+    return ClientExceptionsFactory().create_client_exceptions(s3_model())
 
 
 def client_error(
@@ -49,9 +57,10 @@ def client_error(
     """A ClientError of the modeled class for ``code`` (plain ClientError
     for codes S3 does not model, as botocore does), from ``exceptions`` (a
     boto3 client's, so its ``exceptions.NoSuchKey`` catches it)."""
+    metadata = response_metadata(status)
     response: Any = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0},
+        "Error": {"Code": code, "Message": message, "RequestId": metadata["RequestId"]},
+        "ResponseMetadata": metadata,
     }
     factory = exceptions if exceptions is not None else s3_exceptions()
     error: ClientError = factory.from_code(code)(response, operation)
@@ -63,7 +72,7 @@ def as_client_errors(
     operation: str, *, head: bool = False, exceptions: Any = None
 ) -> Iterator[None]:
     """Raise the engine's errors inside as ClientErrors.  ``head``: like
-    S3's HEAD, a missing object or bucket is a bare ``404``."""
+    S3's HEAD, the code is the bare status (``404``, ``412``)."""
     try:
         yield
     except ClientError:
@@ -71,7 +80,7 @@ def as_client_errors(
     except Exception as exc:
         for kind, code, status in _CODES:
             if isinstance(exc, kind):
-                if head and status == 404:
-                    code = "404"
+                if head:  # a HEAD's answer has no body: its code is its status
+                    code = str(status)
                 raise client_error(code, str(exc), operation, status, exceptions) from exc
         raise

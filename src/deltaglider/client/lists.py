@@ -7,7 +7,7 @@ from typing import Any
 from deltaglider.client.base import ClientBase
 from deltaglider.client.listing import decode_token, encode_token
 from deltaglider.client.paginator import ListPaginator
-from deltaglider.client.responses import compression_metadata, quoted, response_metadata
+from deltaglider.client.responses import compression_metadata, quoted, with_headers
 from deltaglider.core.models import StoredObject
 
 
@@ -24,14 +24,16 @@ class ListMethods(ClientBase):
         StartAfter: str | None = None,
         FetchMetadata: bool = False,
         EncodingType: str = "url",
+        FetchOwner: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """One page of logical objects, as boto3's ``list_objects_v2``
-        (keys come decoded, as boto3 hands them over)."""
-        self._ignored("list_objects_v2", kwargs)
+        (keys come decoded, as boto3 hands them over); ``FetchOwner`` adds
+        each object's ``Owner``."""
+        self._no_other_arguments("ListObjectsV2", kwargs)
         response = self._list(
             "ListObjectsV2", Bucket, Prefix, Delimiter, MaxKeys, ContinuationToken, StartAfter,
-            FetchMetadata,
+            FetchMetadata, FetchOwner,
         )  # fmt: skip
         response["EncodingType"] = EncodingType
         return response
@@ -52,11 +54,11 @@ class ListMethods(ClientBase):
         """One page of logical objects.  Takes ``ContinuationToken`` and
         ``StartAfter`` (as the API reference documents) or boto3's ``Marker``;
         returns the v2 fields plus ``Marker``/``NextMarker``."""
-        self._ignored("list_objects", kwargs)
+        self._no_other_arguments("ListObjects", kwargs)
         after = StartAfter if Marker is None else max(Marker, StartAfter or "")
         response = self._list(
             "ListObjects", Bucket, Prefix, Delimiter, MaxKeys, ContinuationToken, after,
-            FetchMetadata,
+            FetchMetadata, True,
         )  # fmt: skip
         response["Marker"] = Marker or ""
         response["EncodingType"] = EncodingType
@@ -74,6 +76,7 @@ class ListMethods(ClientBase):
         token: str | None,
         start_after: str | None,
         fetch_metadata: bool,
+        fetch_owner: bool,
     ) -> dict[str, Any]:
         if max_keys < 0:
             raise self._error("InvalidArgument", "MaxKeys must not be negative", operation, 400)
@@ -106,6 +109,8 @@ class ListMethods(ClientBase):
             }
             if fetch_metadata:
                 item["Metadata"] = compression_metadata(entry, described.get(entry.key))
+            if fetch_owner:
+                item["Owner"] = self._owner()
             contents.append(item)
         contents.sort(key=lambda c: c["Key"].encode("utf-8", "surrogateescape"))
         response: dict[str, Any] = {
@@ -114,7 +119,6 @@ class ListMethods(ClientBase):
             "Prefix": prefix,
             "MaxKeys": max_keys,
             "KeyCount": len(contents) + len(page.common_prefixes),
-            "ResponseMetadata": response_metadata(),
         }
         if contents:
             response["Contents"] = contents
@@ -128,7 +132,7 @@ class ListMethods(ClientBase):
             response["StartAfter"] = start_after
         if page.is_truncated and page.last_key is not None:
             response["NextContinuationToken"] = encode_token(page.last_key)
-        return response
+        return with_headers(response)
 
     def get_paginator(self, operation_name: str) -> Any:
         """Paginators for ``list_objects_v2`` and ``list_objects`` yield

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from deltaglider.client import arguments, conditions
 from deltaglider.client.base import ClientBase
 from deltaglider.client.body import parse_range, streaming_body
+from deltaglider.client.conditions import NOT_MODIFIED, PRECONDITION_FAILED
 from deltaglider.client.responses import (
     check_body,
     delta_info,
     head_fields,
     quoted,
-    response_metadata,
     tags_of,
+    with_headers,
 )
-from deltaglider.core.errors import ObjectNotFoundError
+from deltaglider.core import keys
+from deltaglider.core.errors import ObjectNotFoundError, PreconditionFailedError
+from deltaglider.core.models import StoredObject
 
 _DELETE_LIMIT = 1000  # keys per DeleteObjects request, as S3 allows
 
@@ -34,6 +39,7 @@ class ObjectMethods(ClientBase):
         Metadata: Mapping[str, str] | None = None,
         ContentType: str | None = None,
         Tagging: str | None = None,
+        IfNoneMatch: str | None = None,
         *,
         delta: bool = True,
         max_ratio: float | None = None,
@@ -41,78 +47,157 @@ class ObjectMethods(ClientBase):
     ) -> dict[str, Any]:
         """Store an object, as a delta when it pays; returns boto3's shape
         plus ``DeltaGlider`` (how it was stored).  ``Tagging`` (``a=1&b=2``)
-        tags the stored file, never the folder's reference.  ``delta`` and
-        ``max_ratio`` (deltaglider extensions) are as for :meth:`upload`."""
-        self._ignored("put_object", kwargs)
+        tags the stored file, never the folder's reference.  S3 object
+        fields (``CacheControl``, ``ServerSideEncryption``, ``ACL``...) go on
+        every object the put writes, where the backend keeps them; other
+        arguments are refused (README, "boto3 arguments").
+        ``IfNoneMatch="*"`` writes only if the key holds nothing, else
+        ``PreconditionFailed``.  ``delta`` and ``max_ratio`` (deltaglider
+        extensions) are as for :meth:`upload`."""
+        fields = self._object_fields("PutObject", kwargs)
+        if IfNoneMatch not in (None, "*"):
+            raise self._error(
+                "NotImplemented", "IfNoneMatch takes only '*' on a put", "PutObject", 501
+            )
         check_body(Body)
         with self._errors("PutObject"):
             tags = tags_of(Tagging)
-            summary = self._put(Bucket, Key, Body, Metadata, ContentType, max_ratio, tags, delta)
-        return {
-            "ETag": quoted(summary.etag),
-            "ResponseMetadata": response_metadata(),
-            "DeltaGlider": delta_info(summary),
-        }
+            summary = self._put(
+                Bucket, Key, Body, Metadata, ContentType, max_ratio, tags, delta,
+                fields=fields, create_only=IfNoneMatch == "*",
+            )  # fmt: skip
+        response = {"ETag": quoted(summary.etag), **_written_fields(fields)}
+        response = with_headers(response)
+        response["DeltaGlider"] = delta_info(summary)
+        return response
 
     def get_object(
-        self, Bucket: str, Key: str, Range: str | None = None, **kwargs: Any
+        self,
+        Bucket: str,
+        Key: str,
+        Range: str | None = None,
+        IfMatch: str | None = None,
+        IfNoneMatch: str | None = None,
+        IfModifiedSince: datetime | str | None = None,
+        IfUnmodifiedSince: datetime | str | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         """The object's bytes as a botocore ``StreamingBody`` (verified
-        before any byte is handed out), with boto3's fields; ``Range``
-        (``bytes=first-last``) is honoured."""
-        self._ignored("get_object", kwargs)
+        before any byte is handed out), with boto3's fields.  ``Range``
+        (``bytes=first-last``), the conditions (``IfMatch``... answered
+        ``PreconditionFailed`` or ``304``, as S3 does) and the
+        ``Response*`` overrides are honoured; other arguments are refused."""
+        overrides = _overrides("GetObject", kwargs)
+        self._no_other_arguments("GetObject", _others(kwargs))
+        conditions = _Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
         with self._errors("GetObject"):
+            seen = self.service.head(Bucket, Key) if conditions.given else None
+            if seen is not None:  # answered before anything is rebuilt
+                self._check_conditions(conditions, seen, "GetObject")
             stream, stored = self.service.open_verified(Bucket, Key)
-        response = head_fields(stored)
-        span: tuple[int, int] | None = (0, stored.size - 1)
-        if Range is not None:
-            try:
-                span = parse_range(Range, stored.size)
-            except ValueError as exc:
-                stream.close()
-                raise self._error("InvalidArgument", str(exc), "GetObject", 400) from exc
-            if span is None:
-                stream.close()
-                raise self._error(
-                    "InvalidRange",
-                    f"The requested range {Range} is not satisfiable (size {stored.size})",
-                    "GetObject",
-                    416,
-                )
+        try:
+            self._check_conditions(conditions, stored, "GetObject")  # the version opened
+            response = {**head_fields(stored), **overrides}
+            span = self._span(Range, stored.size, "GetObject")
+        except BaseException:
+            stream.close()
+            raise
+        status = 200
+        if Range is not None and span is not None:
             response["ContentRange"] = f"bytes {span[0]}-{span[1]}/{stored.size}"
-            response["ResponseMetadata"] = response_metadata(206)
+            status = 206
         start, end = span if span is not None and stored.size else (0, -1)
         response["ContentLength"] = end - start + 1
+        response = with_headers(response, status)
         response["Body"] = streaming_body(stream, start, end - start + 1)
         return response
 
-    def head_object(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
-        """The object's fields, as boto3's ``head_object`` (a missing object
-        raises ClientError ``404``, as S3's HEAD does)."""
-        self._ignored("head_object", kwargs)
+    def head_object(
+        self,
+        Bucket: str,
+        Key: str,
+        Range: str | None = None,
+        IfMatch: str | None = None,
+        IfNoneMatch: str | None = None,
+        IfModifiedSince: datetime | str | None = None,
+        IfUnmodifiedSince: datetime | str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The object's fields, as boto3's ``head_object`` (errors as S3's
+        HEAD gives them: a bare ``404``, ``412`` or ``304``); ``Range``,
+        the conditions and the ``Response*`` overrides as for
+        :meth:`get_object`."""
+        overrides = _overrides("HeadObject", kwargs)
+        self._no_other_arguments("HeadObject", _others(kwargs))
+        conditions = _Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
         with self._errors("HeadObject", head=True):
             stored = self.service.head(Bucket, Key)
             if stored is None:
                 raise ObjectNotFoundError(f"s3://{Bucket}/{Key} does not exist")
-        return head_fields(stored)
+        self._check_conditions(conditions, stored, "HeadObject", head=True)
+        response = {**head_fields(stored), **overrides}
+        span = self._span(Range, stored.size, "HeadObject")
+        if Range is not None and span is not None:
+            response["ContentRange"] = f"bytes {span[0]}-{span[1]}/{stored.size}"
+            response["ContentLength"] = span[1] - span[0] + 1
+            return with_headers(response, 206)
+        return with_headers(response)
+
+    def _span(self, text: str | None, size: int, operation: str) -> tuple[int, int] | None:
+        """The bytes ``Range`` asks for (the whole object without one)."""
+        if text is None:
+            return (0, size - 1)
+        try:
+            span = parse_range(text, size)
+        except ValueError as exc:
+            raise self._error("InvalidArgument", str(exc), operation, 400) from exc
+        if span is None:
+            raise self._error(
+                "InvalidRange",
+                f"The requested range {text} is not satisfiable (size {size})",
+                operation,
+                416,
+            )
+        return span
+
+    def _check_conditions(
+        self, conditions: _Conditions, stored: StoredObject, operation: str, head: bool = False
+    ) -> None:
+        status = conditions.evaluate(stored)
+        if status == NOT_MODIFIED:
+            raise self._error("304", "Not Modified", operation, NOT_MODIFIED)
+        if status == PRECONDITION_FAILED:
+            code = "412" if head else "PreconditionFailed"
+            message = "At least one of the pre-conditions you specified did not hold"
+            raise self._error(code, message, operation, PRECONDITION_FAILED)
 
     def delete_object(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
-        """Remove an object (a missing one is not an error, as on S3)."""
-        self._ignored("delete_object", kwargs)
+        """Remove an object (a missing one is not an error, as on S3);
+        ``DeltaGliderInfo`` says what was removed (6.2.0's field)."""
+        self._no_other_arguments("DeleteObject", kwargs)
         with self._errors("DeleteObject"):
             self._require_bucket(Bucket)
             try:
-                self.service.delete(Bucket, Key)
+                removed = self.service.delete(Bucket, Key)
             finally:
                 self._changed(Bucket)
-        return {"ResponseMetadata": response_metadata(204)}
+        counts = removed_counts(removed)
+        kind = "delta" if counts["DeltasDeleted"] else "direct" if removed else "none"
+        response = with_headers({}, 204)
+        response["DeltaGliderInfo"] = {
+            "Type": kind,
+            "Deleted": bool(removed),
+            "ReferenceDeleted": bool(counts["ReferencesDeleted"]),
+        }
+        return response
 
     def delete_objects(
         self, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any
     ) -> dict[str, Any]:
         """Remove many objects (at most 1,000, as S3 allows); per-key
-        failures are reported in ``Errors``."""
-        self._ignored("delete_objects", kwargs)
+        failures are reported in ``Errors``, and ``DeltaGliderInfo`` counts
+        what was removed."""
+        self._no_other_arguments("DeleteObjects", kwargs)
         if len(Delete.get("Objects", [])) > _DELETE_LIMIT:
             raise self._error(
                 "MalformedXML",
@@ -124,12 +209,13 @@ class ObjectMethods(ClientBase):
             self._require_bucket(Bucket)
         deleted: list[dict[str, str]] = []
         errors: list[dict[str, str]] = []
+        removed: list[str] = []
         try:
             for item in Delete.get("Objects", []):
                 key = item["Key"]
                 try:
                     with self._errors("DeleteObjects"):
-                        self.service.delete(Bucket, key)
+                        removed += self.service.delete(Bucket, key)
                     deleted.append({"Key": key})
                 except Exception as exc:  # reported per key, as S3 does
                     code = (
@@ -138,22 +224,39 @@ class ObjectMethods(ClientBase):
                     errors.append({"Key": key, "Code": code, "Message": str(exc)})
         finally:
             self._changed(Bucket)
-        response: dict[str, Any] = {"ResponseMetadata": response_metadata()}
+        response = with_headers({})
         if deleted and not Delete.get("Quiet", False):
             response["Deleted"] = deleted
         if errors:
             response["Errors"] = errors
+        response["DeltaGliderInfo"] = removed_counts(removed)
         return response
 
-    def delete_objects_recursive(self, Bucket: str, Prefix: str) -> dict[str, Any]:
+    def delete_objects_recursive(self, Bucket: str, Prefix: str, **kwargs: Any) -> dict[str, Any]:
         """Delete every logical object under ``Prefix`` (their deltas and,
-        once unused, their references); as ``delete_objects`` answers."""
+        once unused, their references), 1,000 keys per batch; answers as
+        6.2.0 does: ``DeletedCount``, ``FailedCount``, ``DeltaGliderInfo``
+        (``DeltasDeleted``, ``ReferencesDeleted``, ``DirectDeleted``,
+        ``OtherDeleted``), and ``Deleted``/``Errors`` per key.  Other
+        arguments are as for ``delete_objects``."""
+        self._no_other_arguments("DeleteObjects", kwargs)
         with self._errors("DeleteObjects"):
             listing = self.service.list_logical(Bucket, Prefix)
-        objects = [{"Key": entry.key} for entry in listing.objects]
-        if not objects:
-            return {"Deleted": [], "ResponseMetadata": response_metadata()}
-        return self.delete_objects(Bucket=Bucket, Delete={"Objects": objects})
+        keys = [entry.key for entry in listing.objects]
+        totals = removed_counts([])
+        response: dict[str, Any] = with_headers({"Deleted": []})
+        for first in range(0, len(keys), _DELETE_LIMIT):
+            batch = [{"Key": key} for key in keys[first : first + _DELETE_LIMIT]]
+            answer = self.delete_objects(Bucket=Bucket, Delete={"Objects": batch})
+            response["Deleted"] += answer.get("Deleted", [])
+            if answer.get("Errors"):
+                response.setdefault("Errors", []).extend(answer["Errors"])
+            for name, count in answer["DeltaGliderInfo"].items():
+                totals[name] += count
+        response["DeletedCount"] = len(response["Deleted"])
+        response["FailedCount"] = len(response.get("Errors", []))
+        response["DeltaGliderInfo"] = totals
+        return response
 
     def copy_object(
         self,
@@ -163,28 +266,55 @@ class ObjectMethods(ClientBase):
         MetadataDirective: str = "COPY",
         Metadata: Mapping[str, str] | None = None,
         ContentType: str | None = None,
+        TaggingDirective: str = "COPY",
+        Tagging: str | None = None,
+        CopySourceIfMatch: str | None = None,
+        CopySourceIfNoneMatch: str | None = None,
+        CopySourceIfModifiedSince: datetime | str | None = None,
+        CopySourceIfUnmodifiedSince: datetime | str | None = None,
         *,
         delta: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Copy a logical object (to any space or bucket), stored at the
         destination as a delta when it pays there (``delta=False``, a
-        deltaglider extension: as is).  The response's ``DeltaGlider``
-        says how it was stored."""
-        self._ignored("copy_object", kwargs)
+        deltaglider extension: as is).  Metadata, content type and the S3
+        object fields are copied, or with ``MetadataDirective="REPLACE"``
+        taken from the arguments; tags likewise with ``TaggingDirective``.
+        The ``CopySourceIf*`` conditions fail with ``PreconditionFailed``.
+        The response's ``DeltaGlider`` says how it was stored."""
+        fields = self._object_fields("CopyObject", kwargs)
         if isinstance(CopySource, str):
             source_bucket, _, source_key = CopySource.lstrip("/").partition("/")
         else:
             source_bucket, source_key = CopySource["Bucket"], CopySource["Key"]
-        if MetadataDirective not in ("COPY", "REPLACE"):
-            raise self._error(
-                "InvalidArgument", "MetadataDirective must be COPY or REPLACE", "CopyObject", 400
-            )
+        for name, value in (
+            ("MetadataDirective", MetadataDirective),
+            ("TaggingDirective", TaggingDirective),
+        ):
+            if value not in ("COPY", "REPLACE"):
+                raise self._error(
+                    "InvalidArgument", f"{name} must be COPY or REPLACE", "CopyObject", 400
+                )
+        conditions = _Conditions(
+            CopySourceIfMatch,
+            CopySourceIfNoneMatch,
+            CopySourceIfModifiedSince,
+            CopySourceIfUnmodifiedSince,
+        )
         with self._errors("CopyObject"):
             stream, stored = self.service.open_verified(source_bucket, source_key)
-            tags = self.service.get_tags(source_bucket, source_key)  # copied, as S3 does
             with stream:
+                if conditions.evaluate(stored) is not None:  # S3 answers 412 for all of them
+                    raise PreconditionFailedError(
+                        "At least one of the pre-conditions you specified did not hold"
+                    )
+                if TaggingDirective == "COPY":
+                    tags = self.service.get_tags(source_bucket, source_key)
+                else:
+                    tags = tags_of(Tagging) or {}
                 replace = MetadataDirective == "REPLACE"
+                kept = self.service.storage.object_fields
                 summary = self._put(
                     Bucket,
                     Key,
@@ -194,32 +324,125 @@ class ObjectMethods(ClientBase):
                     None,
                     tags,
                     delta,
+                    fields=fields if replace else _copied_fields(stored, fields, kept),
                 )
-        return {
-            "CopyObjectResult": {
-                "ETag": quoted(summary.etag),
-                "LastModified": datetime.now(UTC),
-            },
-            "ResponseMetadata": response_metadata(),
-            "DeltaGlider": delta_info(summary),
+        response = with_headers({})
+        response["CopyObjectResult"] = {
+            "ETag": quoted(summary.etag),
+            "LastModified": datetime.now(UTC),
         }
+        response["DeltaGlider"] = delta_info(summary)
+        return response
 
     def get_object_tagging(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
         """The tags of a logical object, as boto3's ``get_object_tagging``."""
-        self._ignored("get_object_tagging", kwargs)
+        self._no_other_arguments("GetObjectTagging", kwargs)
         with self._errors("GetObjectTagging"):
             tags = self.service.get_tags(Bucket, Key)
-        return {
-            "TagSet": [{"Key": k, "Value": v} for k, v in tags.items()],
-            "ResponseMetadata": response_metadata(),
-        }
+        response = with_headers({})
+        response["TagSet"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        return response
 
     def put_object_tagging(
         self, Bucket: str, Key: str, Tagging: Mapping[str, Any], **kwargs: Any
     ) -> dict[str, Any]:
         """Replace the tags of a logical object (its delta or itself)."""
-        self._ignored("put_object_tagging", kwargs)
+        self._no_other_arguments("PutObjectTagging", kwargs)
         tags = {t["Key"]: t["Value"] for t in Tagging.get("TagSet", [])}
         with self._errors("PutObjectTagging"):
             self.service.put_tags(Bucket, Key, tags)
-        return {"ResponseMetadata": response_metadata()}
+        return with_headers({})
+
+
+@dataclass(frozen=True)
+class _Conditions:
+    """A request's If-Match, If-None-Match, If-Modified-Since and
+    If-Unmodified-Since."""
+
+    if_match: str | None
+    if_none_match: str | None
+    if_modified_since: datetime | str | None
+    if_unmodified_since: datetime | str | None
+
+    @property
+    def given(self) -> bool:
+        """Whether the request has any condition."""
+        return any(
+            value is not None
+            for value in (
+                self.if_match,
+                self.if_none_match,
+                self.if_modified_since,
+                self.if_unmodified_since,
+            )
+        )
+
+    def evaluate(self, stored: StoredObject) -> int | None:
+        return conditions.evaluate(
+            quoted(stored.etag),
+            stored.last_modified,
+            if_match=self.if_match,
+            if_none_match=self.if_none_match,
+            if_modified_since=self.if_modified_since,
+            if_unmodified_since=self.if_unmodified_since,
+        )
+
+
+_OVERRIDES = {
+    "ResponseCacheControl": "CacheControl",
+    "ResponseContentDisposition": "ContentDisposition",
+    "ResponseContentEncoding": "ContentEncoding",
+    "ResponseContentLanguage": "ContentLanguage",
+    "ResponseContentType": "ContentType",
+    "ResponseExpires": "Expires",
+}
+
+
+def _overrides(operation: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The response fields the ``Response*`` arguments set."""
+    fields: dict[str, Any] = {}
+    for argument, name in _OVERRIDES.items():
+        if argument in given:
+            if name == "Expires":
+                fields["ExpiresString"] = arguments.field_value("Expires", given[argument])
+                fields[name] = arguments.timestamp(given[argument])
+            else:
+                fields[name] = str(given[argument])
+    return fields
+
+
+def _others(given: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in given.items() if name not in _OVERRIDES}
+
+
+def _written_fields(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The fields a put's response repeats (encryption, as S3's does)."""
+    shown = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled")
+    return {
+        name: (fields[name] == "true" if name == "BucketKeyEnabled" else fields[name])
+        for name in shown
+        if name in fields
+    }
+
+
+def _copied_fields(
+    stored: StoredObject, given: Mapping[str, str], kept: frozenset[str]
+) -> dict[str, str]:
+    """A copy's fields with ``MetadataDirective="COPY"``: the source's
+    headers, with the storage class and encryption given for the copy."""
+    headers = {name: value for name, value in stored.fields.items() if name in kept}
+    for name in ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"):
+        headers.pop(name, None)
+    return {**headers, **given}
+
+
+def removed_counts(removed: list[str]) -> dict[str, int]:
+    """What deleting removed, as 6.2.0's ``DeltaGliderInfo`` counts it."""
+    deltas = sum(key.endswith(keys.DELTA_SUFFIX) for key in removed)
+    references = sum(keys.split_key(key)[1] == keys.REFERENCE_NAME for key in removed)
+    return {
+        "DeltasDeleted": deltas,
+        "ReferencesDeleted": references,
+        "DirectDeleted": len(removed) - deltas - references,
+        "OtherDeleted": 0,
+    }

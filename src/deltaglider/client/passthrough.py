@@ -9,7 +9,7 @@ from typing import Any
 
 from deltaglider.client import lifecycle
 from deltaglider.client.base import ClientBase
-from deltaglider.client.responses import response_metadata
+from deltaglider.client.responses import with_headers
 from deltaglider.client.urls import parse_s3_url
 from deltaglider.core.errors import ObjectNotFoundError
 from deltaglider.core.models import StoredObject
@@ -33,9 +33,9 @@ class RawS3Methods(ClientBase):
             return acl
         with self._errors("GetBucketAcl"):
             self._require_bucket(Bucket)
-        owner = {"DisplayName": "local", "ID": "local"}
+        owner = self._owner()
         grant = {"Grantee": {**owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}
-        return {"Owner": owner, "Grants": [grant], "ResponseMetadata": response_metadata()}
+        return with_headers({"Owner": owner, "Grants": [grant]})
 
     def put_bucket_acl(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
         """Set the bucket's ACL (S3 backend; a local directory has file

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -13,9 +18,69 @@ from deltaglider.core.listing import LogicalEntry
 from deltaglider.core.models import PutSummary, StoredObject
 
 
-def response_metadata(status: int = 200) -> dict[str, Any]:
-    """boto3's ``ResponseMetadata``."""
-    return {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}
+def request_id() -> str:
+    """A request id, in S3's form (16 upper-case hex digits)."""
+    return secrets.token_hex(8).upper()
+
+
+def response_metadata(
+    status: int = 200, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """boto3's ``ResponseMetadata``: the status, a request id, and the HTTP
+    headers S3 would have sent with the response's fields."""
+    rid = request_id()
+    return {
+        "RequestId": rid,
+        "HostId": "",
+        "HTTPStatusCode": status,
+        "HTTPHeaders": {
+            "x-amz-request-id": rid,
+            "date": format_datetime(datetime.now(UTC), usegmt=True),
+            **(headers or {}),
+        },
+        "RetryAttempts": 0,
+    }
+
+
+_HEADERS = {
+    "AcceptRanges": "accept-ranges",
+    "CacheControl": "cache-control",
+    "ContentDisposition": "content-disposition",
+    "ContentEncoding": "content-encoding",
+    "ContentLanguage": "content-language",
+    "ContentLength": "content-length",
+    "ContentRange": "content-range",
+    "ContentType": "content-type",
+    "ETag": "etag",
+    "ExpiresString": "expires",
+    "LastModified": "last-modified",
+    "StorageClass": "x-amz-storage-class",
+    "ServerSideEncryption": "x-amz-server-side-encryption",
+    "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
+    "BucketKeyEnabled": "x-amz-server-side-encryption-bucket-key-enabled",
+    "WebsiteRedirectLocation": "x-amz-website-redirect-location",
+    "ChecksumCRC32": "x-amz-checksum-crc32",
+    "ChecksumSHA256": "x-amz-checksum-sha256",
+    "ChecksumType": "x-amz-checksum-type",
+}
+
+
+def with_headers(response: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    """``response`` with its ``ResponseMetadata``, whose HTTP headers are
+    those S3 sends for the response's fields."""
+    headers: dict[str, str] = {}
+    for name, header in _HEADERS.items():
+        value = response.get(name)
+        if isinstance(value, datetime):
+            value = format_datetime(value.astimezone(UTC), usegmt=True)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        if value is not None:
+            headers[header] = str(value)
+    for name, value in response.get("Metadata", {}).items():
+        headers[f"x-amz-meta-{name}"] = value
+    response["ResponseMetadata"] = response_metadata(status, headers)
+    return response
 
 
 def quoted(etag: str | None) -> str:
@@ -25,7 +90,8 @@ def quoted(etag: str | None) -> str:
 
 
 def head_fields(stored: StoredObject) -> dict[str, Any]:
-    """``head_object``'s fields for a logical object (``get_object``'s too)."""
+    """``head_object``'s fields for a logical object (``get_object``'s
+    too), ``ResponseMetadata`` not yet added (see :func:`with_headers`)."""
     fields: dict[str, Any] = {
         "AcceptRanges": "bytes",
         "LastModified": stored.last_modified,
@@ -33,8 +99,18 @@ def head_fields(stored: StoredObject) -> dict[str, Any]:
         "ETag": quoted(stored.etag),
         "ContentType": stored.content_type or "binary/octet-stream",
         "Metadata": dict(stored.user_metadata),
-        "ResponseMetadata": response_metadata(),
     }
+    for name, value in stored.fields.items():
+        if name == "StorageClass" and value == "STANDARD":
+            continue  # S3 names only the other classes
+        if name == "Expires":
+            fields["ExpiresString"] = value
+            with contextlib.suppress(ValueError, TypeError):
+                fields[name] = parsedate_to_datetime(value)
+        elif name == "BucketKeyEnabled":
+            fields[name] = value == "true"
+        else:
+            fields[name] = value
     return fields
 
 

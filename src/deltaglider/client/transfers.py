@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from s3transfer.manager import TransferManager
+
 from deltaglider.client.base import CHUNK, ClientBase
 from deltaglider.client.responses import tags_of
 from deltaglider.core.models import ObjectKey
@@ -49,7 +51,12 @@ class TransferMethods(ClientBase):
         extra_args: Mapping[str, Any] | None,
         callback: ProgressCallback | None,
     ) -> None:
-        extra = self._extra_args(extra_args)
+        extra = dict(extra_args or {})
+        _check_extra_args(extra, TransferManager.ALLOWED_UPLOAD_ARGS)
+        named = {"Metadata", "ContentType", "Tagging"}
+        fields = self._object_fields(
+            "PutObject", {k: v for k, v in extra.items() if k not in named}
+        )
         with self._errors("PutObject"):
             self._put(
                 bucket,
@@ -60,6 +67,7 @@ class TransferMethods(ClientBase):
                 None,
                 tags_of(extra.get("Tagging")),
                 progress=callback,
+                fields=fields,
             )
 
     def download_file(
@@ -74,6 +82,7 @@ class TransferMethods(ClientBase):
         """Write an object to a file: rebuilt into a temporary file beside
         it, verified, then renamed into place (written once).  ``Callback``
         gets the bytes rebuilt as they are."""
+        self._download_args(ExtraArgs)
         with self._errors("GetObject"):
             self.service.get(ObjectKey(Bucket, Key), Path(Filename), progress=Callback)
 
@@ -88,7 +97,22 @@ class TransferMethods(ClientBase):
     ) -> None:
         """Write an object's verified bytes into a binary file object.
         ``Callback`` gets the bytes rebuilt as they are."""
+        self._download_args(ExtraArgs)
         with self._errors("GetObject"):
             stream, _ = self.service.open_verified(Bucket, Key, progress=Callback)
         with stream:
             shutil.copyfileobj(stream, Fileobj, CHUNK)
+
+    def _download_args(self, extra_args: Mapping[str, Any] | None) -> None:
+        extra = dict(extra_args or {})
+        _check_extra_args(extra, TransferManager.ALLOWED_DOWNLOAD_ARGS)
+        self._no_other_arguments("GetObject", extra)
+
+
+def _check_extra_args(extra: Mapping[str, Any], allowed: list[str]) -> None:
+    """Refuse ``ExtraArgs`` boto3's transfer manager refuses, as it does."""
+    for name in extra:
+        if name not in allowed:
+            raise ValueError(
+                f"Invalid extra_args key '{name}', must be one of: {', '.join(allowed)}"
+            )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from deltaglider.core.keys import reference_key, split_key
@@ -109,6 +109,8 @@ class StoredObject:
     xdelta3 delta of the file's bytes."""
     deflate: str | None = None
     """What re-deflates a contents delta (``zlib-1.3.1``)."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """The S3 object fields it was stored with (``CacheControl``...)."""
 
     @property
     def is_delta(self) -> bool:

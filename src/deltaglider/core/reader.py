@@ -201,6 +201,7 @@ class Reader(Room):
             last_modified=head.last_modified,
             user_metadata=user,
             content_type=head.content_type,
+            fields=dict(head.fields),
             problem=problem,
             **{"sha256": None, **fields},
         )

@@ -130,6 +130,8 @@ class DeltaService:
         tags: Mapping[str, str] | None = None,
         delta: bool = True,
         progress: ProgressCallback | None = None,
+        fields: Mapping[str, str] | None = None,
+        create_only: bool = False,
     ) -> PutSummary:
         """Store a local file under logical ``key``; ``progress`` is called
         with the bytes of the file consumed since its last call.
@@ -138,7 +140,12 @@ class DeltaService:
         streamed from disk as is (any size); a candidate is read into
         memory to be encoded, unless it is larger than ``stream_threshold``:
         then it is streamed through the codec against the reference's
-        encrypted cache file."""
+        encrypted cache file.
+
+        ``fields`` (S3 object fields among the store's ``object_fields``)
+        go on every object the put writes.  With ``create_only`` the put
+        writes only if the key holds nothing, else PreconditionFailedError
+        (two racing create-only puts never both succeed)."""
         size = file.stat().st_size
         meter = Meter(progress, size)
         summary = self.writer.put(
@@ -147,7 +154,7 @@ class DeltaService:
             file,
             size=size,
             ratio=self._ratio(max_ratio),
-            extras=Extras.of(user_metadata, content_type, tags),
+            extras=Extras.of(user_metadata, content_type, tags, fields, create_only=create_only),
             delta=delta,
             in_memory=size <= self.stream_threshold,
             meter=meter,
@@ -166,18 +173,21 @@ class DeltaService:
         content_type: str | None = None,
         tags: Mapping[str, str] | None = None,
         delta: bool = True,
+        fields: Mapping[str, str] | None = None,
+        create_only: bool = False,
     ) -> PutSummary:
         """Store ``data`` under logical ``key``: as a delta when it pays
         (``delta=False`` stores it as is, whatever its name).  User
         metadata, content type and tags go on the stored file (its delta,
-        or itself), never on the space's reference."""
+        or itself), never on the space's reference; ``fields`` and
+        ``create_only`` are as for :meth:`put_file`."""
         return self.writer.put(
             bucket,
             key,
             data,
             size=len(data),
             ratio=self._ratio(max_ratio),
-            extras=Extras.of(user_metadata, content_type, tags),
+            extras=Extras.of(user_metadata, content_type, tags, fields, create_only=create_only),
             delta=delta,
             in_memory=True,
             meter=Meter(None, len(data)),

@@ -42,8 +42,11 @@ from deltaglider.core.room import EnginePorts, Room
 from deltaglider.core.stamps import STAMP_FIELD, Stamp, next_stamp, stamp_of
 from deltaglider.metering import Meter, MeteredReader
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
+from deltaglider.ports.storage import ObjectHead
 from deltaglider.ports.support import HashPort
 
+CREATE_ONLY_FIELD = "dg-create-only"
+"""Metadata of an object a create-only put wrote (settling ranks it lower)."""
 _PUT_ATTEMPTS = 4
 _SETTLE_ATTEMPTS = 8
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
@@ -51,11 +54,17 @@ _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
 
 @dataclass(frozen=True)
 class Extras:
-    """What the caller stores beside the bytes."""
+    """What the caller stores beside the bytes, and the put's condition."""
 
     user: dict[str, str]
     content_type: str | None
     tags: dict[str, str]
+    fields: dict[str, str]
+    """S3 object fields (``CacheControl``, ``ServerSideEncryption``...),
+    set on every object the put writes: the file's form and a reference it
+    creates."""
+    create_only: bool = False
+    """Write only if the key holds nothing (S3's ``If-None-Match: *``)."""
 
     @classmethod
     def of(
@@ -63,8 +72,13 @@ class Extras:
         user: Mapping[str, str] | None,
         content_type: str | None,
         tags: Mapping[str, str] | None,
+        fields: Mapping[str, str] | None = None,
+        *,
+        create_only: bool = False,
     ) -> Extras:
-        return cls(dict(user or {}), content_type, dict(tags or {}))
+        return cls(
+            dict(user or {}), content_type, dict(tags or {}), dict(fields or {}), create_only
+        )
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,8 @@ class Writer(Room):
         body is hashed or anything is written.  A delta candidate given as a
         path is encoded from disk unless ``in_memory``."""
         self.check_key(key)
+        if extras.create_only:
+            self._require_free(bucket, key)
         sha = file_sha256(self.hasher, body) if isinstance(body, Path) else self.hasher.sha256(body)
         candidate = delta and size > 0 and self.is_candidate(key, body)
         if not candidate:
@@ -179,6 +195,12 @@ class Writer(Room):
                 return self.diff.archive_kind(handle.read(4)) in self.archive_kinds
         return self.diff.archive_kind(body) in self.archive_kinds
 
+    def _require_free(self, bucket: str, key: str) -> None:
+        """A create-only put's first check: neither form of the key exists."""
+        for physical in (key, keys.delta_key(key)):
+            if self.storage.head(bucket, physical) is not None:
+                raise PreconditionFailedError(f"s3://{bucket}/{key} already exists")
+
     # -- as is ----------------------------------------------------------------
 
     def _put_direct(
@@ -199,7 +221,7 @@ class Writer(Room):
             created_at=self.clock.now(),
         )
         etag, stamp = self._store(bucket, key, key, body, meta, extras, meter)
-        self._settle(bucket, key, etag, stamp, keys.delta_key(key))
+        self._settle(bucket, key, etag, stamp, keys.delta_key(key), extras.create_only)
         self.metrics.increment("deltaglider.put.direct")
         self.logger.debug("stored directly", key=key, size=size)
         return PutSummary("PUT", bucket, key, size, sha, etag=etag)
@@ -221,9 +243,14 @@ class Writer(Room):
         write in between means taking a new stamp and trying again.
         Returns the ETag written and its stamp."""
         other_key = keys.delta_key(key) if physical_key == key else key
+        if extras.create_only:
+            meta = {**meta, CREATE_ONLY_FIELD: "true"}
         for _ in range(_SETTLE_ATTEMPTS):
             here = self.storage.head(bucket, physical_key)
-            stamp = next_stamp(self.clock.now(), here, self.storage.head(bucket, other_key))
+            other = self.storage.head(bucket, other_key)
+            if extras.create_only and (here is not None or other is not None):
+                raise PreconditionFailedError(f"s3://{bucket}/{key} already exists")
+            stamp = next_stamp(self.clock.now(), here, other)
             full = metadata.with_user_metadata({**meta, STAMP_FIELD: str(stamp)}, extras.user)
             try:
                 etag = self._put_body(
@@ -252,6 +279,7 @@ class Writer(Room):
                 meta,
                 content_type=extras.content_type,
                 tags=extras.tags,
+                fields=extras.fields,
                 if_match=current,
                 if_none_match=current is None,
             )
@@ -281,7 +309,7 @@ class Writer(Room):
         ref_key = keys.reference_key(prefix)
 
         def create(meta: Mapping[str, str]) -> None:
-            self._create_reference(bucket, ref_key, body, meta)
+            self._create_reference(bucket, ref_key, body, meta, extras.fields)
 
         existing = self.references.for_put(bucket, ref_key, name, sha, create)
         created = existing is None
@@ -359,13 +387,18 @@ class Writer(Room):
             raise SpaceChangedError(str(exc)) from exc
 
     def _create_reference(
-        self, bucket: str, ref_key: str, body: Body, meta: Mapping[str, str]
+        self,
+        bucket: str,
+        ref_key: str,
+        body: Body,
+        meta: Mapping[str, str],
+        fields: Mapping[str, str],
     ) -> None:
         if isinstance(body, Path):
             with open(body, "rb") as handle:
-                self.storage.put(bucket, ref_key, handle, meta, if_none_match=True)
+                self.storage.put(bucket, ref_key, handle, meta, if_none_match=True, fields=fields)
         else:
-            self.storage.put(bucket, ref_key, body, meta, if_none_match=True)
+            self.storage.put(bucket, ref_key, body, meta, if_none_match=True, fields=fields)
 
     def _encode_file(
         self,
@@ -425,7 +458,7 @@ class Writer(Room):
         delta_key = keys.delta_key(key)
         etag, stamp = self._store(bucket, key, delta_key, body, meta, extras, None)
         self.references.check_unchanged(bucket, facts.ref_key, facts.ref_sha)
-        self._settle(bucket, delta_key, etag, stamp, key)
+        self._settle(bucket, delta_key, etag, stamp, key, extras.create_only)
         self.metrics.increment("deltaglider.put.delta")
         self.logger.debug("stored as delta", key=key, size=facts.file_size, delta=facts.delta_size)
         return PutSummary(
@@ -444,22 +477,30 @@ class Writer(Room):
 
     # -- settling the two forms -------------------------------------------------
 
-    def _settle(self, bucket: str, mine: str, etag: str, stamp: Stamp, other: str) -> None:
+    def _settle(
+        self, bucket: str, mine: str, etag: str, stamp: Stamp, other: str, create_only: bool
+    ) -> None:
         """After writing ``mine`` (version ``etag``, ``stamp``), remove
-        whichever of the two forms is older; only versions seen are removed."""
+        whichever of the two forms loses; only versions seen are removed.
+
+        Between two plain writes the newer stamp wins; a create-only write
+        loses to any other (see :func:`_wins`): its writer withdraws its
+        object and fails.  One that finds the other form absent has won.
+        See docs/storage-format.md, "Create-only puts"."""
         for _ in range(_SETTLE_ATTEMPTS):
             head = self.storage.head(bucket, other)
             if head is None:
-                break
-            if stamp_of(head) < stamp:
-                try:
-                    self.storage.delete(bucket, other, if_match=head.etag)
-                except PreconditionFailedError:
-                    continue  # a newer version of the other form: compare again
                 return
-            # The other form is newer: ours was overwritten as it was written.
-            with contextlib.suppress(PreconditionFailedError):  # already replaced
-                self.storage.delete(bucket, mine, if_match=etag)
+            if not _wins(stamp, create_only, head):
+                with contextlib.suppress(PreconditionFailedError):  # already replaced
+                    self.storage.delete(bucket, mine, if_match=etag)
+                if create_only:
+                    raise PreconditionFailedError(f"s3://{bucket}/{other} was written meanwhile")
+                return
+            try:
+                self.storage.delete(bucket, other, if_match=head.etag)
+            except PreconditionFailedError:
+                continue  # a newer version of the other form: compare again
             return
 
     # -- estimates --------------------------------------------------------------
@@ -495,6 +536,20 @@ class Writer(Room):
         except DeltaTooLargeError:
             return "direct", size
         return "delta", delta_size
+
+
+def _wins(stamp: Stamp, create_only: bool, other: ObjectHead) -> bool:
+    """Whether a write (``stamp``, ``create_only``) outranks the other form's.
+
+    A create-only write never does: the other form may be an acknowledged
+    write, create-only or not.  A plain write outranks a create-only one
+    (which either withdraws, or was acknowledged before this one and is
+    replaced by it) and an older plain one."""
+    if create_only:
+        return False
+    if other.metadata.get(CREATE_ONLY_FIELD) == "true":
+        return True
+    return stamp_of(other) < stamp
 
 
 def file_sha256(hasher: HashPort, file: Path) -> str:

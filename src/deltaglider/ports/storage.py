@@ -18,6 +18,36 @@ class ObjectHead:
     last_modified: datetime
     metadata: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    """The S3 object fields among :data:`OBJECT_FIELDS` it was stored with
+    (boto3's names: ``{"CacheControl": "no-cache"}``)."""
+
+
+OBJECT_FIELDS = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "Expires",
+    "WebsiteRedirectLocation",
+    "StorageClass",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "BucketKeyEnabled",
+)
+"""S3 object fields a put may set and a HEAD returns, by boto3's names.
+Values are strings (``Expires`` an HTTP date, ``BucketKeyEnabled``
+``"true"``/``"false"``)."""
+
+WRITE_ONLY_FIELDS = (
+    "ACL",
+    "GrantFullControl",
+    "GrantRead",
+    "GrantReadACP",
+    "GrantWriteACP",
+    "SSEKMSEncryptionContext",
+)
+"""S3 fields a put may set that a HEAD does not return."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +89,10 @@ class BucketInfo:
 class StoragePort(Protocol):
     """What the engine needs from an object store.  Keys are physical keys."""
 
+    object_fields: frozenset[str]
+    """Which of :data:`OBJECT_FIELDS` and :data:`WRITE_ONLY_FIELDS` its
+    ``put`` honours (a caller refuses the others before writing)."""
+
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         """The object's head, or None when it does not exist."""
         ...
@@ -90,12 +124,14 @@ class StoragePort(Protocol):
         if_none_match: bool = False,
         if_match: str | None = None,
         tags: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> str:
         """Store an object whole (never half-written) and return its ETag.
 
         With ``if_none_match`` the write happens only if the key is free,
         with ``if_match`` (an ETag) only if that version is there; else
-        PreconditionFailedError.  ``tags`` become its object tags."""
+        PreconditionFailedError.  ``tags`` become its object tags,
+        ``fields`` (among ``object_fields``) its S3 object fields."""
         ...
 
     def get_tags(self, bucket: str, key: str) -> dict[str, str]:
