@@ -216,3 +216,24 @@ class StorageContract:
         assert (head.etag, head.metadata, head.content_type) == (etag, {"dg-x": "1"}, "text/plain")
         with pytest.raises(ObjectNotFoundError):
             store.copy(BUCKET, "copy/missing", "copy/other")
+
+    def test_object_fields_are_kept_and_copied(self, store: StoragePort) -> None:
+        fields = {
+            "CacheControl": "max-age=60",
+            "ContentDisposition": 'attachment; filename="a.zip"',
+            "ContentLanguage": "en-GB",
+            "Expires": "Wed, 01 Dec 2027 10:00:00 GMT",
+        }
+        assert set(fields) <= store.object_fields
+        store.put(BUCKET, "fields/src", b"payload", {}, fields=fields)
+        head = store.head(BUCKET, "fields/src")
+        assert head is not None
+        assert {k: head.fields.get(k) for k in fields} == fields
+        store.copy(BUCKET, "fields/src", "fields/dst")
+        copied = store.head(BUCKET, "fields/dst")
+        assert copied is not None
+        assert {k: copied.fields.get(k) for k in fields} == fields
+        plain = store.put(BUCKET, "fields/plain", b"x", {})
+        assert plain
+        bare = store.head(BUCKET, "fields/plain")
+        assert bare is not None and "CacheControl" not in bare.fields

@@ -31,6 +31,7 @@ from deltaglider.adapters.cache import LayeredCache, MemoryCache
 from deltaglider.adapters.codec_xdelta import XDeltaCodec
 from deltaglider.adapters.local_storage import LocalStorage
 from deltaglider.core import keys
+from deltaglider.core.errors import PreconditionFailedError
 from deltaglider.core.service import DeltaService
 from deltaglider.ports.storage import StoragePort
 
@@ -66,8 +67,8 @@ def engine(store: StoragePort, moment: datetime) -> DeltaService:
 
 @dataclass(frozen=True)
 class Op:
-    """``put`` (``value`` stored as a delta, or as is with ``delta=False``)
-    or ``delete`` of a key."""
+    """``put`` (``value`` stored as a delta, or as is with ``delta=False``),
+    ``create`` (a create-only put) or ``delete`` of a key."""
 
     kind: str
     key: str
@@ -80,11 +81,22 @@ class Op:
             service.delete(bucket, key)
         else:
             assert self.value is not None
-            service.put_bytes(bucket, key, self.value, delta=self.delta, max_ratio=1.0)
+            service.put_bytes(
+                bucket,
+                key,
+                self.value,
+                delta=self.delta,
+                max_ratio=1.0,
+                create_only=self.kind == "create",
+            )
 
 
 def put(key: str, value: bytes, *, delta: bool = True) -> Op:
     return Op("put", key, value, delta)
+
+
+def create(key: str, value: bytes, *, delta: bool = True) -> Op:
+    return Op("create", key, value, delta)
 
 
 def delete(key: str) -> Op:
@@ -128,6 +140,12 @@ SCENARIOS = {
     "first put vs put as is": Scenario(
         (), (put("h/a.zip", V[0]), put("h/a.zip", V[1], delta=False))
     ),
+    # create-only puts (If-None-Match: *) of a key the folder does not hold
+    "create vs create": Scenario(LAST, (create(B, V[1]), create(B, V[2]))),
+    "create vs create as is": Scenario(LAST, (create(B, V[1]), create(B, V[2], delta=False))),
+    "create vs put as is": Scenario(LAST, (create(B, V[1]), put(B, V[2], delta=False))),
+    "create as is vs put": Scenario(LAST, (create(B, V[1], delta=False), put(B, V[2]))),
+    "create vs delete": Scenario(ONE_KEY, (create(APP, V[2]), delete(APP))),
     # two writers, each writing the key twice: a form rewritten by the
     # writer with the slower clock must still outrank what it replaced
     "deltas vs delta then as-is": Scenario(
@@ -136,25 +154,39 @@ SCENARIOS = {
 }
 
 
-def expected_outcomes(scenario: Scenario) -> dict[str, set[bytes | None]]:
-    """Per key, the final contents allowed once both operations succeeded:
-    the last write of one of the two series (each series' earlier writes
-    were replaced by its later ones)."""
+def expected_outcomes(
+    scenario: Scenario, succeeded: Sequence[bool]
+) -> dict[str, set[bytes | None]]:
+    """Per key, the final contents allowed: the last write of one of the
+    series that succeeded (each series' earlier writes were replaced by its
+    later ones).  A create-only write that succeeded beside a plain write
+    of the key cannot be last: it came first, or it would have failed."""
     allowed: dict[str, set[bytes | None]] = {k: {v} for k, v, _ in scenario.initial}
-    touched = {op.key for series in scenario.series() for op in series}
-    for key in touched:
-        allowed[key] = {
-            [op for op in series if op.key == key][-1].value
-            for series in scenario.series()
-            if any(op.key == key for op in series)
-        }
+    series = [s for s, ok in zip(scenario.series(), succeeded, strict=True) if ok]
+    for key in {op.key for ops in scenario.series() for op in ops}:
+        lasts = [
+            [op for op in ops if op.key == key][-1]
+            for ops in series
+            if any(op.key == key for op in ops)
+        ]
+        if not lasts:  # every write of it was refused: as it was
+            allowed[key] = allowed.get(key, {None})
+            continue
+        plain_put = any(op.kind == "put" for op in lasts)
+        allowed[key] = {op.value for op in lasts if not (op.kind == "create" and plain_put)}
     return allowed
 
 
-def check_state(reader: DeltaService, bucket: str, prefix: str, scenario: Scenario) -> None:
+def check_state(
+    reader: DeltaService,
+    bucket: str,
+    prefix: str,
+    scenario: Scenario,
+    succeeded: Sequence[bool] = (True, True),
+) -> None:
     listing = reader.list_logical(bucket, prefix)
     listed = {entry.key[len(prefix) :] for entry in listing.objects}
-    for key, allowed in expected_outcomes(scenario).items():
+    for key, allowed in expected_outcomes(scenario, succeeded).items():
         got = bytes(reader.get_bytes(bucket, prefix + key)[0]) if key in listed else None
         names = {None: "absent", **{v: f"V{V.index(v)}" for v in V}}
         assert got in allowed, (
@@ -193,10 +225,22 @@ def run_scenario(
         return operations
 
     def check(run: Execution) -> None:
-        failures = [repr(e) for e in run.errors if e is not None]
+        series = scenario.series()
+        refused = [
+            isinstance(error, PreconditionFailedError) and [op.kind for op in ops] == ["create"]
+            for error, ops in zip(run.errors, series, strict=True)
+        ]
+        failures = [repr(e) for e, r in zip(run.errors, refused, strict=True) if e and not r]
         assert not failures, f"an operation failed: {failures}"
+        succeeded = [error is None for error in run.errors]
+        creates = [
+            ops[0].key
+            for ops, ok in zip(series, succeeded, strict=True)
+            if ok and ops[0].kind == "create"
+        ]
+        assert len(creates) == len(set(creates)), "two create-only puts of one key both succeeded"
         reader = engine(state["store"], T0 + timedelta(days=1))
-        check_state(reader, BUCKET, state["prefix"], scenario)
+        check_state(reader, BUCKET, state["prefix"], scenario, succeeded)
 
     return explore(make_operations, check).runs
 

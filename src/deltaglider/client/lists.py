@@ -81,14 +81,14 @@ class ListMethods(ClientBase):
         if max_keys < 0:
             raise self._error("InvalidArgument", "MaxKeys must not be negative", operation, 400)
         after = start_after or None
-        if token is not None:
+        if token:  # an empty token lists from the start, as S3 does
             try:
                 after = decode_token(token)
             except ValueError as exc:
                 raise self._error("InvalidArgument", str(exc), operation, 400) from exc
         with self._errors(operation):
             page = self._lister.page(
-                bucket, prefix, delimiter, min(max_keys, 1000), after, continuing=token is not None
+                bucket, prefix, delimiter, min(max_keys, 1000), after, continuing=bool(token)
             )
         deltas = [e for e in page.objects if e.is_delta]
         described: dict[str, StoredObject] = {}
@@ -114,7 +114,7 @@ class ListMethods(ClientBase):
             contents.append(item)
         contents.sort(key=lambda c: c["Key"].encode("utf-8", "surrogateescape"))
         response: dict[str, Any] = {
-            "IsTruncated": page.is_truncated,
+            "IsTruncated": page.is_truncated and max_keys > 0,  # as S3 answers MaxKeys=0
             "Name": bucket,
             "Prefix": prefix,
             "MaxKeys": max_keys,
@@ -130,7 +130,7 @@ class ListMethods(ClientBase):
             response["ContinuationToken"] = token
         if start_after:
             response["StartAfter"] = start_after
-        if page.is_truncated and page.last_key is not None:
+        if response["IsTruncated"] and page.last_key is not None:
             response["NextContinuationToken"] = encode_token(page.last_key)
         return with_headers(response)
 

@@ -1,0 +1,228 @@
+"""The same calls through ``boto3.client("s3")`` and ``create_client()``
+against one SeaweedFS answer alike: conditional requests, object fields,
+HTTP headers and request ids, listings' edge cases and errors.
+
+Each scenario runs once per client, each in a bucket of its own, and
+returns a list of outcomes: the fields a caller would read from each
+response, or the error's code and status.  The two lists must be equal.
+Objects are ``.zip`` files stored twice, so this client holds the second
+as a delta: what boto3 reads of a plain object, ours reads of a rebuilt one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+from client_backends import empty_and_delete, seaweed_client
+from helpers import mutate
+from seaweed import s3_client
+
+V1 = bytes(range(256)) * 400
+V2 = mutate(V1, seed=3, edits=8)
+KEY = "rel/app.zip"
+_NAMES = itertools.count()
+
+Outcome = tuple[Any, ...]
+
+
+def attempt(call: Callable[[], dict[str, Any]], *fields: str) -> Outcome:
+    """A call's outcome: ``("ok", status, field values...)`` or
+    ``("error", code, status)``."""
+    try:
+        response = call()
+    except ClientError as error:
+        return ("error", error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"])
+    except ParamValidationError:
+        return ("invalid",)
+    values = []
+    for name in fields:
+        value = response.get(name)
+        if name == "Body" and value is not None:
+            value = value.read()
+        values.append(value)
+    return ("ok", response["ResponseMetadata"]["HTTPStatusCode"], *values)
+
+
+def store_versions(client: Any, bucket: str, key: str = KEY, **fields: Any) -> str:
+    """Store V1 then V2 under ``key``; returns the ETag a HEAD gives."""
+    client.put_object(Bucket=bucket, Key=key, Body=V1)
+    client.put_object(Bucket=bucket, Key=key, Body=V2, **fields)
+    return str(client.head_object(Bucket=bucket, Key=key)["ETag"])
+
+
+def conditional_reads(client: Any, bucket: str) -> list[Outcome]:
+    etag = store_versions(client, bucket)
+    modified = client.head_object(Bucket=bucket, Key=KEY)["LastModified"]
+    past, future = modified - timedelta(days=1), modified + timedelta(days=1)
+    conditions: list[dict[str, Any]] = [
+        {"IfMatch": etag},
+        {"IfMatch": '"0123456789abcdef0123456789abcdef"'},
+        {"IfNoneMatch": etag},
+        {"IfNoneMatch": '"0123456789abcdef0123456789abcdef"'},
+        {"IfModifiedSince": future},
+        {"IfModifiedSince": past},
+        {"IfUnmodifiedSince": past},
+        {"IfUnmodifiedSince": future},
+        {"IfMatch": etag, "IfUnmodifiedSince": past},
+        {"IfNoneMatch": '"0123456789abcdef0123456789abcdef"', "IfModifiedSince": future},
+    ]
+    outcomes = []
+    for condition in conditions:
+        outcomes.append(
+            attempt(lambda c=condition: client.get_object(Bucket=bucket, Key=KEY, **c), "Body")
+        )
+        outcomes.append(
+            attempt(
+                lambda c=condition: client.head_object(Bucket=bucket, Key=KEY, **c),
+                "ContentLength",
+            )
+        )
+    return outcomes
+
+
+def create_only_puts(client: Any, bucket: str) -> list[Outcome]:
+    store_versions(client, bucket)
+    return [
+        attempt(lambda: client.put_object(Bucket=bucket, Key=KEY, Body=V1, IfNoneMatch="*")),
+        attempt(lambda: client.get_object(Bucket=bucket, Key=KEY), "Body"),
+        attempt(lambda: client.put_object(Bucket=bucket, Key="rel/new.zip", Body=V1, IfNoneMatch="*")),
+        attempt(lambda: client.get_object(Bucket=bucket, Key="rel/new.zip"), "Body"),
+    ]
+
+
+FIELDS = {
+    "CacheControl": "max-age=60",
+    "ContentDisposition": 'attachment; filename="app.zip"',
+    "ContentLanguage": "en-GB",
+    "ContentType": "application/zip",
+}
+
+
+def object_fields(client: Any, bucket: str) -> list[Outcome]:
+    store_versions(client, bucket, **FIELDS)
+    names = [*FIELDS, "Metadata"]
+    return [
+        attempt(lambda: client.get_object(Bucket=bucket, Key=KEY), *names),
+        attempt(lambda: client.head_object(Bucket=bucket, Key=KEY), *names),
+        attempt(
+            lambda: client.get_object(
+                Bucket=bucket,
+                Key=KEY,
+                ResponseContentType="text/plain",
+                ResponseCacheControl="no-cache",
+                ResponseContentDisposition="inline",
+            ),
+            "ContentType",
+            "CacheControl",
+            "ContentDisposition",
+        ),
+    ]
+
+
+def http_headers(client: Any, bucket: str) -> list[Outcome]:
+    store_versions(client, bucket, Metadata={"build": "42"})
+
+    def headers(call: Callable[[], dict[str, Any]], *names: str) -> Outcome:
+        response = call()
+        sent = response["ResponseMetadata"]["HTTPHeaders"]
+        return (
+            bool(response["ResponseMetadata"].get("RequestId")),
+            *(sent.get(name) for name in names),
+        )
+
+    ranged = headers(
+        lambda: client.get_object(Bucket=bucket, Key=KEY, Range="bytes=10-19"),
+        "content-range",
+        "content-length",
+        "x-amz-meta-build",
+    )
+    whole = headers(lambda: client.head_object(Bucket=bucket, Key=KEY), "x-amz-meta-build")
+    try:
+        client.get_object(Bucket=bucket, Key="rel/missing.zip")
+    except ClientError as error:
+        missing = (bool(error.response["ResponseMetadata"].get("RequestId")),)
+    return [ranged, whole, missing]
+
+
+def listings(client: Any, bucket: str) -> list[Outcome]:
+    for name in ("a.zip", "b.zip", "c.txt"):
+        client.put_object(Bucket=bucket, Key=f"l/{name}", Body=V1)
+    keys = ("KeyCount", "IsTruncated", "MaxKeys")
+    owned = client.list_objects_v2(Bucket=bucket, Prefix="l/", FetchOwner=True)
+    plain = client.list_objects_v2(Bucket=bucket, Prefix="l/")
+    return [
+        attempt(lambda: client.list_objects_v2(Bucket=bucket, Prefix="l/", MaxKeys=0), *keys),
+        attempt(lambda: client.list_objects_v2(Bucket=bucket, Prefix="l/", MaxKeys=2), *keys),
+        attempt(lambda: client.list_objects_v2(Bucket=bucket, Prefix="l/", MaxKeys=-1), *keys),
+        attempt(
+            lambda: client.list_objects_v2(Bucket=bucket, Prefix="l/", ContinuationToken=""), *keys
+        ),
+        ("owner", all("Owner" in item for item in owned["Contents"])),
+        ("no owner", any("Owner" in item for item in plain["Contents"])),
+        attempt(lambda: client.list_objects_v2(Bucket=bucket, Prefix="l/", Unordered=True)),
+    ]
+
+
+def errors(client: Any, bucket: str) -> list[Outcome]:
+    objects = [{"Key": f"k{i}"} for i in range(1001)]
+    too_many = attempt(lambda: client.delete_objects(Bucket=bucket, Delete={"Objects": objects}))
+    return [
+        attempt(lambda: client.delete_bucket(Bucket=f"{bucket}-missing")),
+        # SeaweedFS says InvalidArgument, S3 MalformedXML: both a 400
+        ("error", too_many[2]) if too_many[0] == "error" else too_many,
+        attempt(lambda: client.get_object(Bucket=bucket, Key="nothing.zip")),
+        attempt(lambda: client.head_object(Bucket=bucket, Key="nothing.zip")),
+        attempt(lambda: client.get_object(Bucket=bucket, Key="x", Range="bytes=5-1")),
+    ]
+
+
+SCENARIOS = [conditional_reads, create_only_puts, object_fields, http_headers, listings, errors]
+
+
+@pytest.fixture(scope="module")
+def clients(seaweed_endpoint: str) -> Iterator[tuple[Any, Any]]:
+    yield s3_client(seaweed_endpoint), seaweed_client(seaweed_endpoint)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
+def test_boto3_and_deltaglider_answer_alike(
+    scenario: Callable[[Any, str], list[Outcome]],
+    clients: tuple[Any, Any],
+    seaweed_endpoint: str,
+) -> None:
+    raw, ours = clients
+    number = next(_NAMES)
+    answers = []
+    for name, client in (("raw", raw), ("dg", ours)):
+        bucket = f"diff-{name}-{number}"
+        raw.create_bucket(Bucket=bucket)
+        try:
+            answers.append(scenario(client, bucket))
+        finally:
+            empty_and_delete(raw, bucket)
+    boto3_answers, our_answers = answers
+    assert our_answers == boto3_answers
+
+
+def test_an_acknowledged_datetime_is_compared_to_the_second(clients: tuple[Any, Any]) -> None:
+    """If-Modified-Since equal to Last-Modified (whose header has whole
+    seconds) is not modified, whatever the store's finer clock says."""
+    _, ours = clients
+    bucket = f"diff-dg-{next(_NAMES)}"
+    ours.create_bucket(Bucket=bucket)
+    try:
+        ours.put_object(Bucket=bucket, Key=KEY, Body=V1)
+        modified = ours.head_object(Bucket=bucket, Key=KEY)["LastModified"]
+        same_second = modified.replace(microsecond=0).astimezone(UTC)
+        with pytest.raises(ClientError) as caught:
+            ours.get_object(Bucket=bucket, Key=KEY, IfModifiedSince=same_second)
+        assert caught.value.response["Error"]["Code"] == "304"
+        assert datetime.now(UTC) > same_second
+    finally:
+        ours.delete_objects_recursive(Bucket=bucket, Prefix="")
+        ours.delete_bucket(Bucket=bucket)
