@@ -36,7 +36,11 @@ def attempt(call: Callable[[], dict[str, Any]], *fields: str) -> Outcome:
     try:
         response = call()
     except ClientError as error:
-        return ("error", error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"])
+        return (
+            "error",
+            error.response["Error"]["Code"],
+            error.response["ResponseMetadata"]["HTTPStatusCode"],
+        )
     except ParamValidationError:
         return ("invalid",)
     values = []
@@ -90,7 +94,9 @@ def create_only_puts(client: Any, bucket: str) -> list[Outcome]:
     return [
         attempt(lambda: client.put_object(Bucket=bucket, Key=KEY, Body=V1, IfNoneMatch="*")),
         attempt(lambda: client.get_object(Bucket=bucket, Key=KEY), "Body"),
-        attempt(lambda: client.put_object(Bucket=bucket, Key="rel/new.zip", Body=V1, IfNoneMatch="*")),
+        attempt(
+            lambda: client.put_object(Bucket=bucket, Key="rel/new.zip", Body=V1, IfNoneMatch="*")
+        ),
         attempt(lambda: client.get_object(Bucket=bucket, Key="rel/new.zip"), "Body"),
     ]
 

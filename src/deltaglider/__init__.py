@@ -13,11 +13,33 @@ from typing import TYPE_CHECKING, Any
 from deltaglider._version import __version__
 
 if TYPE_CHECKING:
-    from deltaglider.client import BucketStats, DeltaGliderClient, UploadSummary, create_client
+    from deltaglider.client import (
+        BucketStats,
+        CompressionEstimate,
+        DeltaGliderClient,
+        ObjectInfo,
+        UploadSummary,
+        create_client,
+    )
 
-__all__ = ["BucketStats", "DeltaGliderClient", "UploadSummary", "__version__", "create_client"]
+__all__ = [
+    "BucketStats",
+    "CompressionEstimate",
+    "DeltaGliderClient",
+    "ObjectInfo",
+    "UploadSummary",
+    "__version__",
+    "create_client",
+]
 
-_CLIENT_NAMES = {"BucketStats", "DeltaGliderClient", "UploadSummary", "create_client"}
+_CLIENT_NAMES = {
+    "BucketStats",
+    "CompressionEstimate",
+    "DeltaGliderClient",
+    "ObjectInfo",
+    "UploadSummary",
+    "create_client",
+}
 
 
 def __getattr__(name: str) -> Any:

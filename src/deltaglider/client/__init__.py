@@ -2,6 +2,13 @@
 
 from deltaglider.client.facade import DeltaGliderClient
 from deltaglider.client.factory import create_client
-from deltaglider.client.models import BucketStats, UploadSummary
+from deltaglider.client.models import BucketStats, CompressionEstimate, ObjectInfo, UploadSummary
 
-__all__ = ["BucketStats", "DeltaGliderClient", "UploadSummary", "create_client"]
+__all__ = [
+    "BucketStats",
+    "CompressionEstimate",
+    "DeltaGliderClient",
+    "ObjectInfo",
+    "UploadSummary",
+    "create_client",
+]

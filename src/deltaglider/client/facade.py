@@ -11,14 +11,16 @@ client (S3 backend only).
 One client may be used from many threads, for reads and writes.  Its
 methods live in rooms of their own: :mod:`~deltaglider.client.objects`,
 :mod:`~deltaglider.client.lists`, :mod:`~deltaglider.client.buckets`,
-:mod:`~deltaglider.client.transfers`, :mod:`~deltaglider.client.simple`
-and :mod:`~deltaglider.client.passthrough`, over the shared state of
+:mod:`~deltaglider.client.transfers`, :mod:`~deltaglider.client.simple`,
+:mod:`~deltaglider.client.compat62` and
+:mod:`~deltaglider.client.passthrough`, over the shared state of
 :mod:`~deltaglider.client.base`.
 """
 
 from __future__ import annotations
 
 from deltaglider.client.buckets import BucketMethods
+from deltaglider.client.compat62 import Compat62Methods
 from deltaglider.client.lists import ListMethods
 from deltaglider.client.objects import ObjectMethods
 from deltaglider.client.passthrough import RawS3Methods
@@ -27,6 +29,12 @@ from deltaglider.client.transfers import TransferMethods
 
 
 class DeltaGliderClient(
-    ObjectMethods, ListMethods, BucketMethods, TransferMethods, SimpleApi, RawS3Methods
+    ObjectMethods,
+    ListMethods,
+    BucketMethods,
+    TransferMethods,
+    SimpleApi,
+    Compat62Methods,
+    RawS3Methods,
 ):
     """The SDK client; make one with :func:`deltaglider.create_client`."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
 
 from deltaglider.core.models import BucketStats
 
-__all__ = ["BucketStats", "UploadSummary"]
+__all__ = ["BucketStats", "CompressionEstimate", "ObjectInfo", "UploadSummary"]
 
 _MB = 1024 * 1024
 
@@ -40,3 +42,84 @@ class UploadSummary:
         if self.original_size == 0:
             return 0.0
         return 100.0 * (1 - self.stored_size / self.original_size)
+
+
+class _ReadsAsDict:
+    """``result["name"]`` reads a field, as the results read when they were
+    dicts; ``dict(result)`` and ``result.keys()`` work too."""
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.keys():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def keys(self) -> list[str]:
+        """The field names."""
+        return [f.name for f in fields(self)]  # type: ignore[arg-type]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A field's value, or ``default``."""
+        return getattr(self, name) if name in self.keys() else default
+
+
+@dataclass
+class CompressionEstimate(_ReadsAsDict):
+    """What uploading a file would store, found by encoding it against the
+    folder's reference (6.2.0's fields, then deltaglider's)."""
+
+    original_size: int
+    estimated_compressed_size: int
+    estimated_ratio: float
+    """Stored bytes over the file's bytes."""
+    confidence: float
+    """1.0: the delta was really encoded (nothing is sampled or guessed)."""
+    recommended_reference: str | None = None
+    should_use_delta: bool = True
+    key: str = ""
+    stored_as: str = "direct"
+    """``"delta"``, ``"reference"`` (the folder's first file) or ``"direct"``."""
+
+    @property
+    def estimated_stored_size(self) -> int:
+        """The stored bytes (the name of deltaglider's first releases)."""
+        return self.estimated_compressed_size
+
+    @property
+    def savings_percent(self) -> float:
+        """Percentage of the file's size not stored."""
+        return 100.0 * (1 - self.estimated_ratio) if self.original_size else 0.0
+
+    def keys(self) -> list[str]:
+        return [*super().keys(), "estimated_stored_size", "savings_percent"]
+
+
+@dataclass
+class ObjectInfo(_ReadsAsDict):
+    """How an object is stored (6.2.0's fields, then deltaglider's)."""
+
+    key: str
+    size: int
+    """The file's size (6.2.0: the stored size; see ``compressed_size``)."""
+    last_modified: datetime
+    etag: str | None = None
+    storage_class: str = "STANDARD"
+    original_size: int | None = None
+    compressed_size: int | None = None
+    compression_ratio: float | None = None
+    """Stored bytes over the file's bytes."""
+    is_delta: bool = False
+    reference_key: str | None = None
+    delta_chain_length: int = 0
+    """Always 0 or 1: every delta is against its folder's reference."""
+    stored_key: str = ""
+    sha256: str | None = None
+    content_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stored_size(self) -> int | None:
+        """The stored bytes (the name of deltaglider's first releases)."""
+        return self.compressed_size
+
+    def keys(self) -> list[str]:
+        return [*super().keys(), "stored_size"]

@@ -11,8 +11,7 @@ from deltaglider.client import lifecycle
 from deltaglider.client.base import ClientBase
 from deltaglider.client.responses import with_headers
 from deltaglider.client.urls import parse_s3_url
-from deltaglider.core.errors import ObjectNotFoundError
-from deltaglider.core.models import StoredObject
+from deltaglider.core import keys
 
 
 class RawS3Methods(ClientBase):
@@ -60,8 +59,10 @@ class RawS3Methods(ClientBase):
         """A presigned URL (S3 backend).  A ``get_object`` URL for a file
         stored as a delta points at a verified copy of the file rebuilt
         under ``.deltaglider/tmp/`` that expires with the URL (remove expired
-        copies with :meth:`purge_temp_files`).  Other methods are signed
-        by boto3 as they are: a presigned PUT stores the file as is."""
+        copies with :meth:`purge_temp_files`); one for a key that does not
+        exist is signed as boto3 signs it (it will answer 404).  Other
+        methods are signed by boto3 as they are: a presigned PUT stores the
+        file as is."""
         if self._boto3 is None:
             raise self._error(
                 "NotImplemented",
@@ -71,14 +72,9 @@ class RawS3Methods(ClientBase):
             )
         params = dict(Params or {})
         if ClientMethod == "get_object" and "Range" not in params:
-            with self._errors("GetObject"):
-                stored = self.service.head(params["Bucket"], params["Key"])
-                if stored is None:
-                    raise ObjectNotFoundError(
-                        f"s3://{params['Bucket']}/{params['Key']} does not exist"
-                    )
-                if stored.is_delta:
-                    params["Key"] = self._rehydrate(stored, ExpiresIn)
+            temp_key = self.rehydrate_for_download(params["Bucket"], params["Key"], ExpiresIn)
+            if temp_key is not None:
+                params["Key"] = temp_key
         url: str = self._boto3.generate_presigned_url(
             ClientMethod, Params=params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )
@@ -108,9 +104,43 @@ class RawS3Methods(ClientBase):
         )
         return post
 
-    def _rehydrate(self, stored: StoredObject, expires_in: int) -> str:
-        expires = datetime.now(UTC) + timedelta(seconds=expires_in)
-        return self.service.temp_copy(stored, expires)
+    def rehydrate_for_download(self, Bucket: str, Key: str, ExpiresIn: int = 3600) -> str | None:
+        """For a file stored as a delta, the key of a verified copy rebuilt
+        under ``.deltaglider/tmp/`` (expiring after ``ExpiresIn`` seconds,
+        removed by :meth:`purge_temp_files`); None for a file stored as is
+        or a key that does not exist, or one no file is stored under (such
+        as a rebuilt copy's own key); 6.2.0's method."""
+        if keys.key_problem(Key) is not None:
+            return None
+        with self._errors("GetObject"):
+            stored = self.service.head(Bucket, Key)
+            if stored is None or not stored.is_delta:
+                return None
+            expires = datetime.now(UTC) + timedelta(seconds=ExpiresIn)
+            return self.service.temp_copy(stored, expires)
+
+    def generate_presigned_url_with_rehydration(
+        self, Bucket: str, Key: str, ExpiresIn: int = 3600
+    ) -> str:
+        """A presigned GET of the file under ``Key`` (a rebuilt copy for a
+        delta, downloaded under the file's own name); 6.2.0's method."""
+        if self._boto3 is None:
+            raise self._error(
+                "NotImplemented",
+                "presigned URLs need an S3 endpoint (not the local-directory backend)",
+                "GeneratePresignedUrl",
+                501,
+            )
+        params: dict[str, Any] = {"Bucket": Bucket, "Key": Key}
+        temp_key = self.rehydrate_for_download(Bucket, Key, ExpiresIn)
+        if temp_key is not None:
+            name = keys.split_key(Key)[1].replace('"', "")
+            params["Key"] = temp_key
+            params["ResponseContentDisposition"] = f'attachment; filename="{name}"'
+        url: str = self._boto3.generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=ExpiresIn
+        )
+        return url
 
     def purge_temp_files(self, bucket: str, dry_run: bool = False) -> list[str]:
         """Remove the expired rebuilt copies under ``.deltaglider/tmp/``;

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from deltaglider.client.base import ClientBase
-from deltaglider.client.models import UploadSummary
+from deltaglider.client.models import CompressionEstimate, ObjectInfo, UploadSummary
 from deltaglider.client.responses import quoted, upload_summary
 from deltaglider.client.urls import parse_s3_url
 from deltaglider.core import keys
@@ -144,51 +144,63 @@ class SimpleApi(ClientBase):
         with ThreadPoolExecutor(max_workers=max_workers) as pool:
             return list(pool.map(run, items))
 
-    def get_object_info(self, s3_url: str) -> dict[str, Any]:
-        """How an object is stored: logical and stored sizes, form, hashes."""
+    def get_object_info(self, s3_url: str) -> ObjectInfo:
+        """How an object is stored: logical and stored sizes, form, hashes
+        (reads as a dict too: ``info["size"]``)."""
         bucket, key = parse_s3_url(s3_url, need_key=True)
         stored = self.service.head(bucket, key)
         if stored is None:
             raise FileNotFoundError(f"{s3_url} does not exist")
-        return {
-            "key": stored.key,
-            "stored_key": stored.physical_key,
-            "size": stored.size,
-            "stored_size": stored.stored_size,
-            "is_delta": stored.is_delta,
-            "compression_ratio": stored.stored_size / stored.size if stored.size else 1.0,
-            "sha256": stored.sha256,
-            "reference_key": stored.reference_key,
-            "last_modified": stored.last_modified,
-            "etag": quoted(stored.etag),
-            "content_type": stored.content_type,
-            "metadata": dict(stored.user_metadata),
-        }
+        return ObjectInfo(
+            key=stored.key,
+            size=stored.size,
+            last_modified=stored.last_modified,
+            etag=quoted(stored.etag),
+            storage_class=stored.fields.get("StorageClass", "STANDARD"),
+            original_size=stored.size,
+            compressed_size=stored.stored_size,
+            compression_ratio=stored.stored_size / stored.size if stored.size else 1.0,
+            is_delta=stored.is_delta,
+            reference_key=stored.reference_key,
+            delta_chain_length=1 if stored.is_delta else 0,
+            stored_key=stored.physical_key,
+            sha256=stored.sha256,
+            content_type=stored.content_type,
+            metadata=dict(stored.user_metadata),
+        )
 
     def estimate_compression(
         self,
         file_path: str | os.PathLike[str],
         bucket: str,
         prefix: str = "",
+        sample_size: int | None = None,
+        *,
         max_ratio: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> CompressionEstimate:
         """What uploading ``file_path`` into ``bucket/prefix`` would store,
-        found by encoding it against the folder's reference (nothing is
-        written)."""
+        found by encoding the whole file against the folder's reference
+        (nothing is written).  ``sample_size`` (6.2.0's) has no effect: the
+        estimate is the encode the put would do, not a sample of it."""
         path = Path(file_path)
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
+        if sample_size is not None and sample_size <= 0:
+            raise ValueError(f"sample_size must be positive, got {sample_size}")
         key = keys.join_key(prefix.strip("/"), path.name)
         form, stored = self.service.estimate_put(bucket, key, path, max_ratio)
         size = path.stat().st_size
-        return {
-            "key": key,
-            "original_size": size,
-            "estimated_stored_size": stored,
-            "stored_as": form,
-            "estimated_ratio": stored / size if size else 1.0,
-            "savings_percent": 100.0 * (1 - stored / size) if size else 0.0,
-        }
+        reference = keys.reference_key(keys.split_key(key)[0])
+        return CompressionEstimate(
+            original_size=size,
+            estimated_compressed_size=stored,
+            estimated_ratio=stored / size if size else 1.0,
+            confidence=1.0,
+            recommended_reference=reference if form == "delta" else None,
+            should_use_delta=form == "delta",
+            key=key,
+            stored_as=form,
+        )
 
     def save_delta_sizes(self) -> None:
         """Add the file sizes this client's listings read by HEAD to the
