@@ -236,4 +236,5 @@ class StorageContract:
         plain = store.put(BUCKET, "fields/plain", b"x", {})
         assert plain
         bare = store.head(BUCKET, "fields/plain")
-        assert bare is not None and "CacheControl" not in bare.fields
+        assert bare is not None
+        assert "CacheControl" not in bare.fields

@@ -192,7 +192,7 @@ SCENARIOS = [conditional_reads, create_only_puts, object_fields, http_headers, l
 
 @pytest.fixture(scope="module")
 def clients(seaweed_endpoint: str) -> Iterator[tuple[Any, Any]]:
-    yield s3_client(seaweed_endpoint), seaweed_client(seaweed_endpoint)
+    return s3_client(seaweed_endpoint), seaweed_client(seaweed_endpoint)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)

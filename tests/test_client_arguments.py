@@ -127,7 +127,8 @@ def test_a_local_store_refuses_encryption_naming_itself(tmp_path: Any) -> None:
     with pytest.raises(ClientError) as caught:
         client.put_object(Bucket="local", Key="a.zip", Body=V1, ServerSideEncryption="aws:kms")
     message = caught.value.response["Error"]["Message"]
-    assert "ServerSideEncryption" in message and "local directory" in message
+    assert "ServerSideEncryption" in message
+    assert "local directory" in message
     assert "Contents" not in client.list_objects_v2(Bucket="local")
 
 
@@ -213,7 +214,8 @@ def test_deletes_say_what_they_removed(backend: tuple[DeltaGliderClient, str]) -
     gone = client.delete_object(Bucket=bucket, Key="e/only.zip")
     assert gone["DeltaGliderInfo"]["Deleted"] is False
     everything = client.delete_objects_recursive(Bucket=bucket, Prefix="d/")
-    assert everything["DeletedCount"] == 3 and everything["FailedCount"] == 0
+    assert everything["DeletedCount"] == 3
+    assert everything["FailedCount"] == 0
     assert everything["DeltaGliderInfo"] == {
         "DeltasDeleted": 2,
         "ReferencesDeleted": 1,
