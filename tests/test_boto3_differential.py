@@ -12,7 +12,7 @@ as a delta: what boto3 reads of a plain object, ours reads of a rebuilt one.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -191,7 +191,7 @@ SCENARIOS = [conditional_reads, create_only_puts, object_fields, http_headers, l
 
 
 @pytest.fixture(scope="module")
-def clients(seaweed_endpoint: str) -> Iterator[tuple[Any, Any]]:
+def clients(seaweed_endpoint: str) -> tuple[Any, Any]:
     return s3_client(seaweed_endpoint), seaweed_client(seaweed_endpoint)
 
 
