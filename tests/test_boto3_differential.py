@@ -11,7 +11,9 @@ as a delta: what boto3 reads of a plain object, ours reads of a rebuilt one.
 
 from __future__ import annotations
 
+import base64
 import itertools
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -187,7 +189,34 @@ def errors(client: Any, bucket: str) -> list[Outcome]:
     ]
 
 
-SCENARIOS = [conditional_reads, create_only_puts, object_fields, http_headers, listings, errors]
+def checksums(client: Any, bucket: str) -> list[Outcome]:
+    store_versions(client, bucket)
+    crc = zlib.crc32(V2).to_bytes(4, "big")
+    wrong = base64.b64encode(b"abcd").decode()
+    return [
+        attempt(lambda: client.get_object(Bucket=bucket, Key=KEY), "ChecksumCRC32"),
+        attempt(lambda: client.head_object(Bucket=bucket, Key=KEY), "ChecksumCRC32"),
+        attempt(
+            lambda: client.head_object(Bucket=bucket, Key=KEY, ChecksumMode="ENABLED"),
+            "ChecksumCRC32",
+        ),
+        ("crc32", base64.b64encode(crc).decode()),
+        attempt(
+            lambda: client.put_object(Bucket=bucket, Key="rel/b.zip", Body=V1, ChecksumCRC32=wrong)
+        ),
+        attempt(lambda: client.head_object(Bucket=bucket, Key="rel/b.zip")),
+    ]
+
+
+SCENARIOS = [
+    checksums,
+    conditional_reads,
+    create_only_puts,
+    object_fields,
+    http_headers,
+    listings,
+    errors,
+]
 
 
 @pytest.fixture(scope="module")

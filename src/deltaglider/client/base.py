@@ -58,6 +58,7 @@ class ClientBase:
         progress: ProgressCallback | None = None,
         fields: Mapping[str, str] | None = None,
         create_only: bool = False,
+        crc32: str | None = None,
     ) -> PutSummary:
         extras: dict[str, Any] = {
             "delta": delta,
@@ -67,6 +68,7 @@ class ClientBase:
             "tags": self._lifecycle.tags_for(bucket, key, tags),
             "fields": fields,
             "create_only": create_only,
+            "crc32": crc32,
         }
         try:
             if isinstance(body, Path):
@@ -111,6 +113,14 @@ class ClientBase:
             for name, value in given.items()
             if name in kept
         }
+
+    def _checksums_by_default(self) -> bool:
+        """Whether a GET returns checksums unasked: boto3's default
+        (``response_checksum_validation="when_supported"``), unless the
+        client was configured otherwise."""
+        config = getattr(getattr(self._boto3, "meta", None), "config", None)
+        setting = getattr(config, "response_checksum_validation", None)
+        return setting in (None, "when_supported")
 
     def _owner(self) -> dict[str, str]:
         """The buckets' owner, as S3 names it (read once per client); a

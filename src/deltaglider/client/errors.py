@@ -16,6 +16,7 @@ from deltaglider.client.responses import response_metadata
 from deltaglider.core.errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
+    ChecksumMismatchError,
     IntegrityError,
     InvalidKeyError,
     MetadataError,
@@ -31,6 +32,7 @@ _CODES: tuple[tuple[type[BaseException], str, int], ...] = (
     (ObjectNotFoundError, "NoSuchKey", 404),
     (BucketNotEmptyError, "BucketNotEmpty", 409),
     (PreconditionFailedError, "PreconditionFailed", 412),
+    (ChecksumMismatchError, "BadDigest", 400),
     (InvalidKeyError, "InvalidArgument", 400),
     (MetadataError, "InvalidObjectState", 400),
     (IntegrityError, "DeltaGliderIntegrityError", 500),

@@ -40,6 +40,8 @@ class ObjectMethods(ClientBase):
         ContentType: str | None = None,
         Tagging: str | None = None,
         IfNoneMatch: str | None = None,
+        ChecksumAlgorithm: str | None = None,
+        ChecksumCRC32: str | None = None,
         *,
         delta: bool = True,
         max_ratio: float | None = None,
@@ -52,9 +54,19 @@ class ObjectMethods(ClientBase):
         every object the put writes, where the backend keeps them; other
         arguments are refused (README, "boto3 arguments").
         ``IfNoneMatch="*"`` writes only if the key holds nothing, else
-        ``PreconditionFailed``.  ``delta`` and ``max_ratio`` (deltaglider
-        extensions) are as for :meth:`upload`."""
+        ``PreconditionFailed``.  The file's CRC32 is always recorded
+        (``ChecksumAlgorithm="CRC32"`` asks for what is done anyway); a
+        ``ChecksumCRC32`` given must match the body (``BadDigest``).
+        ``delta`` and ``max_ratio`` (deltaglider extensions) are as for
+        :meth:`upload`."""
         fields = self._object_fields("PutObject", kwargs)
+        if ChecksumAlgorithm not in (None, "CRC32", "crc32"):
+            raise self._error(
+                "NotImplemented",
+                f"ChecksumAlgorithm {ChecksumAlgorithm}: deltaglider records CRC32 only",
+                "PutObject",
+                501,
+            )
         if IfNoneMatch not in (None, "*"):
             raise self._error(
                 "NotImplemented", "IfNoneMatch takes only '*' on a put", "PutObject", 501
@@ -64,9 +76,14 @@ class ObjectMethods(ClientBase):
             tags = tags_of(Tagging)
             summary = self._put(
                 Bucket, Key, Body, Metadata, ContentType, max_ratio, tags, delta,
-                fields=fields, create_only=IfNoneMatch == "*",
+                fields=fields, create_only=IfNoneMatch == "*", crc32=ChecksumCRC32,
             )  # fmt: skip
-        response = {"ETag": quoted(summary.etag), **_written_fields(fields)}
+        response = {
+            "ETag": quoted(summary.etag),
+            "ChecksumCRC32": summary.crc32,
+            "ChecksumType": "FULL_OBJECT",
+            **_written_fields(fields),
+        }
         response = with_headers(response)
         response["DeltaGlider"] = delta_info(summary)
         return response
@@ -80,13 +97,17 @@ class ObjectMethods(ClientBase):
         IfNoneMatch: str | None = None,
         IfModifiedSince: datetime | str | None = None,
         IfUnmodifiedSince: datetime | str | None = None,
+        ChecksumMode: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """The object's bytes as a botocore ``StreamingBody`` (verified
         before any byte is handed out), with boto3's fields.  ``Range``
         (``bytes=first-last``), the conditions (``IfMatch``... answered
         ``PreconditionFailed`` or ``304``, as S3 does) and the
-        ``Response*`` overrides are honoured; other arguments are refused."""
+        ``Response*`` overrides are honoured; other arguments are refused.
+        A whole object's recorded CRC32 comes back (``ChecksumCRC32``)
+        unless ``ChecksumMode`` is off here and in the client's
+        ``response_checksum_validation``, as boto3 decides."""
         overrides = _overrides("GetObject", kwargs)
         self._no_other_arguments("GetObject", _others(kwargs))
         conditions = _Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
@@ -106,6 +127,8 @@ class ObjectMethods(ClientBase):
         if Range is not None and span is not None:
             response["ContentRange"] = f"bytes {span[0]}-{span[1]}/{stored.size}"
             status = 206
+        elif ChecksumMode == "ENABLED" or self._checksums_by_default():
+            response.update(_checksum(stored))
         start, end = span if span is not None and stored.size else (0, -1)
         response["ContentLength"] = end - start + 1
         response = with_headers(response, status)
@@ -121,12 +144,13 @@ class ObjectMethods(ClientBase):
         IfNoneMatch: str | None = None,
         IfModifiedSince: datetime | str | None = None,
         IfUnmodifiedSince: datetime | str | None = None,
+        ChecksumMode: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """The object's fields, as boto3's ``head_object`` (errors as S3's
         HEAD gives them: a bare ``404``, ``412`` or ``304``); ``Range``,
         the conditions and the ``Response*`` overrides as for
-        :meth:`get_object`."""
+        :meth:`get_object`; the CRC32 with ``ChecksumMode="ENABLED"``."""
         overrides = _overrides("HeadObject", kwargs)
         self._no_other_arguments("HeadObject", _others(kwargs))
         conditions = _Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
@@ -141,6 +165,8 @@ class ObjectMethods(ClientBase):
             response["ContentRange"] = f"bytes {span[0]}-{span[1]}/{stored.size}"
             response["ContentLength"] = span[1] - span[0] + 1
             return with_headers(response, 206)
+        if ChecksumMode == "ENABLED":
+            response.update(_checksum(stored))
         return with_headers(response)
 
     def _span(self, text: str | None, size: int, operation: str) -> tuple[int, int] | None:
@@ -409,6 +435,13 @@ def _overrides(operation: str, given: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 fields[name] = str(given[argument])
     return fields
+
+
+def _checksum(stored: StoredObject) -> dict[str, str]:
+    """A whole object's checksum fields, where a put recorded its CRC32."""
+    if stored.crc32 is None:
+        return {}
+    return {"ChecksumCRC32": stored.crc32, "ChecksumType": "FULL_OBJECT"}
 
 
 def _others(given: Mapping[str, Any]) -> dict[str, Any]:

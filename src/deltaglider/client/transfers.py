@@ -53,7 +53,9 @@ class TransferMethods(ClientBase):
     ) -> None:
         extra = dict(extra_args or {})
         _check_extra_args(extra, TransferManager.ALLOWED_UPLOAD_ARGS)
-        named = {"Metadata", "ContentType", "Tagging"}
+        named = {"Metadata", "ContentType", "Tagging", "ChecksumCRC32"}
+        if extra.get("ChecksumAlgorithm") in ("CRC32", "crc32"):
+            del extra["ChecksumAlgorithm"]  # recorded anyway
         fields = self._object_fields(
             "PutObject", {k: v for k, v in extra.items() if k not in named}
         )
@@ -68,6 +70,7 @@ class TransferMethods(ClientBase):
                 tags_of(extra.get("Tagging")),
                 progress=callback,
                 fields=fields,
+                crc32=extra.get("ChecksumCRC32"),
             )
 
     def download_file(

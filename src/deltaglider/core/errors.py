@@ -60,3 +60,7 @@ class CacheCorruptError(IntegrityError):
 class CacheUnavailableError(IntegrityError):
     """The cache failed while storing a stream that cannot be read again:
     fetch the reference again (the cache then keeps it another way)."""
+
+
+class ChecksumMismatchError(DeltaGliderError, ValueError):
+    """A checksum the caller gave is not the body's (S3's ``BadDigest``)."""

@@ -55,6 +55,8 @@ class PutSummary:
     """This put made the space's reference (the file is stored in full)."""
     etag: str | None = None
     """The stored object's ETag."""
+    crc32: str | None = None
+    """The file's CRC32 (base64, as S3 writes it)."""
 
 
 @dataclass
@@ -111,6 +113,8 @@ class StoredObject:
     """What re-deflates a contents delta (``zlib-1.3.1``)."""
     fields: dict[str, str] = field(default_factory=dict)
     """The S3 object fields it was stored with (``CacheControl``...)."""
+    crc32: str | None = None
+    """The file's CRC32 as S3 gives it (base64), where a put recorded it."""
 
     @property
     def is_delta(self) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
 from deltaglider.core import keys, metadata
+from deltaglider.core.checksums import CRC32_FIELD
 from deltaglider.core.errors import (
     CacheCorruptError,
     IntegrityError,
@@ -202,6 +203,7 @@ class Reader(Room):
             user_metadata=user,
             content_type=head.content_type,
             fields=dict(head.fields),
+            crc32=head.metadata.get(CRC32_FIELD),
             problem=problem,
             **{"sha256": None, **fields},
         )

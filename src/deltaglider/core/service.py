@@ -132,6 +132,7 @@ class DeltaService:
         progress: ProgressCallback | None = None,
         fields: Mapping[str, str] | None = None,
         create_only: bool = False,
+        crc32: str | None = None,
     ) -> PutSummary:
         """Store a local file under logical ``key``; ``progress`` is called
         with the bytes of the file consumed since its last call.
@@ -145,7 +146,9 @@ class DeltaService:
         ``fields`` (S3 object fields among the store's ``object_fields``)
         go on every object the put writes.  With ``create_only`` the put
         writes only if the key holds nothing, else PreconditionFailedError
-        (two racing create-only puts never both succeed)."""
+        (two racing create-only puts never both succeed).  ``crc32`` (base64,
+        as S3 writes it) is checked against the file: another one raises
+        ChecksumMismatchError before anything is written."""
         size = file.stat().st_size
         meter = Meter(progress, size)
         summary = self.writer.put(
@@ -154,7 +157,9 @@ class DeltaService:
             file,
             size=size,
             ratio=self._ratio(max_ratio),
-            extras=Extras.of(user_metadata, content_type, tags, fields, create_only=create_only),
+            extras=Extras.of(
+                user_metadata, content_type, tags, fields, create_only=create_only, crc32=crc32
+            ),
             delta=delta,
             in_memory=size <= self.stream_threshold,
             meter=meter,
@@ -175,6 +180,7 @@ class DeltaService:
         delta: bool = True,
         fields: Mapping[str, str] | None = None,
         create_only: bool = False,
+        crc32: str | None = None,
     ) -> PutSummary:
         """Store ``data`` under logical ``key``: as a delta when it pays
         (``delta=False`` stores it as is, whatever its name).  User
@@ -187,7 +193,9 @@ class DeltaService:
             data,
             size=len(data),
             ratio=self._ratio(max_ratio),
-            extras=Extras.of(user_metadata, content_type, tags, fields, create_only=create_only),
+            extras=Extras.of(
+                user_metadata, content_type, tags, fields, create_only=create_only, crc32=crc32
+            ),
             delta=delta,
             in_memory=True,
             meter=Meter(None, len(data)),

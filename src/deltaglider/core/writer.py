@@ -23,13 +23,14 @@ from __future__ import annotations
 import contextlib
 import math
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Literal, cast, overload
 
-from deltaglider.core import keys, metadata
+from deltaglider.core import checksums, keys, metadata
 from deltaglider.core.errors import (
+    ChecksumMismatchError,
     DeltaGliderError,
     InvalidKeyError,
     MissingReferenceError,
@@ -65,6 +66,9 @@ class Extras:
     creates."""
     create_only: bool = False
     """Write only if the key holds nothing (S3's ``If-None-Match: *``)."""
+    crc32: str | None = None
+    """The file's CRC32 (base64, as S3 gives it): given by the caller, it
+    is checked against the body; the put records the one it computes."""
 
     @classmethod
     def of(
@@ -75,9 +79,10 @@ class Extras:
         fields: Mapping[str, str] | None = None,
         *,
         create_only: bool = False,
+        crc32: str | None = None,
     ) -> Extras:
         return cls(
-            dict(user or {}), content_type, dict(tags or {}), dict(fields or {}), create_only
+            dict(user or {}), content_type, dict(tags or {}), dict(fields or {}), create_only, crc32
         )
 
 
@@ -165,7 +170,16 @@ class Writer(Room):
         self.check_key(key)
         if extras.create_only:
             self._require_free(bucket, key)
-        sha = file_sha256(self.hasher, body) if isinstance(body, Path) else self.hasher.sha256(body)
+        if isinstance(body, Path):
+            sha, crc = file_digests(self.hasher, body)
+        else:
+            sha, crc = self.hasher.sha256(body), checksums.crc32(body)
+        if extras.crc32 is not None and extras.crc32 != checksums.crc32_text(crc):
+            raise ChecksumMismatchError(
+                f"s3://{bucket}/{key}: the CRC32 given ({extras.crc32}) is not the body's "
+                f"({checksums.crc32_text(crc)}); nothing was written"
+            )
+        extras = replace(extras, crc32=checksums.crc32_text(crc))
         candidate = delta and size > 0 and self.is_candidate(key, body)
         if not candidate:
             return self._put_direct(bucket, key, body, size, sha, extras, meter)
@@ -224,7 +238,7 @@ class Writer(Room):
         self._settle(bucket, key, etag, stamp, keys.delta_key(key), extras.create_only)
         self.metrics.increment("deltaglider.put.direct")
         self.logger.debug("stored directly", key=key, size=size)
-        return PutSummary("PUT", bucket, key, size, sha, etag=etag)
+        return PutSummary("PUT", bucket, key, size, sha, etag=etag, crc32=extras.crc32)
 
     def _store(
         self,
@@ -243,6 +257,8 @@ class Writer(Room):
         write in between means taking a new stamp and trying again.
         Returns the ETag written and its stamp."""
         other_key = keys.delta_key(key) if physical_key == key else key
+        if extras.crc32 is not None:
+            meta = {**meta, checksums.CRC32_FIELD: extras.crc32}
         if extras.create_only:
             meta = {**meta, CREATE_ONLY_FIELD: "true"}
         for _ in range(_SETTLE_ATTEMPTS):
@@ -473,6 +489,7 @@ class Writer(Room):
             reference_hash=facts.ref_sha,
             reference_created=created,
             etag=etag,
+            crc32=extras.crc32,
         )
 
     # -- settling the two forms -------------------------------------------------
@@ -552,7 +569,16 @@ def _wins(stamp: Stamp, create_only: bool, other: ObjectHead) -> bool:
     return stamp_of(other) < stamp
 
 
-def file_sha256(hasher: HashPort, file: Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
+def file_digests(hasher: HashPort, file: Path) -> tuple[str, int]:
+    """The SHA-256 and CRC32 of a file, read once in chunks."""
+    crc = 0
+
+    def chunks(handle: BinaryIO) -> Iterator[bytes]:
+        nonlocal crc
+        while chunk := handle.read(CHUNK):
+            crc = checksums.crc32(chunk, crc)
+            yield chunk
+
     with open(file, "rb") as handle:
-        return hasher.sha256_chunks(iter(lambda: handle.read(CHUNK), b""))
+        sha = hasher.sha256_chunks(chunks(cast(BinaryIO, handle)))
+    return sha, crc
