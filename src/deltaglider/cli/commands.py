@@ -42,10 +42,46 @@ def cp(args: argparse.Namespace, report: Report) -> None:
     if STREAM in (args.source, args.destination):
         _cp_stream(args, report)
         return
+    client = client_for(args)
+    jobs = _transfer_jobs(args, report, client)
+    run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive, workers=args.jobs)
+
+
+def mv(args: argparse.Namespace, report: Report) -> None:
+    """``mv SRC DST``: as ``cp``, each source removed once its copy is
+    stored (a failed copy leaves its source)."""
+    if STREAM in (args.source, args.destination):
+        raise UsageError("mv does not take - (standard input or output); use cp")
+    if args.source.rstrip("/") == args.destination.rstrip("/"):
+        raise UsageError(f"cannot move {args.source} onto itself")
+    client = client_for(args)
+    jobs = [_moving(client, job) for job in _transfer_jobs(args, report, client)]
+    run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive, workers=args.jobs)
+
+
+def _moving(client: DeltaGliderClient, job: Job) -> Job:
+    """``job`` (a copy from its source, ``job.name``), then the source removed."""
+
+    def action(moved: ProgressCallback) -> str | None:
+        detail = job.action(moved)
+        source = parse(job.name)
+        if isinstance(source, S3Location):
+            client.delete_object(Bucket=source.bucket, Key=source.key)
+        else:
+            source.unlink()
+        return detail
+
+    label = "move: " + job.label.split(": ", 1)[1]
+    return Job(label, job.name, job.size, action, space=job.space)
+
+
+def _transfer_jobs(
+    args: argparse.Namespace, report: Report, client: DeltaGliderClient
+) -> list[Job]:
+    """``cp``'s (and ``mv``'s) jobs: one per file or object to copy."""
     source, destination = parse(args.source), parse(args.destination)
     if isinstance(source, Path) and isinstance(destination, Path):
         raise UsageError("one of SOURCE and DESTINATION must be an s3:// URL")
-    client = client_for(args)
     if isinstance(destination, S3Location):
         require_bucket(client, destination.bucket)
     if isinstance(source, Path):
@@ -80,14 +116,23 @@ def cp(args: argparse.Namespace, report: Report) -> None:
             else:
                 remote = destination
             source_object = S3Location(source.bucket, key)
-            jobs.append(copy_job(client, source_object, remote, size, delta=not args.no_delta))
-    run_jobs(report, jobs, dryrun=args.dryrun, batch=args.recursive, workers=args.jobs)
+            jobs.append(
+                copy_job(
+                    client,
+                    source_object,
+                    remote,
+                    size,
+                    delta=not args.no_delta,
+                    max_ratio=args.max_ratio,
+                )
+            )
+    return jobs
 
 
 def _cp_stream(args: argparse.Namespace, report: Report) -> None:
     """``cp - s3://b/key`` stores standard input; ``cp s3://b/key -``
     writes the object, verified before its first byte is written, to
-    standard output (so no result line is printed there)."""
+    standard output.  Neither prints a result line, as with aws."""
     if args.recursive:
         raise UsageError("--recursive does not apply to - (standard input or output)")
     if args.source == STREAM:
@@ -99,15 +144,14 @@ def _cp_stream(args: argparse.Namespace, report: Report) -> None:
         if args.dryrun:
             report.ok(f"(dryrun) upload: - to {target}")
             return
-        response = client.put_object(
+        client.put_object(
             Bucket=target.bucket,
             Key=target.key,
             Body=sys.stdin.buffer,
             delta=not args.no_delta,
             max_ratio=args.max_ratio,
         )
-        report.ok(f"upload: - to {target} ({outcome(response['DeltaGlider'])})")
-        return
+        return  # aws prints nothing for standard input either
     source = s3_location(args.source)
     if args.destination != STREAM or source.is_folder:
         raise UsageError("cp with - copies one object to standard output: cp s3://b/key -")
@@ -185,11 +229,13 @@ def copy_job(
     size: int,
     *,
     delta: bool = True,
+    max_ratio: float | None = None,
     label: str = "copy",
     record: Callable[[dict[str, Any]], object] | None = None,
 ) -> Job:
     """Copy an object within the store, delta-compressed at the target
-    (unless ``delta`` is False); ``record`` receives how it was stored."""
+    (unless ``delta`` is False; ``max_ratio`` as for an upload); ``record``
+    receives how it was stored."""
 
     def action(moved: ProgressCallback) -> str:
         response = client.copy_object(
@@ -197,6 +243,7 @@ def copy_job(
             Key=target.key,
             CopySource={"Bucket": source.bucket, "Key": source.key},
             delta=delta,
+            max_ratio=max_ratio,
         )
         if record is not None:
             record(response["DeltaGlider"])

@@ -34,7 +34,9 @@ def stats(args: argparse.Namespace, report: Report) -> None:
     mode: StatsMode = "detailed" if args.detailed else "sampled" if args.sampled else "quick"
     client = client_for(args)
     with report.progress.activity(f"{mode} stats of {bucket}"):
-        result = client.get_bucket_stats(bucket, mode=mode, use_cache=not args.no_cache)
+        result = client.get_bucket_stats(
+            bucket, mode=mode, use_cache=not args.no_cache, refresh_cache=args.refresh
+        )
     if args.json:
         report.json(dataclasses.asdict(result))
         return

@@ -62,7 +62,16 @@ def migrate(args: argparse.Namespace, report: Report) -> None:
 
         target = destination.child(relative)
         jobs.append(
-            copy_job(client, entry.location, target, entry.size, label="migrate", record=record)
+            copy_job(
+                client,
+                entry.location,
+                target,
+                entry.size,
+                delta=not args.no_delta,
+                max_ratio=args.max_ratio,
+                label="migrate",
+                record=record,
+            )
         )
     run_jobs(report, jobs, dryrun=args.dryrun, batch=True, workers=args.jobs)
     migrated_bytes = sum(todo[r].size for r in stored)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from deltaglider._version import __version__
-from deltaglider.cli import commands, maintenance, migrate, sync
+from deltaglider.cli import access, commands, maintenance, migrate, sync
 from deltaglider.cli.filters import FilterAction
 from deltaglider.cli.report import (
     EXIT_FAILURE,
@@ -110,7 +110,14 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument("--profile", help="AWS profile", **keep)
     group.add_argument("--region", help="AWS region", **keep)
     group.add_argument("--debug", action="store_true", help="log every request; tracebacks", **keep)
-    group.add_argument("--quiet", action="store_true", help="print errors only", **keep)
+    group.add_argument(
+        "--quiet",
+        "--only-show-errors",
+        dest="quiet",
+        action="store_true",
+        help="print errors only",
+        **keep,
+    )
     group.add_argument(
         "--no-progress",
         action="store_true",
@@ -162,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("-r", "--recursive", action="store_true", help="copy a folder or prefix")
     _transfer(cp, "be copied")
     cp.set_defaults(run=commands.cp)
+
+    mv = _command(
+        sub,
+        "mv",
+        "move files to, from or within S3",
+        "Move as `aws s3 mv`: as cp, then each source is removed once its copy\n"
+        "is stored (a source whose copy failed is kept).",
+    )
+    mv.add_argument("-r", "--recursive", action="store_true", help="move a folder or prefix")
+    _transfer(mv, "be moved")
+    mv.set_defaults(run=commands.mv)
 
     sy = _command(
         sub,
@@ -229,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument(
         "--no-cache", action="store_true", help="neither use nor update the bucket's size cache"
     )
+    st.add_argument(
+        "--refresh",
+        action="store_true",
+        help="count anew, reading every size again rather than from the cache",
+    )
     st.set_defaults(run=maintenance.stats)
 
     ve = _command(
@@ -261,7 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     mi.add_argument("destination", metavar="s3://DST[/prefix]")
     mi.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     mi.add_argument("--json", action="store_true", help="print the final report as JSON")
+    mi.add_argument("--no-delta", action="store_true", help="store objects as is, never as deltas")
+    mi.add_argument(
+        "--max-ratio",
+        type=_ratio,
+        metavar="R",
+        help="keep a delta only if it is at most R times the file's size (default 0.5)",
+    )
     _dryrun(mi, "be migrated")
     _filters(mi)
     mi.set_defaults(run=migrate.migrate)
+
+    access.add_commands(sub, _command)
     return parser

@@ -57,8 +57,15 @@ def filter_rules(args: argparse.Namespace) -> list[tuple[bool, str]]:
 
 
 def local_label(path: Path) -> str:
-    """A local path as aws prints it: relative ones start with ``./``."""
-    return str(path) if path.is_absolute() else os.path.join(".", str(path))
+    """A local path as aws prints it: relative to the working directory,
+    whatever was typed (``./a.zip``, ``src/a.zip``, ``../b/a.zip``);
+    absolute where no relative path leads there (another drive)."""
+    absolute = os.path.abspath(path)
+    folder, name = os.path.split(absolute)
+    try:
+        return os.path.join(os.path.relpath(folder), name)
+    except ValueError:
+        return absolute
 
 
 def outcome(info: dict[str, Any]) -> str:

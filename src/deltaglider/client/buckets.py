@@ -109,15 +109,17 @@ class BucketMethods(ClientBase):
         detailed stats (``detailed_stats=True`` or ``mode="detailed"``)
         read every delta.  Sizes read are kept in the bucket, so later
         sampled or detailed runs read only new deltas; ``use_cache=False``
-        ignores both caches; ``refresh_cache=True`` (6.2.0's name) counts
-        anew and refreshes them."""
+        ignores both caches; ``refresh_cache=True`` (6.2.0's name) reads
+        every delta's size again and rewrites the bucket's cache."""
         chosen: StatsMode = mode or ("detailed" if detailed_stats else "quick")
-        use_cache = use_cache and not refresh_cache
         with self._lock:
             cached = self._stats.get(bucket)
-        if use_cache and cached is not None and _STATS_RANK[cached.mode] >= _STATS_RANK[chosen]:
+        reuse = use_cache and not refresh_cache
+        if reuse and cached is not None and _STATS_RANK[cached.mode] >= _STATS_RANK[chosen]:
             return cached
-        stats = self.service.bucket_stats(bucket, mode=chosen, use_cache=use_cache)
+        stats = self.service.bucket_stats(
+            bucket, mode=chosen, use_cache=use_cache, refresh=refresh_cache
+        )
         with self._lock:
             self._stats[bucket] = stats
         return stats

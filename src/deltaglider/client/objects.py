@@ -300,13 +300,15 @@ class ObjectMethods(ClientBase):
         CopySourceIfUnmodifiedSince: datetime | str | None = None,
         *,
         delta: bool = True,
+        max_ratio: float | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Copy a logical object (to any space or bucket), stored at the
         destination as a delta when it pays there (``delta=False``, a
-        deltaglider extension: as is).  Metadata, content type and the S3
-        object fields are copied, or with ``MetadataDirective="REPLACE"``
-        taken from the arguments; tags likewise with ``TaggingDirective``.
+        deltaglider extension: as is; ``max_ratio`` as for :meth:`upload`).
+        Metadata, content type and the S3 object fields are copied, or
+        with ``MetadataDirective="REPLACE"`` taken from the arguments; tags
+        likewise with ``TaggingDirective``.
         The ``CopySourceIf*`` conditions fail with ``PreconditionFailed``.
         The response's ``DeltaGlider`` says how it was stored."""
         fields = self._object_fields("CopyObject", kwargs)
@@ -347,7 +349,7 @@ class ObjectMethods(ClientBase):
                     stream,
                     dict(Metadata or {}) if replace else stored.user_metadata,
                     ContentType if replace else stored.content_type,
-                    None,
+                    max_ratio,
                     tags,
                     delta,
                     fields=fields if replace else _copied_fields(stored, fields, kept),

@@ -399,6 +399,7 @@ class DeltaService:
         detailed: bool = False,
         mode: StatsMode | None = None,
         use_cache: bool = True,
+        refresh: bool = False,
     ) -> BucketStats:
         """Object counts and logical against stored bytes.
 
@@ -406,12 +407,12 @@ class DeltaService:
         ``detailed``) sets how many deltas' sizes are read rather than
         estimated.  Sizes read are kept in the bucket's size cache, so a
         later run reads only new deltas; ``use_cache=False`` neither reads
-        nor writes it."""
+        nor writes it; ``refresh`` reads every size again and rewrites it."""
         chosen: StatsMode = mode or ("detailed" if detailed else "quick")
         everything = self.storage.iter_objects(bucket)
         listed = [o for o in everything if not o.key.startswith(keys.CONTROL_PREFIX)]
         cache = DeltaSizeCache(self.storage, self.logger, bucket)
-        if use_cache and chosen != "quick":
+        if use_cache and not refresh and chosen != "quick":
             cache.load()
 
         def read_size(obj: ListedObject) -> int | None:
