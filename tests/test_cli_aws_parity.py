@@ -9,6 +9,7 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
 from test_cli import V1, V2, V3, Cli, cli  # noqa: F401 - the fixture
 
 
@@ -124,3 +125,58 @@ def test_migrate_takes_no_delta_and_max_ratio(cli: Cli) -> None:  # noqa: F811
     finally:
         cli.client.delete_objects_recursive(Bucket=source, Prefix="")
         cli.client.delete_bucket(Bucket=source)
+
+
+def test_listing_and_stats_give_one_savings_figure(cli: Cli) -> None:  # noqa: F811
+    """The file whose bytes are its folder's reference is listed with what
+    it costs (its full size), so the listing's stored total is what
+    `stats` counts."""
+    for key, body in (("s/a.zip", V1), ("s/b.zip", V2), ("s/c.zip", V3)):
+        cli.client.put_object(Bucket=cli.bucket, Key=key, Body=body)
+    shown = cli("ls", "--show-stored", "--summarize", cli.url("s/")).stdout.splitlines()
+    first = shown[0].split()
+    assert first[-1] == "a.zip"
+    assert int(first[3]) >= len(V1)  # the reference's bytes
+    assert first[4] == "0.0%"
+    stats = json.loads(cli("stats", "--detailed", "--json", cli.bucket).stdout)
+    assert shown[-1] == (
+        f"  Stored Size: {stats['compressed_size']} "
+        f"({100 * stats['average_compression_ratio']:.1f}% less)"
+    )
+
+
+def test_messages_name_what_is_wrong(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    (tmp_path / "taken").mkdir()
+    typo = cli("--endpoint-url", "htp://localhost:9000", "ls")
+    assert "must be http://host[:port]" in typo.stderr
+    if cli.raw is None:
+        return
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="anyone", AWS_SECRET_ACCESS_KEY="wrong")
+    wrong = subprocess.run(
+        [sys.executable, "-m", "deltaglider", "--endpoint-url", cli.endpoint, "cp",
+         str(tmp_path / "taken"), cli.url("x/"), "--recursive"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert wrong.returncode == 1
+    assert "InvalidAccessKeyId" in wrong.stderr or "SignatureDoesNotMatch" in wrong.stderr
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary(tmp_path: Path) -> None:
+    from deltaglider.fsutil import atomic_writer
+
+    folder = tmp_path / "a.zip"
+    folder.mkdir()  # the name is taken by a folder
+    with pytest.raises(IsADirectoryError) as caught, atomic_writer(folder) as out:
+        out.write(b"data")
+    assert str(caught.value) == f"[Errno 21] cannot write {folder}: Is a directory"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.zip"]  # no temporary left
+    missing = tmp_path / "no" / "such" / "b.zip"
+    with pytest.raises(FileNotFoundError) as caught_missing, atomic_writer(missing):
+        pass
+    assert (
+        str(caught_missing.value) == f"[Errno 2] cannot write {missing}: No such file or directory"
+    )

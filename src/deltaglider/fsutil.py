@@ -25,13 +25,19 @@ def atomic_writer(
     """
     target = Path(path)
     prefix = temp_prefix if temp_prefix is not None else f".{target.name}."
-    fd, temp_name = create_temp(target.parent, prefix, ".part")
+    try:
+        fd, temp_name = create_temp(target.parent, prefix, ".part")
+    except OSError as exc:  # named by what the user asked for, not the hidden file
+        raise type(exc)(exc.errno, f"cannot write {target}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_name, target)
+        try:
+            os.replace(temp_name, target)
+        except OSError as exc:
+            raise type(exc)(exc.errno, f"cannot write {target}: {exc.strerror}") from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)

@@ -55,6 +55,7 @@ MAX_KEY_BYTES = 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _call_log = logging.getLogger("deltaglider.s3")
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
+_CREDENTIALS = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken", "InvalidToken"}
 
 
 def _code(error: ClientError) -> str:
@@ -88,8 +89,9 @@ def _raise_for(error: ClientError, bucket: str, key: str | None = None) -> None:
         raise ObjectNotFoundError(f"{where} does not exist") from error
     if code in ("PreconditionFailed", "412"):
         raise PreconditionFailedError(f"{where}: precondition failed ({code})") from error
-    if code in _DENIED:
-        raise PermissionError(f"{where}: access denied ({code})") from error
+    if code in _DENIED or code in _CREDENTIALS:
+        message = error.response.get("Error", {}).get("Message") or "access denied"
+        raise PermissionError(f"{where}: {code}: {message}") from error
     if code == "BucketNotEmpty":
         raise BucketNotEmptyError(f"bucket {bucket!r} is not empty") from error
     raise error
@@ -147,7 +149,20 @@ class S3Storage:
         deny access to a missing bucket instead of saying it is missing."""
         if _code(error) in _DENIED and key is not None and not self.bucket_exists(bucket):
             raise BucketNotFoundError(f"bucket {bucket!r} does not exist") from error
-        _raise_for(error, bucket, key)
+        _raise_for(self._explained(error, bucket), bucket, key)
+
+    def _explained(self, error: ClientError, bucket: str) -> ClientError:
+        """A HEAD's bare ``403`` has no body to say why; a one-key listing
+        of the bucket does (``SignatureDoesNotMatch``, ``InvalidAccessKeyId``,
+        ``AccessDenied``...), so a denied HEAD is reported with its cause."""
+        if _code(error) != "403":
+            return error
+        try:
+            self.client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+        except ClientError as cause:
+            if _code(cause) not in ("403", *_MISSING, "NoSuchBucket"):
+                return cause
+        return error
 
     # -- objects -----------------------------------------------------------
 
@@ -423,7 +438,7 @@ class S3Storage:
         except ClientError as error:
             if _code(error) in ("404", "NoSuchBucket", "NotFound"):
                 return False
-            _raise_for(error, bucket)
+            _raise_for(self._explained(error, bucket), bucket)
             raise
         return True
 

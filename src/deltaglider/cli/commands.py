@@ -271,6 +271,7 @@ def ls(args: argparse.Namespace, report: Report) -> None:
     shown_from = location.key.rfind("/") + 1  # names shown relative to the last "/"
     count = total = stored_total = 0
     references: set[str] = set()
+    counted: set[str] = set()  # references whose size is in the stored total
     pages = client.get_paginator("list_objects_v2").paginate(
         Bucket=location.bucket,
         Prefix=location.key,
@@ -288,7 +289,13 @@ def ls(args: argparse.Namespace, report: Report) -> None:
                 stored = item["Size"]
                 if metadata.get("deltaglider-is-delta") == "true":
                     stored = int(metadata["deltaglider-stored-size"])
-                    references.add(metadata["deltaglider-reference-key"])
+                    reference = metadata["deltaglider-reference-key"]
+                    if metadata.get("deltaglider-is-reference") == "true" and (
+                        reference not in counted
+                    ):
+                        stored += item["Size"]  # this file's bytes are the reference
+                        counted.add(reference)
+                    references.add(reference)
                 stored_total += stored
                 columns += f" {size_of(stored):>10} {_saved(item['Size'], stored):>6}"
             report.line(f"{columns} {name}")
@@ -300,14 +307,18 @@ def ls(args: argparse.Namespace, report: Report) -> None:
         report.line(f"Total Objects: {count}")
         report.line(f"   Total Size: {size_of(total)}")
         if args.show_stored:
-            report.line(
-                f"  Stored Size: {size_of(stored_total)} ({_saved(total, stored_total)} less), "
-                f"plus {len(references)} folder reference(s), counted by `deltaglider stats`"
-            )
+            line = f"  Stored Size: {size_of(stored_total)} ({_saved(total, stored_total)} less)"
+            if references - counted:  # references whose file is not listed here
+                line += (
+                    f", plus {len(references - counted)} folder reference(s) "
+                    "counted by `deltaglider stats`"
+                )
+            report.line(line)
 
 
 def _saved(size: int, stored: int) -> str:
-    return f"{100.0 * (1 - stored / size):.1f}%" if size else "0.0%"
+    saved = 100.0 * (1 - stored / size) if size else 0.0
+    return f"{saved if saved <= -0.05 else max(saved, 0.0):.1f}%"  # never "-0.0%"
 
 
 # -- rm, mb, rb --------------------------------------------------------------

@@ -38,6 +38,11 @@ AWS_ENDPOINT_URL, then AWS's own configuration, is used.
 """
 
 
+def _help_text(docstring: str | None) -> str:
+    """A module's docstring as help shows it: ``code`` as `code`."""
+    return (docstring or "").replace("``", "`")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -185,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "sync",
         "copy only new and changed files (local<->S3, S3->S3)",
-        sync.__doc__ or "",
+        _help_text(sync.__doc__),
     )
     sy.add_argument("--delete", action="store_true", help="delete files the source lacks")
     sy.add_argument("--size-only", action="store_true", help="compare sizes only")
@@ -279,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     pu.add_argument("--json", action="store_true", help="print JSON")
     pu.set_defaults(run=maintenance.purge)
 
-    mi = _command(sub, "migrate", "copy plain S3 objects into delta storage", migrate.__doc__ or "")
+    mi = _command(
+        sub, "migrate", "copy plain S3 objects into delta storage", _help_text(migrate.__doc__)
+    )
     mi.add_argument("source", metavar="s3://SRC[/prefix]")
     mi.add_argument("destination", metavar="s3://DST[/prefix]")
     mi.add_argument("--yes", action="store_true", help="do not ask for confirmation")

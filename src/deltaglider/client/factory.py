@@ -6,6 +6,7 @@ import logging
 import os
 import warnings
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.config import Config
 
@@ -92,6 +93,7 @@ def create_client(
     if endpoint is not None and endpoint.startswith("file:"):
         storage = LocalStorage.from_url(endpoint)
     else:
+        _check_endpoint(endpoint)
         if config is not None and not isinstance(config, Config):
             raise ValueError("config must be a botocore.config.Config")
         s3 = S3Storage.connect(endpoint_url=endpoint, config=config, **session)
@@ -110,6 +112,23 @@ def create_client(
         archive_deltas=archive_deltas,
     )
     return DeltaGliderClient(service, endpoint_url=endpoint, raw_client=raw_client)
+
+
+def _check_endpoint(endpoint: str | None) -> None:
+    """Refuse an endpoint botocore would misread (``htp://h`` becomes a
+    region error, ``localhost:9000`` a host named ``localhost``)."""
+    if endpoint is None:
+        return
+    parsed = urlsplit(endpoint)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(
+            f"endpoint URL {endpoint!r} must be http://host[:port], https://host[:port] "
+            "or file:///path"
+        )
+    try:
+        parsed.port  # noqa: B018 - a bad port raises here
+    except ValueError as exc:
+        raise ValueError(f"endpoint URL {endpoint!r}: {exc}") from None
 
 
 def _env_number(name: str, default: float) -> float:

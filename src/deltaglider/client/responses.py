@@ -177,4 +177,6 @@ def compression_metadata(entry: LogicalEntry, stored: StoredObject | None) -> di
         "deltaglider-stored-size": str(entry.stored_size),
         "deltaglider-compression-ratio": f"{ratio:.4f}",
         "deltaglider-reference-key": stored.reference_key or "",
+        # the file whose bytes its folder's reference holds (its delta is empty)
+        "deltaglider-is-reference": str(stored.sha256 == stored.reference_sha256).lower(),
     }

@@ -49,7 +49,8 @@ _BY_CODE: dict[int, type[XDeltaError]] = {
 
 _EXPLANATION: dict[int, str] = {
     lib.DG_ERR_CHECKSUM: (
-        "window checksum mismatch: the source is not the one the delta was made from"
+        "window checksum mismatch: the output is not what the delta was made to rebuild "
+        "(another source than the one it was made from, or a damaged delta)"
     ),
     lib.DG_ERR_SOURCE_SHORT: (
         "the delta copies bytes beyond the end of the source: wrong or truncated source"
