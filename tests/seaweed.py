@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import shutil
 import socket
@@ -90,6 +91,7 @@ def seaweedfs(folder: Path, timeout: float = 90.0) -> Iterator[str]:
     (folder / "s3.json").write_text(json.dumps(identities))
     args = [
         weed,
+        f"-logdir={folder}",
         "server",
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
@@ -105,6 +107,8 @@ def seaweedfs(folder: Path, timeout: float = 90.0) -> Iterator[str]:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         f"-s3.config={folder / 's3.json'}",
+        f"-s3.localSocket={folder / 's3.sock'}",
+        f"-filer.localSocket={folder / 'filer.sock'}",
         *(
             f"-{name.replace('.grpc', '.port.grpc') if name.endswith('.grpc') else name + '.port'}"
             f"={port}"
@@ -112,7 +116,10 @@ def seaweedfs(folder: Path, timeout: float = 90.0) -> Iterator[str]:
         ),
     ]
     log = open(folder / "weed.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+    # Its logs and sockets go to its own folder, removed with it; the gRPC
+    # sockets weed always makes in /tmp are removed when it stops.
+    env = dict(os.environ, TMPDIR=str(folder))
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env)
     endpoint = f"http://127.0.0.1:{ports['s3']}"
     try:
         client = s3_client(endpoint)
@@ -136,6 +143,9 @@ def seaweedfs(folder: Path, timeout: float = 90.0) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+        for port in ports.values():
+            for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                socket_file.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

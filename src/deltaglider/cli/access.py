@@ -73,39 +73,3 @@ def put_bucket_acl(args: argparse.Namespace, report: Report) -> None:
         raise UsageError("give --acl, a --grant-... option or --access-control-policy")
     client_for(args).put_bucket_acl(Bucket=bucket, **request)
     report.ok(f"put_bucket_acl: {bucket}")
-
-
-def add_commands(sub: Any, command: Any) -> None:
-    """The three commands, on the parser's subcommands (``command`` makes one)."""
-    pr = command(
-        sub,
-        "presign",
-        "a presigned URL that downloads an object",
-        "Print a URL that downloads the object without credentials, as `aws s3\n"
-        "presign` does.  For a file stored as a delta it points at a verified\n"
-        "copy rebuilt under .deltaglider/tmp/ (removed by `purge` once expired).",
-    )
-    pr.add_argument("path", metavar="s3://bucket/key")
-    pr.add_argument(
-        "--expires-in", type=int, default=3600, metavar="SECONDS", help="default 3600 (an hour)"
-    )
-    pr.set_defaults(run=presign)
-
-    get = command(sub, "get-bucket-acl", "print a bucket's ACL", "Print a bucket's ACL as JSON.")
-    get.add_argument("bucket", metavar="BUCKET")
-    get.set_defaults(run=get_bucket_acl)
-
-    put = command(
-        sub,
-        "put-bucket-acl",
-        "set a bucket's ACL",
-        "Set a bucket's ACL (an S3 endpoint; a local directory has file\npermissions instead).",
-    )
-    put.add_argument("bucket", metavar="BUCKET")
-    put.add_argument(
-        "--acl", choices=("private", "public-read", "public-read-write", "authenticated-read")
-    )
-    for option in _GRANTS:
-        put.add_argument("--" + option.replace("_", "-"), metavar="GRANTEE")
-    put.add_argument("--access-control-policy", metavar="JSON")
-    put.set_defaults(run=put_bucket_acl)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -26,7 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet=args.quiet or getattr(args, "json", False),
         progress=not args.no_progress and sys.stderr.isatty(),
     )
-    run: Callable[[argparse.Namespace, Report], None] = args.run
+    module, _, name = args.run.partition(":")  # loaded now: only this command's imports
+    run: Callable[[argparse.Namespace, Report], None] = getattr(
+        importlib.import_module(f"deltaglider.cli.{module}"), name
+    )
     try:
         run(args, report)
     except UsageError as exc:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ast
+from pathlib import Path
 from typing import Any
 
 from deltaglider._version import __version__
-from deltaglider.cli import access, commands, maintenance, migrate, sync
 from deltaglider.cli.filters import FilterAction
 from deltaglider.cli.report import (
     EXIT_FAILURE,
@@ -38,9 +39,12 @@ AWS_ENDPOINT_URL, then AWS's own configuration, is used.
 """
 
 
-def _help_text(docstring: str | None) -> str:
-    """A module's docstring as help shows it: ``code`` as `code`."""
-    return (docstring or "").replace("``", "`")
+def _help_text(module: str) -> str:
+    """The docstring of the command module ``deltaglider.cli.<module>`` as
+    help shows it (``code`` as `code`), read without importing the module:
+    the commands load boto3, which ``--version`` and ``--help`` need not."""
+    source = Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
+    return (ast.get_docstring(ast.parse(source)) or "").replace("``", "`")
 
 
 def _positive(text: str) -> int:
@@ -173,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cp.add_argument("-r", "--recursive", action="store_true", help="copy a folder or prefix")
     _transfer(cp, "be copied")
-    cp.set_defaults(run=commands.cp)
+    cp.set_defaults(run="commands:cp")
 
     mv = _command(
         sub,
@@ -184,13 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mv.add_argument("-r", "--recursive", action="store_true", help="move a folder or prefix")
     _transfer(mv, "be moved")
-    mv.set_defaults(run=commands.mv)
+    mv.set_defaults(run="commands:mv")
 
     sy = _command(
         sub,
         "sync",
         "copy only new and changed files (local<->S3, S3->S3)",
-        _help_text(sync.__doc__),
+        _help_text("sync"),
     )
     sy.add_argument("--delete", action="store_true", help="delete files the source lacks")
     sy.add_argument("--size-only", action="store_true", help="compare sizes only")
@@ -200,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="S3->local: also copy same-sized files whose times differ",
     )
     _transfer(sy, "be copied or deleted")
-    sy.set_defaults(run=sync.sync)
+    sy.set_defaults(run="sync:sync")
 
     ls = _command(
         sub,
@@ -217,23 +221,23 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "--show-stored", action="store_true", help="also the stored size and the savings"
     )
-    ls.set_defaults(run=commands.ls)
+    ls.set_defaults(run="commands:ls")
 
     rm = _command(sub, "rm", "delete objects", "Delete as `aws s3 rm`.")
     rm.add_argument("path", metavar="s3://bucket/key")
     rm.add_argument("-r", "--recursive", action="store_true", help="everything under a prefix")
     _dryrun(rm, "be deleted")
     _filters(rm)
-    rm.set_defaults(run=commands.rm)
+    rm.set_defaults(run="commands:rm")
 
     mb = _command(sub, "mb", "make a bucket", "Create a bucket.")
     mb.add_argument("path", metavar="s3://bucket")
-    mb.set_defaults(run=commands.mb)
+    mb.set_defaults(run="commands:mb")
 
     rb = _command(sub, "rb", "remove a bucket", "Delete an empty bucket.")
     rb.add_argument("path", metavar="s3://bucket")
     rb.add_argument("--force", action="store_true", help="delete its objects first")
-    rb.set_defaults(run=commands.rb)
+    rb.set_defaults(run="commands:rb")
 
     st = _command(
         sub,
@@ -257,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="count anew, reading every size again rather than from the cache",
     )
-    st.set_defaults(run=maintenance.stats)
+    st.set_defaults(run="maintenance:stats")
 
     ve = _command(
         sub,
@@ -270,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     ve.add_argument("-r", "--recursive", action="store_true", help="everything under a prefix")
     ve.add_argument("--json", action="store_true", help="print JSON")
     _filters(ve)
-    ve.set_defaults(run=maintenance.verify)
+    ve.set_defaults(run="maintenance:verify")
 
     pu = _command(
         sub,
@@ -282,11 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     pu.add_argument("bucket", metavar="BUCKET")
     _dryrun(pu, "be removed")
     pu.add_argument("--json", action="store_true", help="print JSON")
-    pu.set_defaults(run=maintenance.purge)
+    pu.set_defaults(run="maintenance:purge")
 
-    mi = _command(
-        sub, "migrate", "copy plain S3 objects into delta storage", _help_text(migrate.__doc__)
-    )
+    mi = _command(sub, "migrate", "copy plain S3 objects into delta storage", _help_text("migrate"))
     mi.add_argument("source", metavar="s3://SRC[/prefix]")
     mi.add_argument("destination", metavar="s3://DST[/prefix]")
     mi.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -300,7 +302,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _dryrun(mi, "be migrated")
     _filters(mi)
-    mi.set_defaults(run=migrate.migrate)
+    mi.set_defaults(run="migrate:migrate")
 
-    access.add_commands(sub, _command)
+    _access_commands(sub)
     return parser
+
+
+def _access_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``presign``, ``get-bucket-acl`` and ``put-bucket-acl``."""
+    pr = _command(
+        sub,
+        "presign",
+        "a presigned URL that downloads an object",
+        "Print a URL that downloads the object without credentials, as `aws s3\n"
+        "presign` does.  For a file stored as a delta it points at a verified\n"
+        "copy rebuilt under .deltaglider/tmp/ (removed by `purge` once expired).",
+    )
+    pr.add_argument("path", metavar="s3://bucket/key")
+    pr.add_argument(
+        "--expires-in", type=int, default=3600, metavar="SECONDS", help="default 3600 (an hour)"
+    )
+    pr.set_defaults(run="access:presign")
+
+    get = _command(sub, "get-bucket-acl", "print a bucket's ACL", "Print a bucket's ACL as JSON.")
+    get.add_argument("bucket", metavar="BUCKET")
+    get.set_defaults(run="access:get_bucket_acl")
+
+    put = _command(
+        sub,
+        "put-bucket-acl",
+        "set a bucket's ACL",
+        "Set a bucket's ACL (an S3 endpoint; a local directory has file\npermissions instead).",
+    )
+    put.add_argument("bucket", metavar="BUCKET")
+    put.add_argument(
+        "--acl", choices=("private", "public-read", "public-read-write", "authenticated-read")
+    )
+    for grant in ("full-control", "read", "read-acp", "write", "write-acp"):
+        put.add_argument(f"--grant-{grant}", metavar="GRANTEE")
+    put.add_argument("--access-control-policy", metavar="JSON")
+    put.set_defaults(run="access:put_bucket_acl")

@@ -7,8 +7,6 @@ import sys
 import threading
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from deltaglider.cli.progress import Progress
 from deltaglider.core.errors import IntegrityError
 
@@ -82,6 +80,8 @@ class Report:
 
 def exit_code_for(exc: BaseException) -> int:
     """The exit code of a command that ``exc`` ended."""
+    from botocore.exceptions import ClientError  # loaded by every command that raises one
+
     if isinstance(exc, IntegrityError):
         return EXIT_INTEGRITY
     if isinstance(exc, FileNotFoundError):
