@@ -63,6 +63,8 @@ def test_unknown_arguments_fail_as_boto3s_do(backend: tuple[DeltaGliderClient, s
         client.put_object(Bucket=bucket, Key="a.zip", Body=V1, Colour="red")
     with pytest.raises(ParamValidationError):
         client.list_objects_v2(Bucket=bucket, Unordered=True)
+    with pytest.raises(ParamValidationError, match="Invalid type for parameter MaxKeys"):
+        client.list_objects_v2(Bucket=bucket, MaxKeys="10")
     with pytest.raises(ValueError, match="Invalid extra_args key 'Colour'"):
         client.upload_fileobj(iter_bytes(V1), bucket, "a.zip", ExtraArgs={"Colour": "red"})
     assert "Contents" not in client.list_objects_v2(Bucket=bucket)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ParamValidationError
+
 from deltaglider.client.base import ClientBase
 from deltaglider.client.listing import decode_token, encode_token
 from deltaglider.client.paginator import ListPaginator
@@ -78,6 +80,11 @@ class ListMethods(ClientBase):
         fetch_metadata: bool,
         fetch_owner: bool,
     ) -> dict[str, Any]:
+        if not isinstance(max_keys, int):
+            raise ParamValidationError(
+                report=f"Invalid type for parameter MaxKeys, value: {max_keys!r}, "
+                f"type: {type(max_keys)}, valid types: <class 'int'>"
+            )
         if max_keys < 0:
             raise self._error("InvalidArgument", "MaxKeys must not be negative", operation, 400)
         after = start_after or None
