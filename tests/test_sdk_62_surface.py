@@ -83,7 +83,8 @@ def test_estimates_and_object_info_are_typed_and_read_as_dicts(
     assert estimate.recommended_reference == "e/reference.bin"
     assert estimate["stored_as"] == "delta"
     assert estimate["estimated_stored_size"] < 10_000
-    assert estimate.estimated_ratio == estimate.estimated_compressed_size / len(V2)
+    assert estimate.estimated_ratio == 1 - estimate.estimated_compressed_size / len(V2)
+    assert estimate.savings_percent == 100 * estimate.estimated_ratio
     client.upload(second, f"s3://{bucket}/e/")
     info = client.get_object_info(f"s3://{bucket}/e/app-2.zip")
     assert isinstance(info, ObjectInfo)

@@ -70,11 +70,14 @@ class CompressionEstimate(_ReadsAsDict):
     original_size: int
     estimated_compressed_size: int
     estimated_ratio: float
-    """Stored bytes over the file's bytes."""
+    """The share of the file's bytes not stored (0.99: 99 % saved), as
+    6.2.0 and ``BucketStats.average_compression_ratio`` count it."""
     confidence: float
     """1.0: the delta was really encoded (nothing is sampled or guessed)."""
     recommended_reference: str | None = None
     should_use_delta: bool = True
+    """Stored through its folder's reference: as a delta, or (the folder's
+    first file) as the reference itself."""
     key: str = ""
     stored_as: str = "direct"
     """``"delta"``, ``"reference"`` (the folder's first file) or ``"direct"``."""
@@ -87,7 +90,7 @@ class CompressionEstimate(_ReadsAsDict):
     @property
     def savings_percent(self) -> float:
         """Percentage of the file's size not stored."""
-        return 100.0 * (1 - self.estimated_ratio) if self.original_size else 0.0
+        return 100.0 * self.estimated_ratio
 
     def keys(self) -> list[str]:
         return [*super().keys(), "estimated_stored_size", "savings_percent"]
@@ -106,7 +109,7 @@ class ObjectInfo(_ReadsAsDict):
     original_size: int | None = None
     compressed_size: int | None = None
     compression_ratio: float | None = None
-    """Stored bytes over the file's bytes."""
+    """The share of the file's bytes not stored (0.95: 95 % saved)."""
     is_delta: bool = False
     reference_key: str | None = None
     delta_chain_length: int = 0

@@ -159,7 +159,7 @@ class SimpleApi(ClientBase):
             storage_class=stored.fields.get("StorageClass", "STANDARD"),
             original_size=stored.size,
             compressed_size=stored.stored_size,
-            compression_ratio=stored.stored_size / stored.size if stored.size else 1.0,
+            compression_ratio=1 - stored.stored_size / stored.size if stored.size else 0.0,
             is_delta=stored.is_delta,
             reference_key=stored.reference_key,
             delta_chain_length=1 if stored.is_delta else 0,
@@ -194,10 +194,10 @@ class SimpleApi(ClientBase):
         return CompressionEstimate(
             original_size=size,
             estimated_compressed_size=stored,
-            estimated_ratio=stored / size if size else 1.0,
+            estimated_ratio=1 - stored / size if size else 0.0,
             confidence=1.0,
             recommended_reference=reference if form == "delta" else None,
-            should_use_delta=form == "delta",
+            should_use_delta=form in ("delta", "reference"),
             key=key,
             stored_as=form,
         )
