@@ -169,6 +169,14 @@ def test_encryption_and_storage_class_reach_every_object_on_s3(
     assert (head["ServerSideEncryption"], head["StorageClass"]) == ("aws:kms", "STANDARD_IA")
     sent = head["ResponseMetadata"]["HTTPHeaders"]
     assert sent["x-amz-server-side-encryption"] == "aws:kms"
+    # Copies the engine makes hold the file's bytes too: a presigned GET's
+    # rebuilt copy, and a retired reference.
+    temp = client.rehydrate_for_download("enc-bucket", "r/b.zip")
+    client.service.storage.copy("enc-bucket", "r/reference.bin", "retired-copy")
+    for key in (temp, "retired-copy"):
+        head = raw.head_object(Bucket="enc-bucket", Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms", key
+        assert head["SSEKMSKeyId"].endswith("alias/releases"), key
 
 
 def test_copies_keep_or_replace_fields_and_tags(backend: tuple[DeltaGliderClient, str]) -> None:  # noqa: F811

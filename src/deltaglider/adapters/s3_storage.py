@@ -324,10 +324,17 @@ class S3Storage:
             raise
 
     def copy(self, bucket: str, source_key: str, key: str) -> str:
-        """A server-side copy (multipart for large objects), metadata kept."""
+        """A server-side copy (multipart for large objects), metadata kept,
+        and the source's encryption and storage class (S3 would give the
+        copy the bucket's defaults)."""
         source = {"Bucket": bucket, "Key": source_key}
+        found = self.head(bucket, source_key)
+        if found is None:
+            raise ObjectNotFoundError(f"s3://{bucket}/{source_key} does not exist")
+        kept = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "StorageClass")
+        extra = _put_fields({k: v for k, v in found.fields.items() if k in kept})
         try:
-            self.client.copy(source, bucket, key, Config=self._transfer)
+            self.client.copy(source, bucket, key, ExtraArgs=extra, Config=self._transfer)
         except ClientError as error:
             self._fail(error, bucket, source_key)
             raise

@@ -68,6 +68,8 @@ class Housekeeping(Room):
                 stream,
                 {EXPIRES_AT: expires.strftime(_STAMP)},
                 content_type=found.content_type,
+                # as the file's own objects are: encrypted alike
+                fields={k: v for k, v in found.fields.items() if k != "StorageClass"},
             )
         return temp_key
 
