@@ -30,6 +30,7 @@ class RawS3Methods(ClientBase):
         if self._boto3 is not None:
             acl: dict[str, Any] = self._boto3.get_bucket_acl(Bucket=Bucket, **kwargs)
             return acl
+        self._no_other_arguments("GetBucketAcl", kwargs)
         with self._errors("GetBucketAcl"):
             self._require_bucket(Bucket)
         owner = self._owner()
