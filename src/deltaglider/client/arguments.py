@@ -82,3 +82,31 @@ def timestamp(value: datetime | str) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+_OVERRIDES = {
+    "ResponseCacheControl": "CacheControl",
+    "ResponseContentDisposition": "ContentDisposition",
+    "ResponseContentEncoding": "ContentEncoding",
+    "ResponseContentLanguage": "ContentLanguage",
+    "ResponseContentType": "ContentType",
+    "ResponseExpires": "Expires",
+}
+
+
+def response_overrides(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The response fields the ``Response*`` arguments set."""
+    fields: dict[str, Any] = {}
+    for argument, name in _OVERRIDES.items():
+        if argument in given:
+            if name == "Expires":
+                fields["ExpiresString"] = field_value("Expires", given[argument])
+                fields[name] = timestamp(given[argument])
+            else:
+                fields[name] = str(given[argument])
+    return fields
+
+
+def other_arguments(given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` without the ``Response*`` overrides."""
+    return {name: value for name, value in given.items() if name not in _OVERRIDES}

@@ -3,9 +3,12 @@ object's ETag and Last-Modified."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from deltaglider.client.arguments import timestamp
+from deltaglider.client.responses import quoted
+from deltaglider.core.models import StoredObject
 
 NOT_MODIFIED = 304
 PRECONDITION_FAILED = 412
@@ -50,3 +53,37 @@ def evaluate(
     elif if_modified_since is not None and modified <= timestamp(if_modified_since):
         return NOT_MODIFIED
     return None
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """A request's If-Match, If-None-Match, If-Modified-Since and
+    If-Unmodified-Since."""
+
+    if_match: str | None
+    if_none_match: str | None
+    if_modified_since: datetime | str | None
+    if_unmodified_since: datetime | str | None
+
+    @property
+    def given(self) -> bool:
+        """Whether the request has any condition."""
+        return any(
+            value is not None
+            for value in (
+                self.if_match,
+                self.if_none_match,
+                self.if_modified_since,
+                self.if_unmodified_since,
+            )
+        )
+
+    def evaluate(self, stored: StoredObject) -> int | None:
+        return evaluate(
+            quoted(stored.etag),
+            stored.last_modified,
+            if_match=self.if_match,
+            if_none_match=self.if_none_match,
+            if_modified_since=self.if_modified_since,
+            if_unmodified_since=self.if_unmodified_since,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -56,6 +57,12 @@ class _ReadsAsDict:
     def keys(self) -> list[str]:
         """The field names."""
         return [f.name for f in fields(self)]  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.keys()
 
     def get(self, name: str, default: Any = None) -> Any:
         """A field's value, or ``default``."""

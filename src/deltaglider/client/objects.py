@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -14,13 +13,16 @@ from deltaglider.client.body import parse_range, streaming_body
 from deltaglider.client.conditions import NOT_MODIFIED, PRECONDITION_FAILED
 from deltaglider.client.responses import (
     check_body,
+    checksum_fields,
+    copied_fields,
     delta_info,
     head_fields,
     quoted,
+    removed_counts,
     tags_of,
     with_headers,
+    written_fields,
 )
-from deltaglider.core import keys
 from deltaglider.core.errors import ObjectNotFoundError, PreconditionFailedError
 from deltaglider.core.models import StoredObject
 
@@ -82,7 +84,7 @@ class ObjectMethods(ClientBase):
             "ETag": quoted(summary.etag),
             "ChecksumCRC32": summary.crc32,
             "ChecksumType": "FULL_OBJECT",
-            **_written_fields(fields),
+            **written_fields(fields),
         }
         response = with_headers(response)
         response["DeltaGlider"] = delta_info(summary)
@@ -108,16 +110,16 @@ class ObjectMethods(ClientBase):
         A whole object's recorded CRC32 comes back (``ChecksumCRC32``)
         unless ``ChecksumMode`` is off here and in the client's
         ``response_checksum_validation``, as boto3 decides."""
-        overrides = _overrides("GetObject", kwargs)
-        self._no_other_arguments("GetObject", _others(kwargs))
-        conditions = _Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
+        overrides = arguments.response_overrides(kwargs)
+        self._no_other_arguments("GetObject", arguments.other_arguments(kwargs))
+        wanted = conditions.Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
         with self._errors("GetObject"):
-            seen = self.service.head(Bucket, Key) if conditions.given else None
+            seen = self.service.head(Bucket, Key) if wanted.given else None
             if seen is not None:  # answered before anything is rebuilt
-                self._check_conditions(conditions, seen, "GetObject")
+                self._check_conditions(wanted, seen, "GetObject")
             stream, stored = self.service.open_verified(Bucket, Key)
         try:
-            self._check_conditions(conditions, stored, "GetObject")  # the version opened
+            self._check_conditions(wanted, stored, "GetObject")  # the version opened
             response = {**head_fields(stored), **overrides}
             span = self._span(Range, stored.size, "GetObject")
         except BaseException:
@@ -128,7 +130,7 @@ class ObjectMethods(ClientBase):
             response["ContentRange"] = f"bytes {span[0]}-{span[1]}/{stored.size}"
             status = 206
         elif ChecksumMode == "ENABLED" or self._checksums_by_default():
-            response.update(_checksum(stored))
+            response.update(checksum_fields(stored))
         start, end = span if span is not None and stored.size else (0, -1)
         response["ContentLength"] = end - start + 1
         response = with_headers(response, status)
@@ -151,14 +153,14 @@ class ObjectMethods(ClientBase):
         HEAD gives them: a bare ``404``, ``412`` or ``304``); ``Range``,
         the conditions and the ``Response*`` overrides as for
         :meth:`get_object`; the CRC32 with ``ChecksumMode="ENABLED"``."""
-        overrides = _overrides("HeadObject", kwargs)
-        self._no_other_arguments("HeadObject", _others(kwargs))
-        conditions = _Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
+        overrides = arguments.response_overrides(kwargs)
+        self._no_other_arguments("HeadObject", arguments.other_arguments(kwargs))
+        wanted = conditions.Conditions(IfMatch, IfNoneMatch, IfModifiedSince, IfUnmodifiedSince)
         with self._errors("HeadObject", head=True):
             stored = self.service.head(Bucket, Key)
             if stored is None:
                 raise ObjectNotFoundError(f"s3://{Bucket}/{Key} does not exist")
-        self._check_conditions(conditions, stored, "HeadObject", head=True)
+        self._check_conditions(wanted, stored, "HeadObject", head=True)
         response = {**head_fields(stored), **overrides}
         span = self._span(Range, stored.size, "HeadObject")
         if Range is not None and span is not None:
@@ -166,7 +168,7 @@ class ObjectMethods(ClientBase):
             response["ContentLength"] = span[1] - span[0] + 1
             return with_headers(response, 206)
         if ChecksumMode == "ENABLED":
-            response.update(_checksum(stored))
+            response.update(checksum_fields(stored))
         return with_headers(response)
 
     def _span(self, text: str | None, size: int, operation: str) -> tuple[int, int] | None:
@@ -187,9 +189,13 @@ class ObjectMethods(ClientBase):
         return span
 
     def _check_conditions(
-        self, conditions: _Conditions, stored: StoredObject, operation: str, head: bool = False
+        self,
+        wanted: conditions.Conditions,
+        stored: StoredObject,
+        operation: str,
+        head: bool = False,
     ) -> None:
-        status = conditions.evaluate(stored)
+        status = wanted.evaluate(stored)
         if status == NOT_MODIFIED:
             raise self._error("304", "Not Modified", operation, NOT_MODIFIED)
         if status == PRECONDITION_FAILED:
@@ -268,11 +274,11 @@ class ObjectMethods(ClientBase):
         self._no_other_arguments("DeleteObjects", kwargs)
         with self._errors("DeleteObjects"):
             listing = self.service.list_logical(Bucket, Prefix)
-        keys = [entry.key for entry in listing.objects]
+        names = [entry.key for entry in listing.objects]
         totals = removed_counts([])
         response: dict[str, Any] = with_headers({"Deleted": []})
-        for first in range(0, len(keys), _DELETE_LIMIT):
-            batch = [{"Key": key} for key in keys[first : first + _DELETE_LIMIT]]
+        for first in range(0, len(names), _DELETE_LIMIT):
+            batch = [{"Key": key} for key in names[first : first + _DELETE_LIMIT]]
             answer = self.delete_objects(Bucket=Bucket, Delete={"Objects": batch})
             response["Deleted"] += answer.get("Deleted", [])
             if answer.get("Errors"):
@@ -324,7 +330,7 @@ class ObjectMethods(ClientBase):
                 raise self._error(
                     "InvalidArgument", f"{name} must be COPY or REPLACE", "CopyObject", 400
                 )
-        conditions = _Conditions(
+        wanted = conditions.Conditions(
             CopySourceIfMatch,
             CopySourceIfNoneMatch,
             CopySourceIfModifiedSince,
@@ -333,7 +339,7 @@ class ObjectMethods(ClientBase):
         with self._errors("CopyObject"):
             stream, stored = self.service.open_verified(source_bucket, source_key)
             with stream:
-                if conditions.evaluate(stored) is not None:  # S3 answers 412 for all of them
+                if wanted.evaluate(stored) is not None:  # S3 answers 412 for all of them
                     raise PreconditionFailedError(
                         "At least one of the pre-conditions you specified did not hold"
                     )
@@ -352,7 +358,7 @@ class ObjectMethods(ClientBase):
                     max_ratio,
                     tags,
                     delta,
-                    fields=fields if replace else _copied_fields(stored, fields, kept),
+                    fields=fields if replace else copied_fields(stored, fields, kept),
                 )
         response = with_headers({})
         response["CopyObjectResult"] = {
@@ -380,104 +386,3 @@ class ObjectMethods(ClientBase):
         with self._errors("PutObjectTagging"):
             self.service.put_tags(Bucket, Key, tags)
         return with_headers({})
-
-
-@dataclass(frozen=True)
-class _Conditions:
-    """A request's If-Match, If-None-Match, If-Modified-Since and
-    If-Unmodified-Since."""
-
-    if_match: str | None
-    if_none_match: str | None
-    if_modified_since: datetime | str | None
-    if_unmodified_since: datetime | str | None
-
-    @property
-    def given(self) -> bool:
-        """Whether the request has any condition."""
-        return any(
-            value is not None
-            for value in (
-                self.if_match,
-                self.if_none_match,
-                self.if_modified_since,
-                self.if_unmodified_since,
-            )
-        )
-
-    def evaluate(self, stored: StoredObject) -> int | None:
-        return conditions.evaluate(
-            quoted(stored.etag),
-            stored.last_modified,
-            if_match=self.if_match,
-            if_none_match=self.if_none_match,
-            if_modified_since=self.if_modified_since,
-            if_unmodified_since=self.if_unmodified_since,
-        )
-
-
-_OVERRIDES = {
-    "ResponseCacheControl": "CacheControl",
-    "ResponseContentDisposition": "ContentDisposition",
-    "ResponseContentEncoding": "ContentEncoding",
-    "ResponseContentLanguage": "ContentLanguage",
-    "ResponseContentType": "ContentType",
-    "ResponseExpires": "Expires",
-}
-
-
-def _overrides(operation: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The response fields the ``Response*`` arguments set."""
-    fields: dict[str, Any] = {}
-    for argument, name in _OVERRIDES.items():
-        if argument in given:
-            if name == "Expires":
-                fields["ExpiresString"] = arguments.field_value("Expires", given[argument])
-                fields[name] = arguments.timestamp(given[argument])
-            else:
-                fields[name] = str(given[argument])
-    return fields
-
-
-def _checksum(stored: StoredObject) -> dict[str, str]:
-    """A whole object's checksum fields, where a put recorded its CRC32."""
-    if stored.crc32 is None:
-        return {}
-    return {"ChecksumCRC32": stored.crc32, "ChecksumType": "FULL_OBJECT"}
-
-
-def _others(given: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in given.items() if name not in _OVERRIDES}
-
-
-def _written_fields(fields: Mapping[str, str]) -> dict[str, Any]:
-    """The fields a put's response repeats (encryption, as S3's does)."""
-    shown = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled")
-    return {
-        name: (fields[name] == "true" if name == "BucketKeyEnabled" else fields[name])
-        for name in shown
-        if name in fields
-    }
-
-
-def _copied_fields(
-    stored: StoredObject, given: Mapping[str, str], kept: frozenset[str]
-) -> dict[str, str]:
-    """A copy's fields with ``MetadataDirective="COPY"``: the source's
-    headers, with the storage class and encryption given for the copy."""
-    headers = {name: value for name, value in stored.fields.items() if name in kept}
-    for name in ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"):
-        headers.pop(name, None)
-    return {**headers, **given}
-
-
-def removed_counts(removed: list[str]) -> dict[str, int]:
-    """What deleting removed, as 6.2.0's ``DeltaGliderInfo`` counts it."""
-    deltas = sum(key.endswith(keys.DELTA_SUFFIX) for key in removed)
-    references = sum(keys.split_key(key)[1] == keys.REFERENCE_NAME for key in removed)
-    return {
-        "DeltasDeleted": deltas,
-        "ReferencesDeleted": references,
-        "DirectDeleted": len(removed) - deltas - references,
-        "OtherDeleted": 0,
-    }

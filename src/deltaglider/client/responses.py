@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from botocore.exceptions import ParamValidationError
 
 from deltaglider.client.models import UploadSummary
+from deltaglider.core import keys
 from deltaglider.core.listing import LogicalEntry
 from deltaglider.core.models import PutSummary, StoredObject
 
@@ -179,4 +180,44 @@ def compression_metadata(entry: LogicalEntry, stored: StoredObject | None) -> di
         "deltaglider-reference-key": stored.reference_key or "",
         # the file whose bytes its folder's reference holds (its delta is empty)
         "deltaglider-is-reference": str(stored.sha256 == stored.reference_sha256).lower(),
+    }
+
+
+def checksum_fields(stored: StoredObject) -> dict[str, str]:
+    """A whole object's checksum fields, where a put recorded its CRC32."""
+    if stored.crc32 is None:
+        return {}
+    return {"ChecksumCRC32": stored.crc32, "ChecksumType": "FULL_OBJECT"}
+
+
+def written_fields(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The fields a put's response repeats (encryption, as S3's does)."""
+    shown = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled")
+    return {
+        name: (fields[name] == "true" if name == "BucketKeyEnabled" else fields[name])
+        for name in shown
+        if name in fields
+    }
+
+
+def copied_fields(
+    stored: StoredObject, given: Mapping[str, str], kept: frozenset[str]
+) -> dict[str, str]:
+    """A copy's fields with ``MetadataDirective="COPY"``: the source's
+    headers, with the storage class and encryption given for the copy."""
+    headers = {name: value for name, value in stored.fields.items() if name in kept}
+    for name in ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"):
+        headers.pop(name, None)
+    return {**headers, **given}
+
+
+def removed_counts(removed: list[str]) -> dict[str, int]:
+    """What deleting removed, as 6.2.0's ``DeltaGliderInfo`` counts it."""
+    deltas = sum(key.endswith(keys.DELTA_SUFFIX) for key in removed)
+    references = sum(keys.split_key(key)[1] == keys.REFERENCE_NAME for key in removed)
+    return {
+        "DeltasDeleted": deltas,
+        "ReferencesDeleted": references,
+        "DirectDeleted": len(removed) - deltas - references,
+        "OtherDeleted": 0,
     }
