@@ -90,6 +90,12 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
         empty_and_delete(runner.raw, bucket)
 
 
+def shown(path: Path) -> str:
+    """A local path as the command (like aws) prints it: relative to the
+    working directory, however it was given."""
+    return os.path.join(os.path.relpath(path.parent), path.name)
+
+
 def _names(listing: str) -> list[str]:
     return [line.split()[-1] for line in listing.splitlines() if line.strip()]
 
@@ -188,7 +194,7 @@ def test_recursive_cp_with_filters_and_dryrun(cli: Cli, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     # A folder's middle file (here its only one) is stored first, so it
     # becomes the reference.
-    assert f"upload: {tree / 'a.zip'} to {cli.url('t/a.zip')} (new reference" in done.stdout
+    assert f"upload: {shown(tree / 'a.zip')} to {cli.url('t/a.zip')} (new reference" in done.stdout
     listed = cli("ls", "--recursive", cli.url("t/")).stdout
     assert _names(listed) == ["t/a.zip", "t/sub/b.zip"]
     back = cli("cp", "-r", cli.url("t/"), str(tmp_path / "back"))
@@ -323,19 +329,19 @@ def test_sync_up_sends_only_new_and_changed_files(cli: Cli, tmp_path: Path) -> N
     first = cli("sync", str(tree), cli.url("s/"))
     assert first.returncode == 0, first.stderr
     assert sorted(line.split()[1] for line in first.stdout.splitlines()) == [
-        str(tree / n) for n in ("a.zip", "b.zip", "keep.log")
+        shown(tree / n) for n in ("a.zip", "b.zip", "keep.log")
     ]
     assert cli("sync", str(tree), cli.url("s/")).stdout == ""  # nothing changed
     (tree / "b.zip").write_bytes(V3)  # new size
     (tree / "c.zip").write_bytes(V1)  # new file
     second = cli("sync", str(tree), cli.url("s/"))
     sent = [line.split()[1] for line in second.stdout.splitlines()]
-    assert sorted(sent) == [str(tree / "b.zip"), str(tree / "c.zip")]
+    assert sorted(sent) == [shown(tree / "b.zip"), shown(tree / "c.zip")]
     assert "(delta, " in second.stdout
     (tree / "a.zip").write_bytes(V1)  # same size, newer than the object
     _age(tree / "a.zip", -5)  # by whole seconds, however fast the steps above ran
     newer = cli("sync", str(tree), cli.url("s/"))
-    assert [line.split()[1] for line in newer.stdout.splitlines()] == [str(tree / "a.zip")]
+    assert [line.split()[1] for line in newer.stdout.splitlines()] == [shown(tree / "a.zip")]
     (tree / "a.zip").write_bytes(V1)
     assert cli("sync", "--size-only", str(tree), cli.url("s/")).stdout == ""
     _age(tree / "a.zip", 3600)  # older than its object again: not sent below
@@ -370,16 +376,18 @@ def test_sync_down_follows_aws_timestamp_rules(cli: Cli, tmp_path: Path) -> None
     cli.client.put_object(Bucket=cli.bucket, Key="d/a.zip", Body=bytes(changed))
     assert cli("sync", cli.url("d"), str(local)).stdout == ""
     exact = cli("sync", "--exact-timestamps", cli.url("d"), str(local))
-    assert exact.stdout == f"download: {cli.url('d/a.zip')} to {local / 'a.zip'}\n"
+    assert exact.stdout == f"download: {cli.url('d/a.zip')} to {shown(local / 'a.zip')}\n"
     assert (local / "a.zip").read_bytes() == bytes(changed)
     # A local file newer than the object (same size) is replaced.
     (local / "sub" / "b.zip").write_bytes(V2[::-1])
     newer = cli("sync", cli.url("d"), str(local))
-    assert newer.stdout == f"download: {cli.url('d/sub/b.zip')} to {local / 'sub' / 'b.zip'}\n"
+    assert newer.stdout == (
+        f"download: {cli.url('d/sub/b.zip')} to {shown(local / 'sub' / 'b.zip')}\n"
+    )
     assert (local / "sub" / "b.zip").read_bytes() == V2
     (local / "extra.txt").write_text("x")
     gone = cli("sync", "--delete", cli.url("d"), str(local))
-    assert gone.stdout == f"delete: {local / 'extra.txt'}\n"
+    assert gone.stdout == f"delete: {shown(local / 'extra.txt')}\n"
     assert not (local / "extra.txt").exists()
     assert cli("sync", "--exact-timestamps", str(local), cli.url("d")).returncode == 2
 

@@ -256,3 +256,19 @@ def test_create_only_puts_on_both_forms(backend: tuple[DeltaGliderClient, str]) 
     with pytest.raises(ClientError) as caught:
         client.put_object(Bucket=bucket, Key="k/d.zip", Body=V2, IfNoneMatch='"abc"')
     assert caught.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_a_local_store_takes_a_region_but_no_other_bucket_setting(tmp_path: Any) -> None:
+    from deltaglider import create_client
+
+    client = create_client(endpoint_url=(tmp_path / "store").as_uri())
+    client.create_bucket(
+        Bucket="regional", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    client.head_bucket(Bucket="regional")
+    for extra in ({"ObjectLockEnabledForBucket": True}, {"ACL": "public-read"}):
+        with pytest.raises(ClientError) as caught:
+            client.create_bucket(Bucket="refused", **extra)
+        assert caught.value.response["Error"]["Code"] == "NotImplemented"
+    with pytest.raises(ClientError):
+        client.head_bucket(Bucket="refused")

@@ -90,8 +90,8 @@ def _raise_for(error: ClientError, bucket: str, key: str | None = None) -> None:
     if code in ("PreconditionFailed", "412"):
         raise PreconditionFailedError(f"{where}: precondition failed ({code})") from error
     if code in _DENIED or code in _CREDENTIALS:
-        message = error.response.get("Error", {}).get("Message") or "access denied"
-        raise PermissionError(f"{where}: {code}: {message}") from error
+        message = error.response.get("Error", {}).get("Message") or code
+        raise PermissionError(f"{where}: access denied ({code}: {message})") from error
     if code == "BucketNotEmpty":
         raise BucketNotEmptyError(f"bucket {bucket!r} is not empty") from error
     raise error

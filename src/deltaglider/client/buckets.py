@@ -26,7 +26,8 @@ class BucketMethods(ClientBase):
     ) -> dict[str, Any]:
         """Create a bucket; an existing one is success (idempotent).  On
         S3 every argument of boto3's (ACLs, object lock, ownership) is sent
-        as it is; a local directory store refuses them."""
+        as it is; a local directory store refuses them, and takes a
+        ``LocationConstraint`` (it has no regions) but no other setting."""
         if (CreateBucketConfiguration or kwargs) and self._boto3 is not None:
             with contextlib.suppress(self._boto3.exceptions.BucketAlreadyOwnedByYou):
                 configuration = dict(CreateBucketConfiguration or {})
@@ -34,10 +35,11 @@ class BucketMethods(ClientBase):
                 self._boto3.create_bucket(Bucket=Bucket, **extra, **kwargs)
         else:
             self._no_other_arguments("CreateBucket", kwargs)
-            if CreateBucketConfiguration:
+            other = set(CreateBucketConfiguration or {}) - {"LocationConstraint"}
+            if other:  # a region means nothing to a directory; other settings would
                 raise self._error(
                     "NotImplemented",
-                    "a local directory store has no regions (CreateBucketConfiguration)",
+                    f"CreateBucketConfiguration {sorted(other)}: not on a local directory store",
                     "CreateBucket",
                     501,
                 )
