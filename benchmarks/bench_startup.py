@@ -55,9 +55,7 @@ def main() -> int:
         results: dict[str, list[dict[str, object]]] = {"ours": [], "old": []}
         for _ in range(args.repeats):
             for tool, program in (("ours", ours), ("old", old)):
-                results[tool].append(
-                    {name: seconds([program, *flags]) for name, flags in MEASURES}
-                )
+                results[tool].append({name: seconds([program, *flags]) for name, flags in MEASURES})
     rows = []
     for name, _ in MEASURES:
         mine = statistics.median(float(str(r[name])) for r in results["ours"])
