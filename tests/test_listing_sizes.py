@@ -1,6 +1,7 @@
-"""Listings give files' own sizes: a HEAD per delta, or, for pages of many
-deltas, the bucket's size cache, which is never trusted past a changed
-ETag."""
+"""Listings give files' own sizes.  Deltas without a size marker (written
+by another tool; see test_size_markers.py for those with one) cost a HEAD
+each, or, for pages of many deltas, a read of the bucket's size cache,
+which is never trusted past a changed ETag."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from helpers import make_service, mutate
 from deltaglider.client import DeltaGliderClient
 from deltaglider.client.described import SIZE_CACHE_AT
 from deltaglider.core.size_cache import SIZE_CACHE_KEY
+from deltaglider.core.size_markers import MARKER_PREFIX
 
 BUCKET = "sizes"
 BASE = os.urandom(20_000)
@@ -30,8 +32,15 @@ def store(tmp_path: Path) -> tuple[Any, CountingStorage]:
     service.create_bucket(BUCKET)
     for key, data in {**MANY, **FEW}.items():
         service.put_bytes(BUCKET, key, data)
+    drop_markers(storage)
     storage.delta_heads = 0
     return service, storage
+
+
+def drop_markers(storage: CountingStorage) -> None:
+    """Remove the deltas' size markers, as if another tool had written them."""
+    for obj in list(storage.iter_objects(BUCKET, MARKER_PREFIX)):
+        storage.delete(BUCKET, obj.key)
 
 
 def _sizes(client: DeltaGliderClient, prefix: str) -> dict[str, int]:
@@ -59,6 +68,7 @@ def test_a_listing_of_many_deltas_reads_the_size_cache_instead_of_heads(
 
     # A rewritten delta has a new ETag: it alone is HEADed, for its new size.
     service.put_bytes(BUCKET, "many/v007.zip", MANY["many/v007.zip"][:15_000])
+    drop_markers(storage)
     storage.delta_heads = 0
     assert _sizes(DeltaGliderClient(service), "many/")["many/v007.zip"] == 15_000
     assert storage.delta_heads == 1
@@ -95,6 +105,7 @@ def test_saving_keeps_entries_outside_the_listing(store: tuple[Any, CountingStor
     service.bucket_stats(BUCKET, mode="detailed")  # every delta of the bucket
     client = DeltaGliderClient(service)
     service.put_bytes(BUCKET, "many/v999.zip", mutate(BASE, seed=999, edits=3)[:12_345])
+    drop_markers(storage)
     storage.delta_heads = 0  # count the listing's HEADs, not the put's
     assert _sizes(client, "many/")["many/v999.zip"] == 12_345
     assert storage.delta_heads == 1

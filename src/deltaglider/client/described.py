@@ -57,11 +57,13 @@ class DeltaDescriptions:
         return found
 
     def sizes(self, bucket: str, deltas: list[LogicalEntry]) -> dict[str, int]:
-        """Each delta's file size by logical key, from what this client
-        remembers, then the bucket's size cache (for many deltas), then
-        HEADs; sizes read by HEAD are added to a cache in use."""
-        remembered, unknown = self._remembered(bucket, deltas)
-        sizes = {key: stored.size for key, stored in remembered.items()}
+        """Each delta's file size by logical key: from its size marker (read
+        with the listing), what this client remembers, the bucket's size
+        cache (for many deltas), then HEADs; sizes read by HEAD are added to
+        a cache in use."""
+        marked = {e.key: e.file_size for e in deltas if e.file_size is not None}
+        remembered, unknown = self._remembered(bucket, [e for e in deltas if e.file_size is None])
+        sizes = {**marked, **{key: stored.size for key, stored in remembered.items()}}
         with self._lock:
             cache = self._size_caches.get(bucket)
         if cache is None and len(unknown) >= SIZE_CACHE_AT:

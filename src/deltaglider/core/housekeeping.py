@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from deltaglider.core import keys
+from deltaglider.core import keys, size_markers
 from deltaglider.core.errors import InvalidKeyError, PreconditionFailedError
 from deltaglider.core.models import StoredObject
 from deltaglider.core.reader import Reader, physical_forms
 from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts, Room
 from deltaglider.metering import Meter
+from deltaglider.ports.storage import ListedObject
 
 EXPIRES_AT = "dg-expires-at"
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -47,6 +48,8 @@ class Housekeeping(Room):
             except PreconditionFailedError:
                 continue  # rewritten since its HEAD: the newer write stands
             removed.append(physical)
+            if physical.endswith(keys.DELTA_SUFFIX):
+                size_markers.remove(self.storage, bucket, physical, head.etag)
         if removed and keys.is_delta_candidate(keys.split_key(key)[1]):
             removed += self.references.retire_if_unused(bucket, keys.split_key(key)[0])
         self.metrics.increment("deltaglider.delete", len(removed))
@@ -76,7 +79,8 @@ class Housekeeping(Room):
     def purge(self, bucket: str, now: datetime, *, dry_run: bool) -> list[str]:
         """Remove the temporary copies expired at ``now`` (one with no
         readable expiry lasts a week), the references of spaces without
-        deltas and retired references no delta names, and abort multipart
+        deltas, retired references no delta names and orphaned size
+        markers, and abort multipart
         uploads abandoned for a day; returns their keys (an upload as
         ``<key> (incomplete upload)``)."""
         expired = []
@@ -92,17 +96,42 @@ class Housekeeping(Room):
         if not dry_run:
             for key in expired:
                 self.storage.delete(bucket, key)
-        unused = self._unused_references(bucket, dry_run=dry_run)
+        everything = list(self.storage.iter_objects(bucket))
+        unused = self._unused_references(bucket, everything, dry_run=dry_run)
+        orphans = self._orphaned_markers(bucket, everything, dry_run=dry_run)
         retired = self.references.purge_retired(bucket, dry_run=dry_run)
         aborted = self._abort_abandoned_uploads(bucket, now, dry_run=dry_run)
-        return expired + unused + retired + aborted
+        return expired + unused + orphans + retired + aborted
 
-    def _unused_references(self, bucket: str, *, dry_run: bool) -> list[str]:
+    def _orphaned_markers(
+        self, bucket: str, everything: list[ListedObject], *, dry_run: bool
+    ) -> list[str]:
+        """Remove size markers whose delta is gone or was rewritten (the
+        writer of a delta that lost a race, or was replaced by a file
+        stored as is, leaves its marker for this)."""
+        deltas = {
+            (obj.key, obj.etag.strip('"'))
+            for obj in everything
+            if obj.key.endswith(keys.DELTA_SUFFIX) and not obj.key.startswith(keys.CONTROL_PREFIX)
+        }
+        orphans = []
+        for obj in everything:
+            parsed = size_markers.parse(obj.key)
+            if parsed is not None and (parsed[0], parsed[1]) not in deltas:
+                orphans.append(obj.key)
+        if not dry_run:
+            for key in orphans:
+                self.storage.delete(bucket, key)
+        return orphans
+
+    def _unused_references(
+        self, bucket: str, everything: list[ListedObject], *, dry_run: bool
+    ) -> list[str]:
         """Retire the references of spaces holding no delta (a put that
         replaced a space's last delta with a file stored as is leaves its
         reference for this)."""
         with_reference, with_deltas = set(), set()
-        for obj in self.storage.iter_objects(bucket):
+        for obj in everything:
             if obj.key.startswith(keys.CONTROL_PREFIX):
                 continue
             prefix, name = keys.split_key(obj.key)

@@ -10,10 +10,10 @@ byte order, as S3 defines it, whatever order the store returned them in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from deltaglider.core import keys
+from deltaglider.core import keys, size_markers
 from deltaglider.ports.storage import ListedObject, StoragePort
 
 
@@ -27,6 +27,9 @@ class LogicalEntry:
     stored_size: int
     etag: str
     last_modified: datetime
+    file_size: int | None = None
+    """A delta's file size, where its size marker gave it (see
+    :mod:`deltaglider.core.size_markers`); None when unknown."""
 
     @property
     def is_delta(self) -> bool:
@@ -74,6 +77,7 @@ def list_logical(
     prefixes: set[str] = set()
     references: list[str] = []
     delta_folders: set[str] = set()
+    control: list[str] = []  # the bucket's control objects, when listed with the rest
     token = None
     while True:
         page = storage.list_objects(bucket, prefix, delimiter=server_delimiter, token=token)
@@ -81,6 +85,7 @@ def list_logical(
         for obj in page.objects:
             folder, name = keys.split_key(obj.key)
             if obj.key.startswith(keys.CONTROL_PREFIX):
+                control.append(obj.key)
                 continue
             if name == keys.REFERENCE_NAME:
                 references.append(obj.key)
@@ -90,6 +95,16 @@ def list_logical(
         if page.next_token is None:
             break
         token = page.next_token
+    if any(entry.is_delta for entry in objects.values()):
+        known = (
+            size_markers.known_sizes(control)
+            if not prefix and not server_delimiter  # the whole bucket: markers listed too
+            else size_markers.read(storage, bucket, prefix, server_delimiter)
+        )
+        for key, entry in objects.items():
+            size = size_markers.size_of(known, entry.physical_key, entry.etag)
+            if entry.is_delta and size is not None:
+                objects[key] = replace(entry, file_size=size)
     return LogicalListing(
         sorted(objects.values(), key=lambda e: _sort_key(e.key)),
         sorted(prefixes, key=_sort_key),

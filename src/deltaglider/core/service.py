@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from deltaglider.core import keys, metadata
+from deltaglider.core import keys, metadata, size_markers
 from deltaglider.core.errors import (
     BucketNotFoundError,
     CacheCorruptError,
@@ -353,8 +353,8 @@ class DeltaService:
         return self.housekeeping.temp_copy(stored, expires)
 
     def purge_temp_copies(self, bucket: str, now: datetime, *, dry_run: bool) -> list[str]:
-        """Remove expired temporary copies and retired references no delta
-        needs; returns their keys."""
+        """Remove expired temporary copies, unused and retired references,
+        orphaned size markers and abandoned uploads; returns their keys."""
         return self.housekeeping.purge(bucket, now, dry_run=dry_run)
 
     # -- list -------------------------------------------------------------
@@ -409,8 +409,9 @@ class DeltaService:
         later run reads only new deltas; ``use_cache=False`` neither reads
         nor writes it; ``refresh`` reads every size again and rewrites it."""
         chosen: StatsMode = mode or ("detailed" if detailed else "quick")
-        everything = self.storage.iter_objects(bucket)
+        everything = list(self.storage.iter_objects(bucket))
         listed = [o for o in everything if not o.key.startswith(keys.CONTROL_PREFIX)]
+        marked = size_markers.known_sizes(o.key for o in everything)
         cache = DeltaSizeCache(self.storage, self.logger, bucket)
         if use_cache and not refresh and chosen != "quick":
             cache.load()
@@ -424,9 +425,11 @@ class DeltaService:
             cache.record(obj.key, obj.etag, stored.size)
             return stored.size
 
-        stats = bucket_stats(
-            listed, bucket, chosen, lambda obj: cache.known(obj.key, obj.etag), read_size
-        )
+        def known(obj: ListedObject) -> int | None:
+            size = size_markers.size_of(marked, obj.key, obj.etag)
+            return size if size is not None else cache.known(obj.key, obj.etag)
+
+        stats = bucket_stats(listed, bucket, chosen, known, read_size)
         if use_cache and chosen != "quick":
             cache.save(o for o in listed if o.key.endswith(keys.DELTA_SUFFIX))
         return stats

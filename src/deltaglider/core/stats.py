@@ -1,17 +1,18 @@
 """Bucket statistics from a listing, with as many deltas' recorded sizes as
 the mode asks for.
 
-A delta's own size (the file it rebuilds) is only in its metadata, one
-HEAD per delta.  The modes trade those HEADs for accuracy:
+A delta's own size (the file it rebuilds) is in its metadata, one HEAD per
+delta, and in its size marker (see :mod:`deltaglider.core.size_markers`),
+listed with the bucket.  Sizes known without a HEAD (markers in every mode;
+the size cache too in the sampled and detailed modes, both matched by ETag)
+are always used.  For the other deltas the modes trade HEADs for accuracy:
 
-- ``quick``: none; a delta counts as large as its space's reference, which
-  is what a version of the same file usually is;
+- ``quick``: none; a delta counts as large as the mean of the sizes known
+  in its space, or else as its space's reference, which is what a version
+  of the same file usually is;
 - ``sampled``: one delta per space is read, and the space's other deltas
   count as large as the mean of the sizes known there;
 - ``detailed``: every delta is read.
-
-Sizes already known (from the size cache, matched by ETag) are used in
-the sampled and detailed modes without a HEAD.
 """
 
 from __future__ import annotations
@@ -97,14 +98,13 @@ def _space_sizes(
     known_size: Callable[[ListedObject], int | None],
     read_size: Callable[[ListedObject], int | None],
 ) -> tuple[list[int], list[ListedObject]]:
-    """The sizes found for a space's deltas, and the deltas left unknown."""
-    if mode == "quick":
-        return [], list(deltas)
+    """The sizes found for a space's deltas, and the deltas left unknown:
+    known sizes in every mode; then ``sampled`` reads one, ``detailed`` all."""
     sizes: list[int] = []
     unknown: list[ListedObject] = []
     for obj in deltas:
         size = known_size(obj)
-        if size is None and (mode == "detailed" or not sizes):
+        if size is None and (mode == "detailed" or (mode == "sampled" and not sizes)):
             size = read_size(obj)
         if size is None:
             unknown.append(obj)

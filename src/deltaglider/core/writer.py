@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Literal, cast, overload
 
-from deltaglider.core import checksums, keys, metadata
+from deltaglider.core import checksums, keys, metadata, size_markers
 from deltaglider.core.errors import (
     ChecksumMismatchError,
     DeltaGliderError,
@@ -475,6 +475,7 @@ class Writer(Room):
         etag, stamp = self._store(bucket, key, delta_key, body, meta, extras, None)
         self.references.check_unchanged(bucket, facts.ref_key, facts.ref_sha)
         self._settle(bucket, delta_key, etag, stamp, key, extras.create_only)
+        size_markers.record(self.storage, self.logger, bucket, delta_key, etag, facts.file_size)
         self.metrics.increment("deltaglider.put.delta")
         self.logger.debug("stored as delta", key=key, size=facts.file_size, delta=facts.delta_size)
         return PutSummary(
