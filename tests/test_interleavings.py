@@ -186,6 +186,9 @@ def check_state(
 ) -> None:
     listing = reader.list_logical(bucket, prefix)
     listed = {entry.key[len(prefix) :] for entry in listing.objects}
+    for entry in listing.objects:  # a size marker's size is the file's
+        if entry.file_size is not None:
+            assert entry.file_size == len(reader.get_bytes(bucket, entry.key)[0]), entry.key
     for key, allowed in expected_outcomes(scenario, succeeded).items():
         got = bytes(reader.get_bytes(bucket, prefix + key)[0]) if key in listed else None
         names = {None: "absent", **{v: f"V{V.index(v)}" for v in V}}
