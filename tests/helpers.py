@@ -152,3 +152,15 @@ def peak_rss_growth(script: str, *args: str) -> int:
     if before > 512 << 20:
         raise AssertionError(f"baseline {before} bytes: the peak-RSS counter did not start clean")
     return after - before
+
+
+def drop_size_markers(storage: Any, bucket: str) -> int:
+    """Remove a bucket's size markers, as if another tool (6.2.0) had
+    written its deltas: listings and stats then HEAD them or read the size
+    cache.  Returns how many there were."""
+    from deltaglider.core.size_markers import MARKER_PREFIX
+
+    found = list(storage.iter_objects(bucket, MARKER_PREFIX))
+    for obj in found:
+        storage.delete(bucket, obj.key)
+    return len(found)

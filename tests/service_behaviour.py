@@ -31,7 +31,11 @@ V3 = mutate(V1, seed=2, edits=30)
 
 
 def physical(storage: StoragePort, prefix: str = "") -> list[str]:
-    return [o.key for o in storage.iter_objects(BUCKET, prefix)]
+    """The stored objects under ``prefix``, control objects (size markers,
+    caches) left out."""
+    return [
+        o.key for o in storage.iter_objects(BUCKET, prefix) if not o.key.startswith(".deltaglider/")
+    ]
 
 
 def plant_cli_gzip_delta(service: DeltaService, storage: StoragePort, prefix: str) -> None:
@@ -177,7 +181,10 @@ class ServiceBehaviour:
         service.put_bytes(BUCKET, "u/a.zip", V1)
         service.put_bytes(BUCKET, "u/a.zip", b"")
         removed = service.purge_temp_copies(BUCKET, datetime.now(UTC), dry_run=False)
-        assert removed == ["u/reference.bin"]
+        assert [k for k in removed if not k.startswith(".deltaglider/")] == ["u/reference.bin"]
+        # and the size markers of the deltas the files stored as is replaced
+        orphans = sorted(k.split("!")[0] for k in removed if k.startswith(".deltaglider/"))
+        assert orphans == [".deltaglider/sizes/s/a.zip.delta", ".deltaglider/sizes/u/a.zip.delta"]
         assert physical(storage, "u/") == ["u/a.zip"]
 
     def test_tampered_delta_or_reference_is_never_returned(

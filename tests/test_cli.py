@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from archives import release
 from client_backends import empty_and_delete, seaweed_client
-from helpers import mutate
+from helpers import drop_size_markers, mutate
 from seaweed import ACCESS_KEY, REGION, SECRET_KEY, s3_client
 
 from deltaglider import DeltaGliderClient, archive, create_client
@@ -231,11 +231,14 @@ def test_ls_of_many_deltas_keeps_their_sizes_in_the_bucket(cli: Cli) -> None:
     for key, data in files.items():
         cli.client.put_object(Bucket=cli.bucket, Key=key, Body=data)
     storage = cli.client.service.storage
+    marked = cli("ls", "-r", cli.url("m/"))  # sizes from the markers: no cache needed
     assert storage.head(cli.bucket, SIZE_CACHE_KEY) is None
+    assert drop_size_markers(storage, cli.bucket) == 66  # as if 6.2.0 had written them
     first = cli("ls", "-r", cli.url("m/"))
     assert first.returncode == 0, first.stderr
     listed = {line.split()[-1]: int(line.split()[2]) for line in first.stdout.splitlines()}
     assert listed == {key: len(data) for key, data in files.items()}
+    assert first.stdout == marked.stdout
     assert storage.head(cli.bucket, SIZE_CACHE_KEY) is not None  # the next ls reads it
     assert cli("ls", "-r", cli.url("m/")).stdout == first.stdout
 
@@ -410,6 +413,9 @@ def test_stats_modes_and_json(cli: Cli) -> None:
     for key, data in sizes.items():
         cli.client.put_object(Bucket=cli.bucket, Key=key, Body=data)
     total = sum(len(d) for d in sizes.values())
+    marked = json.loads(cli("stats", cli.bucket, "--json").stdout)
+    assert (marked["total_size"], marked["estimated_objects"]) == (total, 0)  # size markers
+    assert drop_size_markers(cli.client.service.storage, cli.bucket) == 3
     detailed = json.loads(cli("stats", cli.bucket, "--detailed", "--json").stdout)
     assert detailed["object_count"] == 4
     assert detailed["total_size"] == total

@@ -88,7 +88,7 @@ def test_a_marker_is_never_trusted_past_its_etag(
     client.put_object(Bucket=bucket, Key="rel/v2.zip", Body=FILES["rel/v2.zip"][:20_000])
     head = storage.head(bucket, "rel/v2.zip.delta")
     assert head is not None
-    size_markers.remove(storage, bucket, "rel/v2.zip.delta", head.etag)
+    size_markers.remove(storage, client.service.logger, bucket, "rel/v2.zip.delta", head.etag)
     fresh = DeltaGliderClient(client.service, raw_client=client._boto3)
     counter = HeadCounter(fresh)
     assert sizes(fresh, bucket) == {

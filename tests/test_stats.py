@@ -1,5 +1,6 @@
 """Bucket statistics: the three modes, and the stats cache that spares
-HEADs without ever serving a stale size."""
+HEADs without ever serving a stale size, for deltas without size markers
+(written by another tool); and size markers, which spare them all."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 from counting_storage import CountingStorage
-from helpers import make_service, mutate
+from helpers import drop_size_markers, make_service, mutate
 
 from deltaglider.core.size_cache import SIZE_CACHE_KEY
 
@@ -27,8 +28,23 @@ def filled(tmp_path: Path) -> tuple[Any, CountingStorage]:
     for key, data in VERSIONS.items():
         service.put_bytes(BUCKET, key, data)
     service.put_bytes(BUCKET, "readme.txt", b"plain")
+    drop_size_markers(storage, BUCKET)  # as if 6.2.0 had written the deltas
     storage.delta_heads = 0
     return service, storage
+
+
+def test_size_markers_make_every_mode_exact_without_heads(tmp_path: Path) -> None:
+    storage = CountingStorage(tmp_path / "store")
+    service = make_service(storage)
+    service.create_bucket(BUCKET)
+    for key, data in VERSIONS.items():
+        service.put_bytes(BUCKET, key, data)
+    storage.delta_heads = 0
+    exact = sum(len(d) for d in VERSIONS.values())
+    for mode in ("quick", "sampled", "detailed"):
+        stats = service.bucket_stats(BUCKET, mode=mode, use_cache=False)
+        assert (stats.total_size, stats.estimated_objects) == (exact, 0), mode
+    assert storage.delta_heads == 0
 
 
 def test_detailed_stats_are_exact(filled: tuple[Any, CountingStorage]) -> None:
@@ -72,6 +88,7 @@ def test_cache_spares_heads_and_never_serves_a_stale_size(
     bigger = mutate(BASE, seed=99, edits=5) + b"x" * 1000
     service.put_bytes(BUCKET, "a/v1.zip", bigger)
     service.delete(BUCKET, "b/v2.zip")
+    drop_size_markers(storage, BUCKET)
     storage.delta_heads = 0
     fresh = service.bucket_stats(BUCKET, mode="detailed")
     assert storage.delta_heads == 1

@@ -49,7 +49,7 @@ class Housekeeping(Room):
                 continue  # rewritten since its HEAD: the newer write stands
             removed.append(physical)
             if physical.endswith(keys.DELTA_SUFFIX):
-                size_markers.remove(self.storage, bucket, physical, head.etag)
+                size_markers.remove(self.storage, self.logger, bucket, physical, head.etag)
         if removed and keys.is_delta_candidate(keys.split_key(key)[1]):
             removed += self.references.retire_if_unused(bucket, keys.split_key(key)[0])
         self.metrics.increment("deltaglider.delete", len(removed))

@@ -17,11 +17,9 @@ deltas' markers; ``purge`` removes orphans.  See docs/storage-format.md.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 
 from deltaglider.core import keys
-from deltaglider.core.errors import DeltaGliderError
 from deltaglider.ports.storage import StoragePort
 from deltaglider.ports.support import LoggerPort
 
@@ -91,9 +89,14 @@ def record(
         logger.info("no size marker written", key=delta_key, error=str(exc))
 
 
-def remove(storage: StoragePort, bucket: str, delta_key: str, etag: str) -> None:
-    """Remove the markers of one version of a delta (one LIST)."""
+def remove(
+    storage: StoragePort, logger: LoggerPort, bucket: str, delta_key: str, etag: str
+) -> None:
+    """Remove the markers of one version of a delta (one LIST).  Best
+    effort: the delta is removed already, and ``purge`` removes orphans."""
     stem = f"{MARKER_PREFIX}{delta_key}{_SEPARATOR}{etag.strip(chr(34))}{_SEPARATOR}"
-    for obj in storage.iter_objects(bucket, stem):
-        with contextlib.suppress(DeltaGliderError, OSError):
+    try:
+        for obj in list(storage.iter_objects(bucket, stem)):
             storage.delete(bucket, obj.key)
+    except Exception as exc:
+        logger.info("size marker left for purge", key=delta_key, error=str(exc))
