@@ -73,7 +73,10 @@ CC=/nonexistent/cc CXX=/nonexistent/c++ "$venv_bin/python" -m pip install --quie
   unset DG_REQUIRE_XDELTA3_CLI DG_REQUIRE_SEAWEEDFS DG_REQUIRE_DG62
   ! command -v xdelta3 >/dev/null && ! command -v cc >/dev/null && ! command -v gcc >/dev/null
   "$venv_bin/python" -c "import deltaglider, sys; assert deltaglider.__file__.startswith(sys.prefix), deltaglider.__file__"
-  "$venv_bin/python" "$repo/scripts/run_installed_tests.py" "$repo/tests" -x
+  # The schedule explorer and the stress races exercise the engine's
+  # pure-Python protocol, the same code in the wheel; the main run has them.
+  "$venv_bin/python" "$repo/scripts/run_installed_tests.py" "$repo/tests" -x \
+    -k "not test_interleavings and not test_stress"
   "$venv_bin/deltaglider-xdelta" demo "$work/demo" >"$work/demo.log"
 )
 tail -n 1 "$work/demo.log"
