@@ -27,6 +27,7 @@ from deltaglider.core.errors import (
     ObjectNotFoundError,
     UnsupportedObjectError,
 )
+from deltaglider.core.forms import Extras
 from deltaglider.core.housekeeping import Housekeeping
 from deltaglider.core.listing import LogicalEntry, LogicalListing, list_logical
 from deltaglider.core.models import (
@@ -43,7 +44,7 @@ from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts
 from deltaglider.core.size_cache import DeltaSizeCache
 from deltaglider.core.stats import StatsMode, bucket_stats
-from deltaglider.core.writer import ARCHIVE_MODES, Extras, Writer, checked_ratio
+from deltaglider.core.writer import ARCHIVE_MODES, Writer, checked_ratio
 from deltaglider.fsutil import atomic_writer
 from deltaglider.metering import Meter, MeteredWriter, ProgressCallback
 from deltaglider.ports.cache import CachePort

@@ -11,6 +11,9 @@ Every put follows the write protocol of docs/storage-format.md:
 5. settle the forms: the other form is removed if its stamp is older (only
    the version seen, ``If-Match``), or ours if the other is newer.
 
+Steps 2, 3 and 5 (one form written, the two settled, create-only puts
+among them) are :mod:`deltaglider.core.forms`.
+
 A put never removes a reference, even when it replaces a space's last delta
 with a file stored as is: a writer putting a delta into the space at the
 same time would have to start again each time (writers of one key in both
@@ -20,7 +23,6 @@ references.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -34,56 +36,18 @@ from deltaglider.core.errors import (
     DeltaGliderError,
     InvalidKeyError,
     MissingReferenceError,
-    PreconditionFailedError,
 )
+from deltaglider.core.forms import Body, Extras, Forms
 from deltaglider.core.models import PutSummary
 from deltaglider.core.reader import CHUNK, Discard, HashingWriter
 from deltaglider.core.references import References, SpaceChangedError
 from deltaglider.core.room import EnginePorts, Room
-from deltaglider.core.stamps import STAMP_FIELD, Stamp, next_stamp, stamp_of
 from deltaglider.metering import Meter, MeteredReader
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
-from deltaglider.ports.storage import ObjectHead
 from deltaglider.ports.support import HashPort
 
-CREATE_ONLY_FIELD = "dg-create-only"
-"""Metadata of an object a create-only put wrote (settling ranks it lower)."""
 _PUT_ATTEMPTS = 4
-_SETTLE_ATTEMPTS = 8
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
-
-
-@dataclass(frozen=True)
-class Extras:
-    """What the caller stores beside the bytes, and the put's condition."""
-
-    user: dict[str, str]
-    content_type: str | None
-    tags: dict[str, str]
-    fields: dict[str, str]
-    """S3 object fields (``CacheControl``, ``ServerSideEncryption``...),
-    set on every object the put writes: the file's form and a reference it
-    creates."""
-    create_only: bool = False
-    """Write only if the key holds nothing (S3's ``If-None-Match: *``)."""
-    crc32: str | None = None
-    """The file's CRC32 (base64, as S3 gives it): given by the caller, it
-    is checked against the body; the put records the one it computes."""
-
-    @classmethod
-    def of(
-        cls,
-        user: Mapping[str, str] | None,
-        content_type: str | None,
-        tags: Mapping[str, str] | None,
-        fields: Mapping[str, str] | None = None,
-        *,
-        create_only: bool = False,
-        crc32: str | None = None,
-    ) -> Extras:
-        return cls(
-            dict(user or {}), content_type, dict(tags or {}), dict(fields or {}), create_only, crc32
-        )
 
 
 @dataclass(frozen=True)
@@ -115,10 +79,6 @@ _CONTENTS_MARGIN = 0.9
 plain delta's size."""
 
 
-Body = bytes | Path
-"""A file's bytes in memory, or the path of a file streamed from disk."""
-
-
 def checked_ratio(ratio: float) -> float:
     """``ratio`` if it is a valid ``max_ratio`` (0 to 1)."""
     if not 0.0 <= ratio <= 1.0:
@@ -140,6 +100,7 @@ class Writer(Room):
         self.references = references
         self.diff = diff
         self.archive_kinds = archive_kinds
+        self.forms = Forms(ports)
 
     def check_key(self, key: str) -> None:
         """Refuse a key before anything is written: reserved names, and
@@ -169,7 +130,7 @@ class Writer(Room):
         path is encoded from disk unless ``in_memory``."""
         self.check_key(key)
         if extras.create_only:
-            self._require_free(bucket, key)
+            self.forms.require_free(bucket, key)
         if isinstance(body, Path):
             sha, crc = file_digests(self.hasher, body)
         else:
@@ -209,12 +170,6 @@ class Writer(Room):
                 return self.diff.archive_kind(handle.read(4)) in self.archive_kinds
         return self.diff.archive_kind(body) in self.archive_kinds
 
-    def _require_free(self, bucket: str, key: str) -> None:
-        """A create-only put's first check: neither form of the key exists."""
-        for physical in (key, keys.delta_key(key)):
-            if self.storage.head(bucket, physical) is not None:
-                raise PreconditionFailedError(f"s3://{bucket}/{key} already exists")
-
     # -- as is ----------------------------------------------------------------
 
     def _put_direct(
@@ -234,79 +189,11 @@ class Writer(Room):
             size=size,
             created_at=self.clock.now(),
         )
-        etag, stamp = self._store(bucket, key, key, body, meta, extras, meter)
-        self._settle(bucket, key, etag, stamp, keys.delta_key(key), extras.create_only)
+        etag, stamp = self.forms.store(bucket, key, key, body, meta, extras, meter)
+        self.forms.settle(bucket, key, etag, stamp, keys.delta_key(key), extras.create_only)
         self.metrics.increment("deltaglider.put.direct")
         self.logger.debug("stored directly", key=key, size=size)
         return PutSummary("PUT", bucket, key, size, sha, etag=etag, crc32=extras.crc32)
-
-    def _store(
-        self,
-        bucket: str,
-        key: str,
-        physical_key: str,
-        body: Body | BinaryIO,
-        meta: dict[str, str],
-        extras: Extras,
-        meter: Meter | None,
-    ) -> tuple[str, Stamp]:
-        """PUT one form of ``key`` with a stamp above both forms' current
-        versions, and only over the version of that form the stamp was
-        taken from (``If-Match``, or ``If-None-Match`` where there was
-        none): a form's versions follow each other in stamp order.  Another
-        write in between means taking a new stamp and trying again.
-        Returns the ETag written and its stamp."""
-        other_key = keys.delta_key(key) if physical_key == key else key
-        if extras.crc32 is not None:
-            meta = {**meta, checksums.CRC32_FIELD: extras.crc32}
-        if extras.create_only:
-            meta = {**meta, CREATE_ONLY_FIELD: "true"}
-        for _ in range(_SETTLE_ATTEMPTS):
-            here = self.storage.head(bucket, physical_key)
-            other = self.storage.head(bucket, other_key)
-            if extras.create_only and (here is not None or other is not None):
-                raise PreconditionFailedError(f"s3://{bucket}/{key} already exists")
-            stamp = next_stamp(self.clock.now(), here, other)
-            full = metadata.with_user_metadata({**meta, STAMP_FIELD: str(stamp)}, extras.user)
-            try:
-                etag = self._put_body(
-                    bucket, physical_key, body, full, extras, meter, here.etag if here else None
-                )
-            except PreconditionFailedError:
-                continue
-            return etag, stamp
-        raise DeltaGliderError(f"s3://{bucket}/{key}: other writes kept replacing it")
-
-    def _put_body(
-        self,
-        bucket: str,
-        physical_key: str,
-        body: Body | BinaryIO,
-        meta: dict[str, str],
-        extras: Extras,
-        meter: Meter | None,
-        current: str | None,
-    ) -> str:
-        def put(payload: bytes | BinaryIO) -> str:
-            return self.storage.put(
-                bucket,
-                physical_key,
-                payload,
-                meta,
-                content_type=extras.content_type,
-                tags=extras.tags,
-                fields=extras.fields,
-                if_match=current,
-                if_none_match=current is None,
-            )
-
-        if isinstance(body, Path):
-            with open(body, "rb") as handle:
-                reader = handle if meter is None else MeteredReader(handle, meter)
-                return put(cast(BinaryIO, reader))
-        if not isinstance(body, (bytes, bytearray, memoryview)):
-            body.seek(0)  # a spooled delta: from its start on each attempt
-        return put(body)
 
     # -- as a delta -----------------------------------------------------------
 
@@ -472,9 +359,9 @@ class Writer(Room):
             contents=facts.contents,
         )
         delta_key = keys.delta_key(key)
-        etag, stamp = self._store(bucket, key, delta_key, body, meta, extras, None)
+        etag, stamp = self.forms.store(bucket, key, delta_key, body, meta, extras, None)
         self.references.check_unchanged(bucket, facts.ref_key, facts.ref_sha)
-        self._settle(bucket, delta_key, etag, stamp, key, extras.create_only)
+        self.forms.settle(bucket, delta_key, etag, stamp, key, extras.create_only)
         size_markers.record(self.storage, self.logger, bucket, delta_key, etag, facts.file_size)
         self.metrics.increment("deltaglider.put.delta")
         self.logger.debug("stored as delta", key=key, size=facts.file_size, delta=facts.delta_size)
@@ -492,34 +379,6 @@ class Writer(Room):
             etag=etag,
             crc32=extras.crc32,
         )
-
-    # -- settling the two forms -------------------------------------------------
-
-    def _settle(
-        self, bucket: str, mine: str, etag: str, stamp: Stamp, other: str, create_only: bool
-    ) -> None:
-        """After writing ``mine`` (version ``etag``, ``stamp``), remove
-        whichever of the two forms loses; only versions seen are removed.
-
-        Between two plain writes the newer stamp wins; a create-only write
-        loses to any other (see :func:`_wins`): its writer withdraws its
-        object and fails.  One that finds the other form absent has won.
-        See docs/storage-format.md, "Create-only puts"."""
-        for _ in range(_SETTLE_ATTEMPTS):
-            head = self.storage.head(bucket, other)
-            if head is None:
-                return
-            if not _wins(stamp, create_only, head):
-                with contextlib.suppress(PreconditionFailedError):  # already replaced
-                    self.storage.delete(bucket, mine, if_match=etag)
-                if create_only:
-                    raise PreconditionFailedError(f"s3://{bucket}/{other} was written meanwhile")
-                return
-            try:
-                self.storage.delete(bucket, other, if_match=head.etag)
-            except PreconditionFailedError:
-                continue  # a newer version of the other form: compare again
-            return
 
     # -- estimates --------------------------------------------------------------
 
@@ -554,20 +413,6 @@ class Writer(Room):
         except DeltaTooLargeError:
             return "direct", size
         return "delta", delta_size
-
-
-def _wins(stamp: Stamp, create_only: bool, other: ObjectHead) -> bool:
-    """Whether a write (``stamp``, ``create_only``) outranks the other form's.
-
-    A create-only write never does: the other form may be an acknowledged
-    write, create-only or not.  A plain write outranks a create-only one
-    (which either withdraws, or was acknowledged before this one and is
-    replaced by it) and an older plain one."""
-    if create_only:
-        return False
-    if other.metadata.get(CREATE_ONLY_FIELD) == "true":
-        return True
-    return stamp_of(other) < stamp
 
 
 def file_digests(hasher: HashPort, file: Path) -> tuple[str, int]:
