@@ -4,6 +4,7 @@ the one upload funnel every put goes through."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -16,6 +17,7 @@ from deltaglider.client.described import DeltaDescriptions
 from deltaglider.client.errors import as_client_errors, client_error, s3_exceptions
 from deltaglider.client.listing import Lister
 from deltaglider.client.models import BucketStats
+from deltaglider.client.urls import parse_s3_url
 from deltaglider.core.errors import BucketNotFoundError
 from deltaglider.core.models import PutSummary
 from deltaglider.core.service import DeltaService
@@ -83,6 +85,18 @@ class ClientBase:
                 return _reported(summary, progress)
         finally:
             self._changed(bucket)
+
+    @staticmethod
+    def _upload_target(file_path: str | os.PathLike[str], s3_url: str) -> tuple[Path, str, str]:
+        """An upload's file and its ``(bucket, key)``: into the folder when
+        the URL ends with ``/`` (or is a bucket), else under the URL's key."""
+        path = Path(file_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        bucket, key = parse_s3_url(s3_url)
+        if not key or key.endswith("/"):
+            key = key + path.name
+        return path, bucket, key
 
     def _errors(self, operation: str, *, head: bool = False) -> Any:
         return as_client_errors(operation, head=head, exceptions=self.exceptions)

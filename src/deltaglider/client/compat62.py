@@ -14,7 +14,6 @@ from typing import Any
 from deltaglider.client.base import ClientBase
 from deltaglider.client.models import UploadSummary
 from deltaglider.client.responses import quoted, upload_summary
-from deltaglider.client.urls import parse_s3_url
 from deltaglider.core import keys
 
 ChunkProgress = Callable[[int, int, int, int], object]
@@ -39,12 +38,7 @@ class Compat62Methods(ClientBase):
         ``chunk_size`` bytes have been consumed, and for the last chunk."""
         if chunk_size <= 0:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-        path = Path(file_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no such file: {path}")
-        bucket, key = parse_s3_url(s3_url)
-        if not key or key.endswith("/"):
-            key = key + path.name
+        path, bucket, key = self._upload_target(file_path, s3_url)
         total = path.stat().st_size
         chunks = max(1, -(-total // chunk_size))
         reported = 0

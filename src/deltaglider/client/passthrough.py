@@ -25,6 +25,12 @@ class RawS3Methods(ClientBase):
             raise AttributeError(f"DeltaGliderClient has no attribute {name!r}{where}")
         return getattr(raw, name)
 
+    def _s3_only(self, what: str, operation: str) -> None:
+        """Refuse, with ``NotImplemented``, what only an S3 endpoint does."""
+        if self._boto3 is None:
+            message = f"{what} need an S3 endpoint (not the local-directory backend)"
+            raise self._error("NotImplemented", message, operation, 501)
+
     def get_bucket_acl(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
         """The bucket's ACL (from S3; a local directory is its owner's alone)."""
         if self._boto3 is not None:
@@ -40,13 +46,7 @@ class RawS3Methods(ClientBase):
     def put_bucket_acl(self, Bucket: str, **kwargs: Any) -> dict[str, Any]:
         """Set the bucket's ACL (S3 backend; a local directory has file
         permissions instead)."""
-        if self._boto3 is None:
-            raise self._error(
-                "NotImplemented",
-                "bucket ACLs need an S3 endpoint; a local directory uses file permissions",
-                "PutBucketAcl",
-                501,
-            )
+        self._s3_only("bucket ACLs (a local directory has file permissions)", "PutBucketAcl")
         acl: dict[str, Any] = self._boto3.put_bucket_acl(Bucket=Bucket, **kwargs)
         return acl
 
@@ -64,13 +64,7 @@ class RawS3Methods(ClientBase):
         exist is signed as boto3 signs it (it will answer 404).  Other
         methods are signed by boto3 as they are: a presigned PUT stores the
         file as is."""
-        if self._boto3 is None:
-            raise self._error(
-                "NotImplemented",
-                "presigned URLs need an S3 endpoint (not the local-directory backend)",
-                "GeneratePresignedUrl",
-                501,
-            )
+        self._s3_only("presigned URLs", "GeneratePresignedUrl")
         params = dict(Params or {})
         if ClientMethod == "get_object" and "Range" not in params:
             temp_key = self.rehydrate_for_download(params["Bucket"], params["Key"], ExpiresIn)
@@ -93,13 +87,7 @@ class RawS3Methods(ClientBase):
         through it stores the file as is, without delta compression (the
         bucket's folder stays readable; ``copy_object`` onto itself later
         would compress it)."""
-        if self._boto3 is None:
-            raise self._error(
-                "NotImplemented",
-                "presigned POSTs need an S3 endpoint (not the local-directory backend)",
-                "GeneratePresignedPost",
-                501,
-            )
+        self._s3_only("presigned POSTs", "GeneratePresignedPost")
         post: dict[str, Any] = self._boto3.generate_presigned_post(
             Bucket, Key, Fields=Fields, Conditions=Conditions, ExpiresIn=ExpiresIn
         )
@@ -125,13 +113,7 @@ class RawS3Methods(ClientBase):
     ) -> str:
         """A presigned GET of the file under ``Key`` (a rebuilt copy for a
         delta, downloaded under the file's own name); 6.2.0's method."""
-        if self._boto3 is None:
-            raise self._error(
-                "NotImplemented",
-                "presigned URLs need an S3 endpoint (not the local-directory backend)",
-                "GeneratePresignedUrl",
-                501,
-            )
+        self._s3_only("presigned URLs", "GeneratePresignedUrl")
         params: dict[str, Any] = {"Bucket": Bucket, "Key": Key}
         temp_key = self.rehydrate_for_download(Bucket, Key, ExpiresIn)
         if temp_key is not None:

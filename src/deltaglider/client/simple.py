@@ -36,12 +36,7 @@ class SimpleApi(ClientBase):
         ends with ``/`` (or is a bucket), else under the URL's key.
         ``delta=False`` stores it as is (no reference, no delta);
         ``progress`` is called with the bytes consumed since its last call."""
-        path = Path(file_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no such file: {path}")
-        bucket, key = parse_s3_url(s3_url)
-        if not key or key.endswith("/"):
-            key = key + path.name
+        path, bucket, key = self._upload_target(file_path, s3_url)
         summary = self._put(bucket, key, path, None, None, max_ratio, tags, delta, progress)
         return upload_summary(summary)
 
