@@ -17,14 +17,18 @@ Results = dict[str, list[dict[str, object]]]
 
 
 def arguments(
-    doc: str | None, more: Callable[[argparse.ArgumentParser], None] | None = None
+    doc: str | None,
+    more: Callable[[argparse.ArgumentParser], None] | None = None,
+    *,
+    folder: bool = True,
 ) -> tuple[argparse.Namespace, str]:
     """The parsed ``FOLDER [--repeats N] [--no-doc]`` (and any options
     ``more`` adds), and the command line as docs/benchmarks.md shows it."""
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("folder", type=Path, help="a folder of consecutive releases")
+    if folder:
+        parser.add_argument("folder", type=Path, help="a folder of consecutive releases")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     if more is not None:

@@ -97,6 +97,12 @@ struct dg_stream
   uint64_t total_out;
   dg_alloc_state alloc;
   unsigned char *appheader; /* owned copy: xdelta3 keeps only a pointer */
+  /* Blocks the caller holds, by block number (NULL: not held).  xdelta3
+   * gets these at once from dg_stream_getblk; only a block not held makes
+   * the stream return DG_EVENT_BLOCK. */
+  const unsigned char **held;
+  size_t *held_len;
+  uint64_t held_count;
 };
 
 const char *
@@ -653,6 +659,27 @@ dg_stream_alloc (int *error, const char **message)
   return s;
 }
 
+/* xdelta3's block callback: a held block is served at once.  Answering
+ * XD3_GETSRCBLK instead (the library's non-blocking protocol) would make
+ * the encoder drop any match it was extending into that block: deltas of
+ * large files came out up to twice the size of the xdelta3 CLI's, whose
+ * callback reads blocks synchronously. */
+static int
+dg_stream_getblk (xd3_stream *xs, xd3_source *src, xoff_t blkno)
+{
+  dg_stream *s = (dg_stream *) src->ioh;
+
+  (void) xs;
+  if (blkno >= s->held_count || s->held[blkno] == NULL)
+    {
+      return XD3_GETSRCBLK; /* xd3_getblk has set src->getblkno */
+    }
+  src->curblkno = blkno;
+  src->curblk = s->held[blkno];
+  src->onblk = (usize_t) s->held_len[blkno];
+  return 0;
+}
+
 static int
 dg_stream_set_source (dg_stream *s, uint64_t source_size, uint64_t block_size,
                       usize_t max_winsize, const char **message)
@@ -667,9 +694,18 @@ dg_stream_set_source (dg_stream *s, uint64_t source_size, uint64_t block_size,
     }
   s->src.blksize = (usize_t) block_size;
   s->src.name = "source";
+  s->src.ioh = s;
   s->src.curblkno = ~(xoff_t) 0; /* nothing loaded yet */
   s->src.curblk = NULL;
   s->src.max_winsize = max_winsize;
+  s->held_count = source_size / block_size + 1;
+  s->held = (const unsigned char **) calloc ((size_t) s->held_count, sizeof (*s->held));
+  s->held_len = (size_t *) calloc ((size_t) s->held_count, sizeof (*s->held_len));
+  if (s->held == NULL || s->held_len == NULL)
+    {
+      return dg_fail (DG_ERR_NOMEM, "out of memory", message);
+    }
+  s->xs.getblk = dg_stream_getblk;
   return xd3_set_source_and_size (&s->xs, &s->src, (xoff_t) source_size);
 }
 
@@ -758,6 +794,8 @@ dg_stream_free (dg_stream *s)
     }
   xd3_free_stream (&s->xs);
   free (s->appheader);
+  free (s->held);
+  free (s->held_len);
   free (s);
 }
 
@@ -886,7 +924,27 @@ dg_stream_provide_block (dg_stream *s, uint64_t block_number,
   s->src.curblkno = block_number;
   s->src.curblk = (data != NULL && len > 0) ? data : dg_empty;
   s->src.onblk = (usize_t) len;
+  if (block_number < s->held_count)
+    {
+      s->held[block_number] = s->src.curblk;
+      s->held_len[block_number] = len;
+    }
   return DG_OK;
+}
+
+void
+dg_stream_release_block (dg_stream *s, uint64_t block_number)
+{
+  if (s->xs.src != NULL && block_number < s->held_count)
+    {
+      s->held[block_number] = NULL;
+      if (s->src.curblkno == block_number)
+        {
+          /* xdelta3 must ask again before it reads this block. */
+          s->src.curblkno = ~(xoff_t) 0;
+          s->src.curblk = NULL;
+        }
+    }
 }
 
 const char *

@@ -122,11 +122,15 @@ void dg_stream_output(dg_stream *stream, const unsigned char **data, size_t *len
  * DG_ERR_OUTPUT_LIMIT.  A new stream has no limit. */
 void dg_stream_set_output_limit(dg_stream *stream, uint64_t limit);
 
-/* After DG_EVENT_BLOCK: which block is wanted, then hand it over.  The block
- * must stay valid until the next DG_EVENT_BLOCK or the end of the stream. */
+/* After DG_EVENT_BLOCK: which block is wanted, then hand it over.  The
+ * stream keeps the block and serves it again without asking, so it must
+ * stay valid until released, or until the end of the stream. */
 uint64_t dg_stream_block_wanted(dg_stream *stream);
 int dg_stream_provide_block(dg_stream *stream, uint64_t block_number,
                             const unsigned char *data, size_t len);
+
+/* The caller is about to reuse or free a block it provided. */
+void dg_stream_release_block(dg_stream *stream, uint64_t block_number);
 
 const char *dg_stream_message(dg_stream *stream);
 uint64_t dg_stream_total_out(dg_stream *stream);

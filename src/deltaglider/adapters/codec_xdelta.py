@@ -3,23 +3,31 @@ built on it, as the engine's DiffPort."""
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+from contextlib import AbstractContextManager
 from typing import IO, BinaryIO, cast
 
 from deltaglider import archive, xdelta
+from deltaglider.adapters.memory_budget import MemoryBudget
 from deltaglider.ports.codec import DeltaTooLargeError, Sink, UnsupportedDeltaError
 from deltaglider.xdelta.header import external_compression
+from deltaglider.xdelta.options import DEFAULT_LEVEL, LEVEL_MATCHERS, plan_source
+
+_STEP = LEVEL_MATCHERS[DEFAULT_LEVEL].large_step
 
 
 class XDeltaCodec:
-    """Encodes like ``xdelta3 -e -9``, with the whole reference as the source
-    window and a sparse match table (see docs/benchmarks.md).
+    """Encodes like ``xdelta3 -e -9``: in memory with the whole reference as
+    the source window, streamed with a 64 MiB window sliding along it (see
+    :func:`~deltaglider.xdelta.options.plan_source` and docs/benchmarks.md).
 
     At most ``parallel_encodes`` encodes run at once (by default one per
     CPU), whatever the number of threads asking: an encode keeps a core
-    busy, so more of them are no faster, and each holds its own match
-    table (hundreds of MiB for a large reference)."""
+    busy, so more of them are no faster.  Together they hold at most
+    ``memory_budget`` bytes of match tables and source windows: each is
+    planned within what the others leave free (one alone always runs)."""
 
     def __init__(
         self,
@@ -27,19 +35,29 @@ class XDeltaCodec:
         memory_budget: int = xdelta.DEFAULT_MEMORY_BUDGET,
         parallel_encodes: int | None = None,
     ) -> None:
-        self.memory_budget = memory_budget
+        self.budget = MemoryBudget(memory_budget)
         slots = parallel_encodes if parallel_encodes is not None else os.cpu_count() or 1
         if slots < 1:
             raise ValueError(f"parallel_encodes must be at least 1, got {slots}")
         self._encode_slots = threading.BoundedSemaphore(slots)
 
+    @property
+    def memory_budget(self) -> int:
+        """Bytes all encodes running at once may hold together."""
+        return self.budget.total
+
+    def _hold(self, source_size: int, *, streaming: bool) -> AbstractContextManager[int]:
+        """A share of the budget for an encode against ``source_size`` bytes:
+        what its best plan costs, or at least what its leanest does."""
+        best = plan_source(source_size, _STEP, self.budget.total, streaming=streaming)
+        leanest = plan_source(source_size, _STEP, 1, streaming=streaming)
+        return self.budget.hold(best.cost, leanest.cost)
+
     def encode(self, reference: bytes, target: bytes, *, max_size: int | None) -> bytes:
         """The delta, or DeltaTooLargeError as soon as it exceeds ``max_size``."""
         try:
-            with self._encode_slots:
-                return xdelta.encode(
-                    reference, target, max_size=max_size, memory_budget=self.memory_budget
-                )
+            with self._encode_slots, self._hold(len(reference), streaming=False) as share:
+                return xdelta.encode(reference, target, max_size=max_size, memory_budget=share)
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc
 
@@ -58,14 +76,16 @@ class XDeltaCodec:
         self, reference: BinaryIO, target: BinaryIO, out: Sink, *, max_size: int | None
     ) -> int:
         """Stream the delta of ``target`` into ``out``; returns its size."""
+        size = reference.seek(0, io.SEEK_END)
+        reference.seek(0)
         try:
-            with self._encode_slots:
+            with self._encode_slots, self._hold(size, streaming=True) as share:
                 return xdelta.encode_file(
                     reference,
                     target,
                     cast(IO[bytes], out),  # only its write() is used
                     max_size=max_size,
-                    memory_budget=self.memory_budget,
+                    memory_budget=share,
                 )
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc
@@ -89,12 +109,12 @@ class XDeltaCodec:
         self, reference: bytes, target: bytes, *, kinds: frozenset[str], max_size: int | None
     ) -> bytes | None:
         """A verified contents delta, or None where it does not apply."""
+        wanted = min(self.budget.total, archive.MEMORY_BUDGET)
         try:
-            with self._encode_slots:
+            with self._encode_slots, self.budget.hold(wanted, wanted // 4) as share:
                 return archive.encode(
-                    reference, target, kinds=kinds, max_size=max_size,
-                    memory_budget=min(self.memory_budget, archive.MEMORY_BUDGET),
-                )  # fmt: skip
+                    reference, target, kinds=kinds, max_size=max_size, memory_budget=share
+                )
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc
 

@@ -32,7 +32,6 @@ from deltaglider.archive.recipe import (
     split,
     walk,
 )
-from deltaglider.xdelta.options import fit_source_window, large_step, pow2_ceil
 
 FORMAT = "contents-1"
 """The delta format's name, as recorded in an object's metadata."""
@@ -80,13 +79,9 @@ def encode(
     # LZMA on top of the delta pays on contents (20 % on wheels) and costs
     # more than it saves on compressed bytes carried as they are.
     secondary: xdelta.Secondary = "djw" if 3 * plan.carried > len(data) else "lzma"
-    # A window the source's size (not xdelta's sparser 4x): the same deltas
-    # on the benchmark series, a quarter of the match table.
-    fits = fit_source_window(len(matched), large_step(_LEVEL, None), memory_budget, cached=False)
-    window = min(pow2_ceil(max(len(matched), 1)), max(fits, 1))
     payload = head + xdelta.encode(
         matched, data, level=_LEVEL, secondary=secondary, max_size=budget,
-        source_window=window, memory_budget=memory_budget,
+        memory_budget=memory_budget,
     )  # fmt: skip
     del data, matched  # the check below builds its own, as a reader does
 

@@ -19,6 +19,7 @@ from deltaglider.adapters.s3_storage import S3Storage
 from deltaglider.client.facade import DeltaGliderClient
 from deltaglider.core.service import STREAM_THRESHOLD, DeltaService
 from deltaglider.ports.storage import StoragePort
+from deltaglider.xdelta.options import DEFAULT_MEMORY_BUDGET
 
 _SESSION_ARGS = (
     "region_name",
@@ -44,7 +45,10 @@ def create_client(
             ``WARNING`` or ``ERROR``; default ``DG_LOG_LEVEL`` or ``INFO``.
         **kwargs: ``tool_version``, ``max_ratio`` (default ``DG_MAX_RATIO``
             or 0.5), ``stream_threshold`` (bytes; default
-            ``DG_STREAM_THRESHOLD_MB`` or 256 MiB), ``archive_deltas``
+            ``DG_STREAM_THRESHOLD_MB`` or 256 MiB), ``memory_budget``
+            (bytes of match tables and source windows all of the client's
+            encodes at once may hold; default ``DG_MEMORY_BUDGET_MB`` or
+            512 MiB; see README's "Memory"), ``archive_deltas``
             (``"all"``, ``"zip"`` or ``"off"``; default ``DG_ARCHIVE_DELTAS``
             or ``"all"``: zip-family and gzip files stored as deltas of
             their contents; ``"off"`` for buckets deltaglider 6.2.0 must
@@ -80,6 +84,11 @@ def create_client(
         threshold = int(
             _env_number("DG_STREAM_THRESHOLD_MB", STREAM_THRESHOLD / (1 << 20)) * (1 << 20)
         )
+    budget = options.pop("memory_budget", None)
+    if budget is None:
+        budget = int(_env_number("DG_MEMORY_BUDGET_MB", DEFAULT_MEMORY_BUDGET / MiB) * MiB)
+    if int(budget) <= 0:
+        raise ValueError(f"memory_budget must be positive, got {budget}")
     archive_deltas = str(
         options.pop("archive_deltas", None) or env.get("DG_ARCHIVE_DELTAS") or "all"
     ).lower()
@@ -100,7 +109,7 @@ def create_client(
         storage, raw_client = s3, s3.client
     service = DeltaService(
         storage,
-        XDeltaCodec(),
+        XDeltaCodec(memory_budget=int(budget)),
         Sha256Hasher(),
         cache_from_env(),
         UtcClock(),

@@ -58,7 +58,8 @@ _READ_ATTEMPTS = 3
 STREAM_THRESHOLD = 256 << 20
 """Delta candidates larger than this are encoded and rebuilt by the
 streaming codec, with the reference read from the encrypted cache file:
-memory stays bounded whatever the file size."""
+memory stays bounded whatever the file size.  (Files that take no contents
+delta are encoded streamed from 64 MiB: see ``Writer.in_memory``.)"""
 
 
 class DeltaService:
@@ -139,10 +140,11 @@ class DeltaService:
         with the bytes of the file consumed since its last call.
 
         A file that is not a delta candidate (or with ``delta=False``) is
-        streamed from disk as is (any size); a candidate is read into
-        memory to be encoded, unless it is larger than ``stream_threshold``:
-        then it is streamed through the codec against the reference's
-        encrypted cache file.
+        streamed from disk as is (any size).  A candidate is read into
+        memory to be encoded if it is an archive taking a contents delta
+        no larger than ``stream_threshold``, or any file up to 64 MiB;
+        else it is streamed through the codec against the reference's
+        encrypted cache file, a window at a time.
 
         ``fields`` (S3 object fields among the store's ``object_fields``)
         go on every object the put writes.  With ``create_only`` the put
@@ -198,7 +200,7 @@ class DeltaService:
                 user_metadata, content_type, tags, fields, create_only=create_only, crc32=crc32
             ),
             delta=delta,
-            in_memory=True,
+            in_memory=len(data) <= self.stream_threshold,
             meter=Meter(None, len(data)),
         )
 

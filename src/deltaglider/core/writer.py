@@ -23,6 +23,7 @@ references.
 
 from __future__ import annotations
 
+import io
 import math
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -48,6 +49,11 @@ from deltaglider.ports.support import HashPort
 
 _PUT_ATTEMPTS = 4
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
+_OPAQUE_IN_MEMORY = 64 << 20
+"""A file that takes no contents delta and is larger than this is encoded
+streamed even under the stream threshold: beyond the codec's streaming
+window (64 MiB) the streamed delta is as small or smaller, and neither the
+file nor the whole reference is held (docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +150,12 @@ class Writer(Room):
         candidate = delta and size > 0 and self.is_candidate(key, body)
         if not candidate:
             return self._put_direct(bucket, key, body, size, sha, extras, meter)
-        if in_memory and isinstance(body, Path):
+        streamed = not self.in_memory(body, size, in_memory)
+        if not streamed and isinstance(body, Path):
             body = body.read_bytes()
         for attempt in range(1, _PUT_ATTEMPTS + 1):
             try:
-                return self._put_delta(bucket, key, body, size, sha, ratio, extras, meter)
+                return self._put_delta(bucket, key, body, size, sha, ratio, extras, meter, streamed)
             except SpaceChangedError as exc:
                 if attempt == _PUT_ATTEMPTS:
                     raise DeltaGliderError(
@@ -161,8 +168,16 @@ class Writer(Room):
         """Whether a file is worth a delta: its name says a format that
         deltas well, or its first bytes say it is an archive handled by
         contents deltas, whatever its name."""
-        if keys.is_delta_candidate(keys.split_key(key)[1]):
-            return True
+        return keys.is_delta_candidate(keys.split_key(key)[1]) or self._takes_contents(body)
+
+    def in_memory(self, body: Body, size: int, allowed: bool) -> bool:
+        """Whether a delta candidate is encoded in memory: if ``allowed``
+        (within the stream threshold), and, unless it takes a contents
+        delta, no larger than :data:`_OPAQUE_IN_MEMORY`."""
+        return allowed and (size <= _OPAQUE_IN_MEMORY or self._takes_contents(body))
+
+    def _takes_contents(self, body: Body) -> bool:
+        """Whether the file is an archive handled by contents deltas."""
         if not self.archive_kinds:
             return False
         if isinstance(body, Path):  # its first bytes (a stub is not looked past)
@@ -207,6 +222,7 @@ class Writer(Room):
         ratio: float,
         extras: Extras,
         meter: Meter,
+        streamed: bool,
     ) -> PutSummary:
         prefix, name = keys.split_key(key)
         ref_key = keys.reference_key(prefix)
@@ -219,10 +235,11 @@ class Writer(Room):
         ref_sha = sha if existing is None else existing
         limit = None if created else math.floor(ratio * size)
         try:
-            if isinstance(body, Path):
-                return self._encode_file(
+            if streamed:
+                return self._encode_streamed(
                     bucket, key, body, size, sha, ref_key, ref_sha, created, limit, extras, meter,
                 )  # fmt: skip
+            assert not isinstance(body, Path)  # read into memory by put()
             contents = None
             if created:
                 self.references.cache.put(sha, body)
@@ -303,11 +320,11 @@ class Writer(Room):
         else:
             self.storage.put(bucket, ref_key, body, meta, if_none_match=True, fields=fields)
 
-    def _encode_file(
+    def _encode_streamed(
         self,
         bucket: str,
         key: str,
-        file: Path,
+        body: Body,
         size: int,
         sha: str,
         ref_key: str,
@@ -317,15 +334,16 @@ class Writer(Room):
         extras: Extras,
         meter: Meter,
     ) -> PutSummary:
-        """A large file's delta, streamed: the reference is read from its
-        encrypted cache file and the delta spooled (in memory up to 64 MiB,
-        then to a private temporary file)."""
+        """A large file's delta, streamed: the file is read from disk (or
+        from the bytes given, uncopied), the reference from its encrypted
+        cache file a window at a time, and the delta spooled (in memory up
+        to 64 MiB, then to a private temporary file)."""
         if created:
-            with open(file, "rb") as handle:
+            with _opened(body) as handle:
                 self.references.cache.put_stream(sha, handle, size)
         with (
             self._reference(bucket, ref_key, ref_sha, stream=True) as reference,
-            open(file, "rb") as target,
+            _opened(body) as target,
             tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool,
         ):
             delta = HashingWriter(spool, self.hasher.running())
@@ -401,7 +419,7 @@ class Writer(Room):
         ref_sha = metadata.parse_reference(head.metadata, ref_key).sha256
         limit = math.floor(ratio * size)
         try:
-            if in_memory:
+            if self.in_memory(file, size, in_memory):
                 loaded = self.references.load(bucket, ref_key, ref_sha)
                 delta, _ = self._encode(key, loaded, file.read_bytes(), limit)
                 return "delta", len(delta)
@@ -413,6 +431,12 @@ class Writer(Room):
         except DeltaTooLargeError:
             return "direct", size
         return "delta", delta_size
+
+
+def _opened(body: Body) -> BinaryIO:
+    """A readable stream of the body: the file opened, or the bytes viewed
+    (``BytesIO`` shares an immutable bytes object's buffer)."""
+    return open(body, "rb") if isinstance(body, Path) else io.BytesIO(body)
 
 
 def file_digests(hasher: HashPort, file: Path) -> tuple[str, int]:

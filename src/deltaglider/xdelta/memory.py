@@ -19,7 +19,6 @@ from deltaglider.xdelta.options import (
     EncodeSettings,
     Secondary,
     SoftMatcher,
-    fit_source_window,
 )
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
@@ -79,8 +78,7 @@ def encode(
         max_size: stop and raise :class:`DeltaTooLargeError` as soon as the
             delta would exceed this many bytes.
         source_window: bytes of source the matcher may see, which also
-            sizes its match table; None picks up to 4 times the source (a
-            sparser table finds more), as ``memory_budget`` allows.
+            sizes its match table; None plans it from ``memory_budget``.
         target_window: target window size, 16 KiB..16 MiB.
         checksum: write an Adler-32 checksum for every window.
         app_header: VCDIFF application header (logical names only).
@@ -102,7 +100,7 @@ def encode(
     tgt = as_c_buffer(target)
     if max_size is not None and max_size < 0:
         raise ValueError(f"max_size must be >= 0, got {max_size}")
-    window = _source_window(len(src), settings.step, source_window, memory_budget)
+    window, settings = settings.planned(len(src), source_window, memory_budget, streaming=False)
     options, keep = settings.to_c(window, len(tgt))
     capacity = _delta_capacity(len(tgt)) if max_size is None else max_size
     out = _alloc("unsigned char[]", max(capacity, 1))
@@ -115,16 +113,6 @@ def encode(
             raise XDeltaError("encode: delta outgrew its worst-case bound")
         raise_for(code, ffi.string(message[0]).decode(), "encode")
     return bytes(ffi.buffer(out, out_len[0]))
-
-
-def _source_window(source_len: int, step: int, requested: int | None, budget: int) -> int:
-    if requested is not None:
-        if requested <= 0:
-            raise ValueError(f"source_window must be > 0, got {requested}")
-        return requested
-    if budget <= 0:
-        raise ValueError(f"memory_budget must be > 0, got {budget}")
-    return fit_source_window(source_len, step, budget, cached=False)
 
 
 def decode_into(source: BytesLike, delta: BytesLike, out: BytesLike) -> int:

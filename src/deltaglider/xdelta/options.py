@@ -1,16 +1,17 @@
-"""Encoder settings and the memory policy that picks the source window.
+"""Encoder settings and the memory policy that plans the source window.
 
 xdelta3's source matcher keeps a hash table of ``window / step`` 8-byte
-entries (rounded down to a power of two), where ``step`` depends on the
-level: 4 bytes per window byte at ``-9``.  The stock CLI fixes the window at
-64 MiB and so misses matches further apart in large files; here the window
-covers the whole source, with room to spare, whenever the table fits the
-memory budget.
+entries (rounded down to a power of two), where ``step`` is the distance
+between the source positions it indexes: 2 bytes at ``-9``, so 4 table
+bytes per window byte.  The stock CLI fixes the window at 64 MiB and so
+misses matches further apart in large files; here the window covers the
+whole source and the step grows instead, so the table fits the budget
+(:func:`plan_source`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
 
 from deltaglider._xdelta3 import ffi, lib
@@ -27,8 +28,9 @@ DEFAULT_TARGET_WINDOW = 8 * MiB
 """The CLI's default (``-W``); xdelta3 3.0.x decodes windows up to 16 MiB."""
 MAX_TARGET_WINDOW = 16 * MiB
 MIN_WINDOW = 16 * KiB
-DEFAULT_MEMORY_BUDGET = 1 * GiB
-"""Memory the encoder may spend on its source window and match tables."""
+DEFAULT_MEMORY_BUDGET = 512 * MiB
+"""Memory the encoder may spend on its source window and match tables (a
+process's encodes together, in deltaglider's codec)."""
 MAX_SOURCE_WINDOW = 2 * GiB
 
 SECONDARY_IDS: dict[str, int] = {
@@ -42,9 +44,6 @@ SECONDARY_NAMES: dict[int, str] = {v: k for k, v in SECONDARY_IDS.items()}
 # The CLI's default secondary level for each compressor: LZMA preset 0
 # (it never sets the level bits), DJW level 6 (XD3_DEFAULT_SECONDARY_LEVEL).
 _DEFAULT_SECONDARY_LEVEL = {"none": 0, "lzma": 0, "djw": 6, "fgk": 0}
-
-# large_step of the string matcher each level selects (vendor/xdelta3-cfgs.h).
-_LARGE_STEP = {0: 26, 1: 26, 2: 15, 3: 8, 4: 8, 5: 8, 6: 3, 7: 2, 8: 2, 9: 2}
 
 
 class SoftMatcher(NamedTuple):
@@ -77,6 +76,10 @@ class SoftMatcher(NamedTuple):
             raise ValueError("matcher.small_look must not exceed matcher.large_look")
 
 
+_FASTEST = SoftMatcher(9, 26, 4, 1, 1, 6, 6)
+_FASTER = SoftMatcher(9, 15, 4, 1, 1, 18, 18)
+_FAST = SoftMatcher(9, 8, 4, 4, 1, 18, 35)
+_DEFAULT = SoftMatcher(9, 3, 4, 8, 2, 36, 70)
 SLOW_MATCHER = SoftMatcher(9, 2, 4, 44, 13, 90, 70)
 """The matcher of ``xdelta3 -9`` (what level 7..9 select)."""
 DEEP_MATCHER = SoftMatcher(9, 2, 4, 88, 26, 180, 140)
@@ -94,9 +97,11 @@ def pow2_floor(n: int) -> int:
     return 1 << (n.bit_length() - 1)
 
 
-def large_step(level: int, matcher: SoftMatcher | None) -> int:
-    """The source matcher's step for ``level`` or an explicit ``matcher``."""
-    return matcher.large_step if matcher is not None else _LARGE_STEP[level]
+LEVEL_MATCHERS: dict[int, SoftMatcher] = {
+    0: _FASTEST, 1: _FASTEST, 2: _FASTER, 3: _FAST, 4: _FAST, 5: _FAST, 6: _DEFAULT,
+    7: SLOW_MATCHER, 8: SLOW_MATCHER, 9: SLOW_MATCHER,
+}  # fmt: skip
+"""The string matcher each level selects (vendor/xdelta3/xdelta3-cfgs.h)."""
 
 
 def match_table_bytes(window: int, step: int) -> int:
@@ -105,31 +110,74 @@ def match_table_bytes(window: int, step: int) -> int:
     return pow2_floor(slots) * 8
 
 
-TABLE_HEADROOM = 4
-"""Window (and so match table) size as a multiple of the source: a sparser
-table loses fewer candidates to collisions.  At 4x, deltas of real archives
-are smaller than the xdelta3 CLI's, whose fixed 64 MiB window gives the
-same headroom for sources up to 16 MiB."""
+TABLE_FLOOR = 64 * MiB
+"""A match table this large is always allowed (budget permitting): small
+sources keep their level's densest grid of checkpoints."""
+MAX_STEP = 64
+"""The sparsest grid of source checkpoints the planner picks: a match is
+still found whenever it is at least ``MAX_STEP + 9`` bytes long."""
 
 
-def fit_source_window(source_size: int, step: int, budget: int, *, cached: bool) -> int:
-    """The source window for ``source_size`` bytes within ``budget``.
+class SourcePlan(NamedTuple):
+    """How the encoder sees the source: the window it indexes, the distance
+    between indexed source positions, and the memory both take."""
 
-    Up to :data:`TABLE_HEADROOM` times the source when the match table fits;
-    less, down to part of the source, when it does not.  ``cached`` says the
-    source's bytes must also be held (streaming); an in-memory source is
-    already resident and only the table counts.
+    window: int
+    step: int
+    table: int
+    """Bytes of the match table."""
+    cached: int
+    """Bytes of source blocks held for the window (streaming only)."""
+
+    @property
+    def cost(self) -> int:
+        """What the plan holds beyond the inputs the caller already has."""
+        return self.table + self.cached
+
+
+def fit_step(window: int, step: int, allowance: int) -> int:
+    """The densest grid, from ``step`` up to :data:`MAX_STEP`, whose match
+    table for ``window`` fits ``allowance`` (the sparsest if none does)."""
+    while step < MAX_STEP and match_table_bytes(window, step) > allowance:
+        step += 1
+    return step
+
+
+STREAM_WINDOW = 64 * MiB
+"""The source window of a streamed encode, as the xdelta3 command line's
+``-B`` default: xdelta3 indexes the source progressively, about half a
+window ahead of the target, so candidates stay near the target's position.
+On the benchmark series this finds smaller deltas of large files than
+indexing a whole multi-block source at once (docs/benchmarks.md)."""
+
+
+def plan_source(source_size: int, step: int, budget: int, *, streaming: bool) -> SourcePlan:
+    """The source window and grid for ``source_size`` bytes within ``budget``.
+
+    In memory the window covers the whole source (xdelta3 indexes an
+    in-memory source whole; a window that missed part of it would lose
+    those matches), and when the table would not fit, fewer source
+    positions are indexed instead: the table is kept no larger than the
+    source itself, or :data:`TABLE_FLOOR`.  On the benchmark series a
+    larger table makes deltas at most about 1 % smaller, for up to 16 times
+    the memory (docs/benchmarks.md).  ``streaming`` holds the window's
+    source blocks too: the window is :data:`STREAM_WINDOW` (less if the
+    budget says so) with a table of up to twice its size.
     """
-    if source_size <= 0:
-        return 0
-    whole = pow2_ceil(source_size)
-    window = min(whole * TABLE_HEADROOM, MAX_SOURCE_WINDOW)
-    while window > MIN_WINDOW:
-        cost = match_table_bytes(window, step) + (min(window, whole) if cached else 0)
-        if cost <= budget:
-            break
+    whole = min(pow2_ceil(max(source_size, MIN_WINDOW)), MAX_SOURCE_WINDOW)
+    if not streaming:
+        allowance = min(max(TABLE_FLOOR, source_size), budget)
+        grid = fit_step(whole, step, allowance)
+        return SourcePlan(whole, grid, match_table_bytes(whole, grid), 0)
+    window = min(whole, STREAM_WINDOW)
+    while True:
+        cached = min(window, source_size)
+        allowance = min(max(TABLE_FLOOR, 2 * window), max(budget - cached, 0))
+        grid = fit_step(window, step, allowance)
+        plan = SourcePlan(window, grid, match_table_bytes(window, grid), cached)
+        if plan.cost <= budget or window <= MIN_WINDOW:
+            return plan
         window //= 2
-    return window
 
 
 @dataclass(frozen=True)
@@ -164,7 +212,28 @@ class EncodeSettings:
     @property
     def step(self) -> int:
         """The source matcher's step, which sizes its hash table."""
-        return large_step(self.level, self.matcher)
+        return (self.matcher or LEVEL_MATCHERS[self.level]).large_step
+
+    def with_step(self, step: int) -> EncodeSettings:
+        """These settings with the source matcher's step set to ``step``."""
+        if step == self.step:
+            return self
+        matcher = (self.matcher or LEVEL_MATCHERS[self.level])._replace(large_step=step)
+        return replace(self, matcher=matcher)
+
+    def planned(
+        self, source_size: int, window: int | None, budget: int, *, streaming: bool
+    ) -> tuple[int, EncodeSettings]:
+        """The source window, and these settings with the step that fits
+        ``budget`` (:func:`plan_source`); an explicit ``window`` is kept."""
+        if window is not None:
+            if window <= 0:
+                raise ValueError(f"source_window must be > 0, got {window}")
+            return window, self
+        if budget <= 0:
+            raise ValueError(f"memory_budget must be > 0, got {budget}")
+        plan = plan_source(source_size, self.step, budget, streaming=streaming)
+        return plan.window, self.with_step(plan.step)
 
     def to_c(self, source_window: int, target_window: int) -> tuple[Any, Any]:
         """Return the C options struct and the buffer it points into.

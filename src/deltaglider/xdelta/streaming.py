@@ -29,7 +29,6 @@ from deltaglider.xdelta.options import (
     MiB,
     Secondary,
     SoftMatcher,
-    fit_source_window,
     pow2_floor,
 )
 
@@ -44,9 +43,15 @@ _MAX_BLOCK = 4 * MiB
 
 
 class _SourceBlocks:
-    """Fixed-size blocks of a seekable file, with an LRU of recent blocks."""
+    """Fixed-size blocks of a seekable file, with an LRU of recent blocks.
 
-    def __init__(self, file: IO[bytes], size: int, block_size: int, capacity: int) -> None:
+    The C stream keeps every block it was given and reads it again without
+    asking; a block leaving the LRU is released from the stream first."""
+
+    def __init__(
+        self, stream: Any, file: IO[bytes], size: int, block_size: int, capacity: int
+    ) -> None:
+        self._stream = stream
         self._file = file
         self._size = size
         self._block_size = block_size
@@ -60,7 +65,8 @@ class _SourceBlocks:
             self._cache.move_to_end(number)
             return entry[1], entry[2]
         if len(self._cache) >= self._capacity:
-            _, (buffer, _, _) = self._cache.popitem(last=False)
+            evicted, (buffer, _, _) = self._cache.popitem(last=False)
+            lib.dg_stream_release_block(self._stream, evicted)
         else:
             buffer = bytearray(self._block_size)
         length = self._read_at(number * self._block_size, buffer)
@@ -217,7 +223,8 @@ def encode_file(
     ``out`` is written front to back.  A path given as ``out`` is written
     atomically: it appears only once the delta is complete.  The source
     window is as large as ``memory_budget`` allows (its blocks plus the
-    match table), up to the whole source.  Other arguments are those of
+    match table), up to the whole source
+    (:func:`~deltaglider.xdelta.options.plan_source`).  Other arguments are those of
     :func:`deltaglider.xdelta.encode`.
 
     Returns:
@@ -230,12 +237,8 @@ def encode_file(
         raise ValueError(f"max_size must be >= 0, got {max_size}")
     with _reading(source) as src, _reading(target) as tgt:
         source_size = _file_size(src)
-        if source_window is not None and source_window <= 0:
-            raise ValueError(f"source_window must be > 0, got {source_window}")
-        window = (
-            source_window
-            if source_window is not None
-            else fit_source_window(source_size, settings.step, memory_budget, cached=True)
+        window, settings = settings.planned(
+            source_size, source_window, memory_budget, streaming=True
         )
         block_size = _block_size_for(min(window, source_size))
         options, keep = settings.to_c(window, settings.target_window)
@@ -243,7 +246,7 @@ def encode_file(
         if max_size is not None:
             lib.dg_stream_set_output_limit(stream, max_size)
         blocks = _SourceBlocks(
-            src, source_size, block_size, min(window, source_size) // block_size + 2
+            stream, src, source_size, block_size, min(window, source_size) // block_size + 2
         )
         with _writing(out) as dst:
             _pump(stream, _window_reader(tgt, options.target_window), blocks, dst.write, "encode")
@@ -277,7 +280,7 @@ def decode_file(
         if size is not None:
             lib.dg_stream_set_output_limit(stream, size)
         blocks = _SourceBlocks(
-            src, source_size, DECODE_BLOCK_SIZE, cache_bytes // DECODE_BLOCK_SIZE
+            stream, src, source_size, DECODE_BLOCK_SIZE, cache_bytes // DECODE_BLOCK_SIZE
         )
         with _writing(out) as dst:
             _pump(stream, _chunk_reader(dlt), blocks, dst.write, "decode")
