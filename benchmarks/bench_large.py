@@ -250,7 +250,7 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     ours = shutil.which("deltaglider") or sys.exit("install this package first: pip install .")
     compile_installed()
-    series = {size: make_series(args.data, size, 3) for size in sizes}
+    series = {size: make_series(args.data / f"{size}m", size, 3) for size in sizes}
     with tempfile.TemporaryDirectory(dir=args.data) as work:
         old_python = install(Path(work) / "dg62") if "old" in args.tools else Path(sys.executable)
         with seaweedfs(Path(work)) as endpoint:
