@@ -30,11 +30,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_codec import releases, write_doc
-from side_by_side import arguments
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # side_by_side's SeaweedFS helpers
 
-from deltaglider import xdelta
-from deltaglider.xdelta.options import (
+from bench_codec import releases, write_doc  # noqa: E402
+from side_by_side import arguments  # noqa: E402
+
+from deltaglider import xdelta  # noqa: E402
+from deltaglider.xdelta.options import (  # noqa: E402
     SLOW_MATCHER,
     GiB,
     MiB,

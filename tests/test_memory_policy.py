@@ -24,10 +24,11 @@ from deltaglider.adapters.local_storage import LocalStorage
 from deltaglider.adapters.memory_budget import MemoryBudget
 from deltaglider.core import writer
 from deltaglider.core.service import DeltaService
-from deltaglider.xdelta import streaming
+from deltaglider.xdelta import options, streaming
 from deltaglider.xdelta.options import (
     MAX_STEP,
     MIN_WINDOW,
+    STREAM_DRIFT,
     STREAM_WINDOW,
     TABLE_FLOOR,
     match_table_bytes,
@@ -60,11 +61,12 @@ def test_in_memory_plan_covers_the_whole_source(size: int, budget: int) -> None:
 @pytest.mark.parametrize("budget", [8 * MiB, 64 * MiB, 512 * MiB])
 def test_streamed_plan_fits_the_budget(size: int, budget: int) -> None:
     plan = plan_source(size, 2, budget, streaming=True)
-    assert plan.window <= STREAM_WINDOW
     assert plan.cached == min(plan.window, size)
     assert plan.cost <= budget or plan.window == MIN_WINDOW
-    if budget >= 512 * MiB:  # room for the full 64 MiB window and its table
-        assert plan.window == min(STREAM_WINDOW, pow2_ceil(max(size, MIN_WINDOW)))
+    wanted = max(STREAM_WINDOW, pow2_ceil(size // STREAM_DRIFT))
+    assert plan.window <= wanted
+    if budget >= 512 * MiB and size <= GiB:  # room for the whole wanted window
+        assert plan.window == min(wanted, pow2_ceil(max(size, MIN_WINDOW)))
 
 
 def test_the_old_oversized_table_is_gone() -> None:
@@ -261,3 +263,22 @@ def test_large_opaque_files_stream_and_archives_stay_in_memory(
     service.put_bytes("mem", "zips/v2.zip", zip_of(edited(base, seed=5, lines=20)))
     assert codec.calls["contents"] == 1  # archives are encoded in memory
     assert codec.calls["streamed"] == 0
+
+
+def test_streamed_window_follows_a_file_that_grew(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At a sixteenth of the real scale: a 1 MiB smallest window (64 MiB in
+    # use) and a 16 MiB file that grew by 0.9 MiB near its start.  A window
+    # of the smallest size loses every match past the growth (xdelta3 seeks
+    # no further back than half a window from where it expects the source);
+    # a window of 1/8 of the source keeps them.
+    monkeypatch.setattr(options, "STREAM_WINDOW", 1 * MiB)
+    rng = random.Random(6)
+    source = rng.randbytes(16 * MiB)
+    target = source[: 4 * MiB] + rng.randbytes(900 * 1024) + source[4 * MiB :]
+    out = io.BytesIO()
+    size = xdelta.encode_file(io.BytesIO(source), io.BytesIO(target), out)
+    assert size < 1200 * 1024  # the new bytes and little else
+    assert xdelta.decode(source, out.getvalue(), size=len(target)) == target
+    small = io.BytesIO()
+    lost = xdelta.encode_file(io.BytesIO(source), io.BytesIO(target), small, source_window=MiB)
+    assert lost > 3 * size  # what the fixed window does

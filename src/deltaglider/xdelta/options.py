@@ -144,11 +144,18 @@ def fit_step(window: int, step: int, allowance: int) -> int:
 
 
 STREAM_WINDOW = 64 * MiB
-"""The source window of a streamed encode, as the xdelta3 command line's
-``-B`` default: xdelta3 indexes the source progressively, about half a
-window ahead of the target, so candidates stay near the target's position.
-On the benchmark series this finds smaller deltas of large files than
-indexing a whole multi-block source at once (docs/benchmarks.md)."""
+"""The smallest source window of a streamed encode, the xdelta3 command
+line's ``-B`` default.  xdelta3 indexes the source progressively, about half
+a window ahead of the target, so candidates stay near the target's position
+(on the benchmark series this finds smaller deltas than indexing a whole
+multi-block source at once), but a match further than half a window from
+where the target is aligned is lost."""
+STREAM_DRIFT = 8
+"""A streamed window is at least 1/STREAM_DRIFT of the source (rounded up
+to a power of two), budget permitting: content that moved by up to 1/16 of
+the file (a release 6 % larger than the last, with the growth anywhere)
+is still found.  The fixed 64 MiB of the command line loses everything
+past the point where a 1 GiB file had grown by 32 MiB."""
 
 
 def plan_source(source_size: int, step: int, budget: int, *, streaming: bool) -> SourcePlan:
@@ -161,15 +168,16 @@ def plan_source(source_size: int, step: int, budget: int, *, streaming: bool) ->
     source itself, or :data:`TABLE_FLOOR`.  On the benchmark series a
     larger table makes deltas at most about 1 % smaller, for up to 16 times
     the memory (docs/benchmarks.md).  ``streaming`` holds the window's
-    source blocks too: the window is :data:`STREAM_WINDOW` (less if the
-    budget says so) with a table of up to twice its size.
+    source blocks too: the window is :data:`STREAM_WINDOW`, or
+    1/:data:`STREAM_DRIFT` of a larger source, less if the budget says so,
+    with a table of up to twice its size.
     """
     whole = min(pow2_ceil(max(source_size, MIN_WINDOW)), MAX_SOURCE_WINDOW)
     if not streaming:
         allowance = min(max(TABLE_FLOOR, source_size), budget)
         grid = fit_step(whole, step, allowance)
         return SourcePlan(whole, grid, match_table_bytes(whole, grid), 0)
-    window = min(whole, STREAM_WINDOW)
+    window = min(whole, max(STREAM_WINDOW, pow2_ceil(source_size // STREAM_DRIFT)))
     while True:
         cached = min(window, source_size)
         allowance = min(max(TABLE_FLOOR, 2 * window), max(budget - cached, 0))
