@@ -173,6 +173,8 @@ STEPS = (
 
 
 def render(results: Results, sizes: list[int], command: str) -> str:
+    commands = sorted({str(r.get("command", command)) for r in results["ours"]})
+
     def runs(tool: str, size: int) -> list[dict[str, object]]:
         return [r for r in results[tool] if r["mib"] == size]
 
@@ -196,7 +198,7 @@ def render(results: Results, sizes: list[int], command: str) -> str:
         BEGIN,
         "## Large opaque files vs deltaglider 6.2.0, on SeaweedFS",
         "",
-        f"Command: `{command}`  ",
+        "Commands: " + ", ".join(f"`{c}`" for c in commands) + "  ",
         "Data: for each size, three versions of a `.tar` of this machine's real files, edited "
         "between versions (`benchmarks/make_tars.py`: 2 % of the files changed, 0.5 % dropped "
         "and as many added).  Every step is a fresh process; seconds are wall clock "
@@ -277,15 +279,21 @@ def main() -> int:
                     "old", str(old_python.parent / "deltaglider"), str(old_python), endpoint
                 ),
             }
-            results: Results = {"ours": [], "old": []}
+            # Sizes measured in another run are kept (runs at other sizes can be redone alone).
+            earlier: Results = json.loads(saved.read_text()) if saved.exists() else {}
+            results: Results = {
+                tool: [r for r in earlier.get(tool, []) if r["mib"] not in sizes]
+                for tool in ("ours", "old")
+            }
             for run in range(args.repeats):
                 for size in sizes:
                     for name in args.tools.split(","):
                         row = one_size(tools[name], size, series[size], run, size == sizes[0])
-                        results[name].append({"mib": size, **row})
+                        results[name].append({"mib": size, "command": command, **row})
                         print(name, size, run, json.dumps(row), flush=True)
                         saved.write_text(json.dumps(results, indent=1))
-    section = render(results, sizes, command)
+    everything = sorted({int(r["mib"]) for r in results["ours"]})  # type: ignore[call-overload]
+    section = render(results, everything, command)
     publish(section, results, "large", (BEGIN, END), not args.no_doc)
     return 0
 
