@@ -21,7 +21,8 @@ _STEP = LEVEL_MATCHERS[DEFAULT_LEVEL].large_step
 
 class XDeltaCodec:
     """Encodes like ``xdelta3 -e -9``: in memory with the whole reference as
-    the source window, streamed with a 64 MiB window sliding along it (see
+    the source window, streamed with a window sliding along it (64 MiB, or
+    1/8 of a larger reference; see
     :func:`~deltaglider.xdelta.options.plan_source` and docs/benchmarks.md).
 
     At most ``parallel_encodes`` encodes run at once (by default one per
