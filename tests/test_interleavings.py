@@ -68,17 +68,27 @@ def engine(store: StoragePort, moment: datetime) -> DeltaService:
 @dataclass(frozen=True)
 class Op:
     """``put`` (``value`` stored as a delta, or as is with ``delta=False``),
-    ``create`` (a create-only put) or ``delete`` of a key."""
+    ``create`` (a create-only put), ``delete`` of a key, ``foreign`` (a
+    writer that knows nothing of deltas: one PUT of the key as is, no
+    stamp, nothing settled) or ``get`` (a read that must give one of
+    ``allowed``)."""
 
     kind: str
     key: str
     value: bytes | None = None
     delta: bool = True
+    allowed: tuple[bytes, ...] = ()
 
     def run(self, service: DeltaService, bucket: str, prefix: str) -> None:
         key = prefix + self.key
         if self.kind == "delete":
             service.delete(bucket, key)
+        elif self.kind == "foreign":
+            assert self.value is not None
+            service.storage.put(bucket, key, self.value, {})
+        elif self.kind == "get":
+            got = bytes(service.get_bytes(bucket, key)[0])
+            assert got in self.allowed, "a read racing a write gave neither version"
         else:
             assert self.value is not None
             service.put_bytes(
@@ -103,6 +113,14 @@ def delete(key: str) -> Op:
     return Op("delete", key)
 
 
+def foreign(key: str, value: bytes) -> Op:
+    return Op("foreign", key, value)
+
+
+def get(key: str, *allowed: bytes) -> Op:
+    return Op("get", key, allowed=allowed)
+
+
 @dataclass(frozen=True)
 class Scenario:
     initial: tuple[tuple[str, bytes, bool], ...]
@@ -113,6 +131,11 @@ class Scenario:
 
     def series(self) -> list[tuple[Op, ...]]:
         return [op if isinstance(op, tuple) else (op,) for op in self.ops]
+
+    @property
+    def foreign(self) -> bool:
+        """Whether a writer that knows nothing of deltas takes part."""
+        return any(op.kind == "foreign" for ops in self.series() for op in ops)
 
 
 ONE_KEY = (("f/other.zip", V[0], True), ("f/app.zip", V[1], True))
@@ -146,6 +169,11 @@ SCENARIOS = {
     "create vs put as is": Scenario(LAST, (create(B, V[1]), put(B, V[2], delta=False))),
     "create as is vs put": Scenario(LAST, (create(B, V[1], delta=False), put(B, V[2]))),
     "create vs delete": Scenario(ONE_KEY, (create(APP, V[2]), delete(APP))),
+    # a writer that knows nothing of deltas writes the key as is
+    "delta vs foreign write": Scenario(ONE_KEY, (put(APP, V[2]), foreign(APP, V[3]))),
+    "as-is vs foreign write": Scenario(ONE_KEY, (put(APP, V[2], delta=False), foreign(APP, V[3]))),
+    "delete vs foreign write": Scenario(ONE_KEY, (delete(APP), foreign(APP, V[3]))),
+    "read vs foreign write": Scenario(ONE_KEY, (get(APP, V[1], V[3]), foreign(APP, V[3]))),
     # two writers, each writing the key twice: a form rewritten by the
     # writer with the slower clock must still outrank what it replaced
     "deltas vs delta then as-is": Scenario(
@@ -169,7 +197,8 @@ def expected_outcomes(
             for ops in series
             if any(op.key == key for op in ops)
         ]
-        if not lasts:  # every write of it was refused: as it was
+        lasts = [op for op in lasts if op.kind != "get"]
+        if not lasts:  # every write of it was refused, or it was only read: as it was
             allowed[key] = allowed.get(key, {None})
             continue
         plain_put = any(op.kind == "put" for op in lasts)
@@ -183,22 +212,45 @@ def check_state(
     prefix: str,
     scenario: Scenario,
     succeeded: Sequence[bool] = (True, True),
+    order: Sequence[int] | None = None,
 ) -> None:
+    """``order``: the series in the order they ran, when one ended before
+    the other began (the later one's write must then be what stands)."""
     listing = reader.list_logical(bucket, prefix)
-    listed = {entry.key[len(prefix) :] for entry in listing.objects}
+    listed = {entry.key[len(prefix) :]: entry for entry in listing.objects}
     for entry in listing.objects:  # a size marker's size is the file's
         if entry.file_size is not None:
             assert entry.file_size == len(reader.get_bytes(bucket, entry.key)[0]), entry.key
-    for key, allowed in expected_outcomes(scenario, succeeded).items():
+    allowed_outcomes = expected_outcomes(scenario, succeeded)
+    if order is not None:  # the later series' writes stand
+        later = [i == order[-1] for i in range(len(succeeded))]
+        written = {op.key for op in scenario.series()[order[-1]] if op.kind != "get"}
+        allowed_outcomes.update(
+            (k, v) for k, v in expected_outcomes(scenario, later).items() if k in written
+        )
+    for key, allowed in allowed_outcomes.items():
         got = bytes(reader.get_bytes(bucket, prefix + key)[0]) if key in listed else None
         names = {None: "absent", **{v: f"V{V.index(v)}" for v in V}}
         assert got in allowed, (
             f"{key}: {names[got]}, expected one of {sorted(names[a] for a in allowed)}"
         )
     physical = [o.key for o in reader.storage.iter_objects(bucket, prefix)]
-    for key in listed:
+    for key, entry in listed.items():
         both = {prefix + key, keys.delta_key(prefix + key)} <= set(physical)
-        assert not both, f"{key} is left stored in both forms"
+        if scenario.foreign:  # nothing settles after it: reads, heads and listings agree
+            head = reader.head(bucket, prefix + key)
+            assert head is not None
+            assert head.physical_key == entry.physical_key, f"{key}: head and listing disagree"
+        else:
+            assert not both, f"{key} is left stored in both forms"
+
+
+def ran_in_order(trace: Sequence[str]) -> list[int] | None:
+    """The operations' indices in the order they ran, if each ended before
+    the next began; None if they overlapped."""
+    runs = [int(step.split(":", 1)[0]) for step in trace]
+    order = [i for n, i in enumerate(runs) if n == 0 or runs[n - 1] != i]
+    return order if len(order) == len(set(order)) else None
 
 
 def run_series(series: tuple[Op, ...], service: DeltaService, prefix: str) -> None:
@@ -243,7 +295,8 @@ def run_scenario(
         ]
         assert len(creates) == len(set(creates)), "two create-only puts of one key both succeeded"
         reader = engine(state["store"], T0 + timedelta(days=1))
-        check_state(reader, BUCKET, state["prefix"], scenario, succeeded)
+        order = ran_in_order(run.trace) if scenario.foreign and all(succeeded) else None
+        check_state(reader, BUCKET, state["prefix"], scenario, succeeded, order)
 
     return explore(make_operations, check).runs
 

@@ -100,7 +100,7 @@ class Forms(Room):
             other = self.storage.head(bucket, other_key)
             if extras.create_only and (here is not None or other is not None):
                 raise PreconditionFailedError(f"s3://{bucket}/{key} already exists")
-            stamp = next_stamp(self.clock.now(), here, other)
+            stamp = next_stamp(self.clock.now(), key, here, other)
             full = metadata.with_user_metadata({**meta, STAMP_FIELD: str(stamp)}, extras.user)
             try:
                 etag = self._put_body(

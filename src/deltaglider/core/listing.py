@@ -1,8 +1,9 @@
 """Logical listings: what a bucket holds as the user sees it.
 
 A delta ``k.delta`` is listed as ``k``; ``reference.bin`` files and the
-``.deltaglider/`` folder are hidden; a key stored both ways for a moment (a
-put switching forms) is listed once.  Listings are sorted by key in UTF-8
+``.deltaglider/`` folder are hidden; a key stored in both forms (a put
+switching forms, or another tool's write over a delta) is listed once, as
+the form reads take (:func:`deltaglider.core.stamps.current_form`).  Listings are sorted by key in UTF-8
 byte order, as S3 defines it, whatever order the store returned them in
 (SeaweedFS, for one, lists folder by folder).
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from deltaglider.core import keys, size_markers
+from deltaglider.core.stamps import current_form, modified_second
 from deltaglider.ports.storage import ListedObject, StoragePort
 
 
@@ -74,6 +76,7 @@ def list_logical(
     logical keys."""
     server_delimiter = "/" if delimiter == "/" else ""
     objects: dict[str, LogicalEntry] = {}
+    doubles: dict[str, LogicalEntry] = {}  # the other form of keys stored in both
     prefixes: set[str] = set()
     references: list[str] = []
     delta_folders: set[str] = set()
@@ -81,7 +84,7 @@ def list_logical(
     token = None
     while True:
         page = storage.list_objects(bucket, prefix, delimiter=server_delimiter, token=token)
-        _collect(page.objects, prefix, delimiter, objects, prefixes)
+        _collect(page.objects, prefix, delimiter, objects, doubles, prefixes)
         for obj in page.objects:
             folder, name = keys.split_key(obj.key)
             if obj.key.startswith(keys.CONTROL_PREFIX):
@@ -95,6 +98,8 @@ def list_logical(
         if page.next_token is None:
             break
         token = page.next_token
+    for key, other in doubles.items():
+        objects[key] = _current(storage, bucket, objects[key], other)
     if any(entry.is_delta for entry in objects.values()):
         known = (
             size_markers.known_sizes(control)
@@ -117,6 +122,7 @@ def _collect(
     prefix: str,
     delimiter: str,
     objects: dict[str, LogicalEntry],
+    doubles: dict[str, LogicalEntry],
     prefixes: set[str],
 ) -> None:
     for obj in listed:
@@ -129,6 +135,26 @@ def _collect(
                 prefixes.add(key[: cut + len(delimiter)])
                 continue
         entry = LogicalEntry(key, obj.key, obj.size, obj.etag, obj.last_modified)
-        current = objects.get(key)
-        if current is None or current.is_delta:  # the form stored as is wins, as in head()
+        if key in objects:
+            doubles[key] = entry
+        else:
             objects[key] = entry
+
+
+def _current(
+    storage: StoragePort, bucket: str, one: LogicalEntry, other: LogicalEntry
+) -> LogicalEntry:
+    """Of a key's two listed forms, the one reads take: by last-modified
+    second where they differ, else by their heads' stamps.  A key whose
+    name is not a delta candidate is read as is first (see
+    :func:`deltaglider.core.reader.physical_forms`): that form."""
+    plain, delta = (other, one) if one.is_delta else (one, other)
+    if not keys.is_delta_candidate(keys.split_key(plain.key)[1]):
+        return plain
+    if modified_second(plain.last_modified) != modified_second(delta.last_modified):
+        return max(plain, delta, key=lambda e: modified_second(e.last_modified))
+    plain_head = storage.head(bucket, plain.physical_key)
+    delta_head = storage.head(bucket, delta.physical_key)
+    if plain_head is None or delta_head is None:  # one was removed meanwhile
+        return delta if plain_head is None else plain
+    return plain if current_form(plain_head, delta_head) is plain_head else delta

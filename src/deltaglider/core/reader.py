@@ -26,6 +26,7 @@ from deltaglider.core.errors import (
 )
 from deltaglider.core.models import StoredObject
 from deltaglider.core.references import References
+from deltaglider.core.stamps import current_form
 from deltaglider.core.room import EnginePorts, Room
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
@@ -113,18 +114,23 @@ class Reader(Room):
 
     def locate(self, bucket: str, key: str) -> StoredObject | None:
         """The logical object under ``key`` (HEAD only), or None."""
-        for physical in physical_forms(key):
+        forms = physical_forms(key)
+        for physical in forms:
             head = self.storage.head(bucket, physical)
-            if head is not None:
-                stored = self.describe(bucket, head)
-                if stored.key == key:
-                    return stored
+            if head is not None and self.describe(bucket, head).key == key:
+                if physical != key and physical == forms[0]:  # see open()
+                    head = self._current(bucket, key, head)
+                return self.describe(bucket, head)
         return None
 
     def open(self, bucket: str, key: str) -> tuple[StoredObject, BinaryIO]:
         """The logical object under ``key`` and a stream of its stored
         bytes, from one GET of its stored form (two when the likelier form
         is absent): what is described is what is read.
+
+        A delta found is checked against the form stored as is (one HEAD):
+        a writer that knows nothing of deltas may have written that since,
+        and the newer of the two is the key's contents (:func:`current_form`).
 
         Puts switching the key between its two forms could make each GET
         miss the form the other one just left; so when both miss, one LIST
@@ -134,7 +140,8 @@ class Reader(Room):
         for physical in forms:
             opened = self._open_form(bucket, key, physical)
             if opened is not None:
-                return opened
+                # a key read as is first was just found absent as is
+                return self._open_current(bucket, key, opened, check=physical == forms[0])
         for _ in range(_LISTED_ATTEMPTS):
             page = self.storage.list_objects(bucket, key)
             listed = [o.key for o in page.objects if o.key in forms]
@@ -143,19 +150,36 @@ class Reader(Room):
             for physical in listed:
                 opened = self._open_form(bucket, key, physical)
                 if opened is not None:
-                    return opened
+                    return self._open_current(bucket, key, opened, check=True)
         raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+
+    def _current(self, bucket: str, key: str, delta: ObjectHead) -> ObjectHead:
+        """The head of the key's current form, given its delta's: the form
+        stored as is if that is present and newer (see :func:`current_form`)."""
+        plain = self.storage.head(bucket, key)
+        return delta if plain is None else current_form(plain, delta)
+
+    def _open_current(
+        self, bucket: str, key: str, opened: tuple[ObjectHead, BinaryIO], *, check: bool
+    ) -> tuple[StoredObject, BinaryIO]:
+        head, body = opened
+        if check and head.key != key and self._current(bucket, key, head) is not head:
+            body.close()
+            replaced = self._open_form(bucket, key, key)
+            if replaced is None:  # removed since its HEAD: look again
+                return self.open(bucket, key)
+            head, body = replaced
+        return self.describe(bucket, head), body
 
     def _open_form(
         self, bucket: str, key: str, physical: str
-    ) -> tuple[StoredObject, BinaryIO] | None:
+    ) -> tuple[ObjectHead, BinaryIO] | None:
         try:
             head, body = self.storage.open(bucket, physical)
         except ObjectNotFoundError:
             return None
-        stored = self.describe(bucket, head)
-        if stored.key == key:
-            return stored, body
+        if self.describe(bucket, head).key == key:
+            return head, body
         body.close()  # another tool's object of that name, not this key's form
         return None
 

@@ -209,7 +209,7 @@ class References(Room):
         sha = self._recorded(head)
         if sha is None:
             raise MetadataError(f"s3://{bucket}/{ref_key}: no dg-file-sha256; left in place")
-        retired = retired_prefix(ref_key, sha) + str(next_stamp(self.clock.now(), None))
+        retired = retired_prefix(ref_key, sha) + str(next_stamp(self.clock.now(), ref_key))
         try:
             self.storage.copy(bucket, ref_key, retired)
         except ObjectNotFoundError:  # another removal got there first
