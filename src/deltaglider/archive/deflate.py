@@ -123,10 +123,10 @@ def _c_params(params: Params) -> object:
 def _matches(
     params: Params, content: bytes | memoryview, compressed: bytes | memoryview, probe: int
 ) -> bool:
-    rc = lib.dg_deflate_matches(
-        _c_params(params), ffi.from_buffer(content), len(content), ffi.from_buffer(compressed),
-        len(compressed), probe,
-    )  # fmt: skip
+    with ffi.from_buffer(content) as c_in, ffi.from_buffer(compressed) as c_compressed:
+        rc = lib.dg_deflate_matches(
+            _c_params(params), c_in, len(content), c_compressed, len(compressed), probe
+        )
     if rc == lib.DG_DEFLATE_ERR_NOMEM:
         raise MemoryError("deflate: out of memory")
     return bool(rc == lib.DG_DEFLATE_OK)
@@ -136,8 +136,11 @@ def deflate(params: Params, content: bytes | bytearray | memoryview, size: int) 
     """``content`` deflated with ``params``; exactly ``size`` bytes or
     CorruptContentsDeltaError."""
     out = bytearray(size)
-    c_in, c_out = ffi.from_buffer(content), ffi.from_buffer(out)
-    rc = lib.dg_deflate(_c_params(params), c_in, len(content), c_out, size)
+    # Views into the buffers are released here, on every path: held by a
+    # failed call's traceback, a memoryview's export met the garbage
+    # collector's cycle clearing and crashed the process.
+    with ffi.from_buffer(content) as c_in, ffi.from_buffer(out) as c_out:
+        rc = lib.dg_deflate(_c_params(params), c_in, len(content), c_out, size)
     if rc == lib.DG_DEFLATE_ERR_NOMEM:
         raise MemoryError("deflate: out of memory")
     if rc != lib.DG_DEFLATE_OK:

@@ -38,6 +38,7 @@ Deflater = Callable[[Params, list[Buffer], int], Buffer]
 in order) with parameters."""
 
 _PARALLEL_MIN = 128 << 10  # deflated bytes below which one thread does it all
+_BATCH_BYTES = 64 << 10  # deflated bytes handed to a thread at once
 
 
 def source_piece(
@@ -116,10 +117,14 @@ def build_source(
     pieces already built (by the writer, with this module's function)."""
     view = memoryview(reference)
     built = dict(built or {})
+    expanded = sum(len(piece) for piece in built.values())  # kept as a running total
     parts = []
     for source in sources:
+        known = len(built)
         parts.append(source_piece(view, source, index, built))
-        if sum(len(piece) for piece in built.values()) > MAX_EXPANDED + len(view):
+        if len(built) != known:
+            expanded += len(built[source.whole])
+        if expanded > MAX_EXPANDED + len(view):
             raise CorruptContentsDeltaError("the delta's source would be too large")
     pieces = zip(parts, sources, strict=True)
     return Pieces(parts), joined([piece for piece, source in pieces if source.flags & MATCHED])
@@ -249,6 +254,21 @@ def _run(job: _Job, deflater: Deflater) -> Buffer:
     return deflater(job.op.params, content, job.op.size)
 
 
+def _batches(jobs: list[_Job]) -> list[list[_Job]]:
+    """Jobs grouped into batches of at least :data:`_BATCH_BYTES` (one
+    thread hand-off per small member would cost more than its deflate),
+    largest first, so one big stream does not start last."""
+    batches: list[list[_Job]] = []
+    size = _BATCH_BYTES
+    for job in sorted(jobs, key=lambda j: -j.op.size):
+        if size >= _BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(job)
+        size += job.op.size
+    return batches
+
+
 def deflate_parts(params: Params, parts: list[Buffer], size: int) -> Buffer:
     """The vendored deflate of content given as parts."""
     return deflate(params, parts[0] if len(parts) == 1 else b"".join(parts), size)
@@ -270,19 +290,19 @@ def assemble(
         raise CorruptContentsDeltaError("the recipe leaves data unread")
     jobs = [p for p in parts if isinstance(p, _Job)]
     workers = min(len(jobs), os.cpu_count() or 1)
-    results: dict[int, Future[bytes | bytearray | memoryview]] = {}
+    results: dict[int, tuple[Future[list[Buffer]], int]] = {}
     with contextlib.ExitStack() as stack:
         if workers > 1 and sum(job.op.size for job in jobs) >= _PARALLEL_MIN:
             pool = stack.enter_context(ThreadPoolExecutor(workers))
-            # Largest first, so one big stream does not start last.
-            for job in sorted(jobs, key=lambda j: -j.op.size):
-                results[id(job)] = pool.submit(_run, job, deflater)
+            for batch in _batches(jobs):
+                future = pool.submit(lambda b=batch: [_run(job, deflater) for job in b])
+                results.update((id(job), (future, n)) for n, job in enumerate(batch))
         out = bytearray(size)
         position = 0
         for part in parts:
             if isinstance(part, _Job):
-                future = results.get(id(part))
-                chunk = future.result() if future is not None else _run(part, deflater)
+                done = results.get(id(part))
+                chunk = done[0].result()[done[1]] if done is not None else _run(part, deflater)
             else:
                 chunk = part
             if position + len(chunk) > size:

@@ -91,21 +91,21 @@ def inspect(delta: BytesLike) -> DeltaHeader:
         TruncatedDeltaError: the delta ends early.
         UnsupportedDeltaError: unknown secondary compressor or code table.
     """
-    data = as_c_buffer(delta)
-    capacity = 64
-    while True:
-        header = ffi.new("dg_header_info *")
-        app = ffi.new("unsigned char[]", len(data) + 1)
-        header.appheader = app
-        header.appheader_cap = len(data)
-        windows = ffi.new("dg_window_info[]", capacity)
-        message = ffi.new("const char **")
-        code = lib.dg_inspect(data, len(data), header, windows, capacity, message)
-        if code != lib.DG_OK:
-            raise_for(code, ffi.string(message[0]).decode(), "inspect")
-        if header.window_count <= capacity:
-            break
-        capacity = int(header.window_count)
+    with as_c_buffer(delta) as data:
+        capacity = 64
+        while True:
+            header = ffi.new("dg_header_info *")
+            app = ffi.new("unsigned char[]", len(data) + 1)
+            header.appheader = app
+            header.appheader_cap = len(data)
+            windows = ffi.new("dg_window_info[]", capacity)
+            message = ffi.new("const char **")
+            code = lib.dg_inspect(data, len(data), header, windows, capacity, message)
+            if code != lib.DG_OK:
+                raise_for(code, ffi.string(message[0]).decode(), "inspect")
+            if header.window_count <= capacity:
+                break
+            capacity = int(header.window_count)
     secondary_id = int(header.secondary_id)
     return DeltaHeader(
         secondary=SECONDARY_NAMES[secondary_id],

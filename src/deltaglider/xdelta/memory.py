@@ -30,7 +30,10 @@ _alloc = ffi.new_allocator(should_clear_after_alloc=False)
 
 
 def as_c_buffer(data: BytesLike, *, writable: bool = False) -> Any:
-    """A ``unsigned char[]`` view of ``data``, without copying it."""
+    """A ``unsigned char[]`` view of ``data``, without copying it; use it
+    as a context manager, so the view is released on every path (a view
+    kept alive by an exception's traceback, of a memoryview caught in a
+    reference cycle, crashed the garbage collector)."""
     try:
         return ffi.from_buffer("unsigned char[]", data, require_writable=writable)
     except (TypeError, BufferError) as exc:
@@ -96,18 +99,17 @@ def encode(
     settings = EncodeSettings(
         level, secondary, secondary_level, target_window, checksum, app_header, matcher
     )
-    src = as_c_buffer(source)
-    tgt = as_c_buffer(target)
     if max_size is not None and max_size < 0:
         raise ValueError(f"max_size must be >= 0, got {max_size}")
-    window, settings = settings.planned(len(src), source_window, memory_budget, streaming=False)
-    options, keep = settings.to_c(window, len(tgt))
-    capacity = _delta_capacity(len(tgt)) if max_size is None else max_size
-    out = _alloc("unsigned char[]", max(capacity, 1))
-    out_len = ffi.new("size_t *")
-    message = ffi.new("const char **")
-    code = lib.dg_encode(src, len(src), tgt, len(tgt), options, out, capacity, out_len, message)
-    del keep
+    with as_c_buffer(source) as src, as_c_buffer(target) as tgt:
+        window, settings = settings.planned(len(src), source_window, memory_budget, streaming=False)
+        options, keep = settings.to_c(window, len(tgt))
+        capacity = _delta_capacity(len(tgt)) if max_size is None else max_size
+        out = _alloc("unsigned char[]", max(capacity, 1))
+        out_len = ffi.new("size_t *")
+        message = ffi.new("const char **")
+        code = lib.dg_encode(src, len(src), tgt, len(tgt), options, out, capacity, out_len, message)
+        del keep
     if code != lib.DG_OK:
         if code == lib.DG_ERR_DELTA_TOO_LARGE and max_size is None:
             raise XDeltaError("encode: delta outgrew its worst-case bound")
@@ -130,10 +132,12 @@ def decode_into(source: BytesLike, delta: BytesLike, out: BytesLike) -> int:
         OutputLimitError: the output does not fit ``out``.
         UnsupportedDeltaError: the delta uses an unsupported VCDIFF feature.
     """
-    src = as_c_buffer(source)
-    dlt = as_c_buffer(delta)
-    dst = as_c_buffer(out, writable=True)
-    return _decode(src, dlt, dst, len(dst))
+    with (
+        as_c_buffer(source) as src,
+        as_c_buffer(delta) as dlt,
+        as_c_buffer(out, writable=True) as dst,
+    ):
+        return _decode(src, dlt, dst, len(dst))
 
 
 def _decode(src: Any, dlt: Any, dst: Any, capacity: int) -> int:
@@ -157,10 +161,9 @@ def decode(source: BytesLike, delta: BytesLike, *, size: int) -> bytes:
     """
     if size < 0:
         raise ValueError(f"size must be >= 0, got {size}")
-    src = as_c_buffer(source)
-    dlt = as_c_buffer(delta)
     out = _alloc("unsigned char[]", max(size, 1))
-    written = _decode(src, dlt, out, size)
+    with as_c_buffer(source) as src, as_c_buffer(delta) as dlt:
+        written = _decode(src, dlt, out, size)
     if written != size:
         raise CorruptDeltaError(f"decode: the delta produced {written} bytes, expected {size}")
     return bytes(ffi.buffer(out, size))
