@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 import zipfile
+from pathlib import Path
 
 from deltaglider import archive
 
@@ -123,3 +124,127 @@ def test_time_grows_linearly_with_the_members_changed() -> None:
             lambda r=reference, p=payload, t=target: archive.decode(r, p, size=len(t))
         )
     assert timings[8_000] < 8 * timings[2_000], timings
+
+
+# -- memory: every expansion bounded before it grows -------------------------
+
+_GIB = 1 << 30
+_LIMITED = 2 * _GIB  # address space: the interpreter, the extension and threads take ~0.5 GiB
+
+
+def _peak_mib(result: subprocess.CompletedProcess[str]) -> float:
+    assert result.returncode == 0, result.stderr[-3000:]
+    return float(result.stdout.split()[-1])
+
+
+PEAK = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+
+
+def test_a_reference_named_a_thousand_times_is_refused_before_allocating() -> None:
+    """66 bytes of recipe naming an 8 MiB reference 1,000 times as the
+    data stream's source asked for 8 GiB."""
+    result = _child(
+        """
+        import os
+        reference = os.urandom(8 << 20)
+        sources = tuple(recipe.Source(0, len(reference), recipe.MATCHED) for _ in range(1000))
+        head = recipe.dump(recipe.Recipe(1000, 1000, sources, (recipe.Lit(1000),)))
+        from deltaglider import xdelta
+        payload = head + xdelta.encode(b"", bytes(1000))
+        try:
+            archive.decode(reference, payload, size=1000)
+        except archive.CorruptContentsDeltaError as exc:
+            print("refused:", exc)
+        """
+        + PEAK,
+        memory_limit=_LIMITED,
+    )
+    assert "refused: the delta's source would be too large" in result.stdout
+    assert _peak_mib(result) < 1024
+
+
+def test_sizes_a_delta_claims_are_checked_before_allocating() -> None:
+    """A deflate claiming 2 GiB from 10 bytes of content, a data stream
+    claiming 2 GiB its VCDIFF does not produce."""
+    result = _child(
+        """
+        from deltaglider import xdelta
+        from deltaglider.archive.deflate import Params
+        big = 2 << 30
+        claims = [
+            (recipe.Recipe(big, 10, (), (recipe.Deflate(Params(6), big, (recipe.Lit(10),)),)), 10),
+            (recipe.Recipe(big, big, (), (recipe.Lit(big),)), 10),
+        ]
+        for claim, data in claims:
+            payload = recipe.dump(claim) + xdelta.encode(b"", bytes(data))
+            try:
+                archive.decode(b"", payload, size=big)
+            except archive.CorruptContentsDeltaError as exc:
+                print("refused:", exc)
+        """
+        + PEAK,
+        memory_limit=_LIMITED,
+    )
+    assert result.stdout.count("refused:") == 2, result.stdout
+    assert "deflates to more bytes than its content could" in result.stdout
+    assert "produces 10 bytes, the recipe says" in result.stdout
+    assert _peak_mib(result) < 1024
+
+
+def test_puts_of_archives_that_expand_without_end_stay_bounded() -> None:
+    """A 3 MB multi-member .gz of zeros (each member ~1000x), and a small
+    zip against a reference of zero-filled members: members past the one
+    expansion budget are carried (or the plain delta taken), never a
+    MemoryError, and the process stays under 1 GiB."""
+    result = _child(
+        """
+        import gzip
+        zeros = bytes(64 << 20)
+        member = gzip.compress(zeros, 9)
+        bomb = member * max(1, (3 << 20) // len(member))
+        other = bomb[: len(bomb) // 2] + gzip.compress(b"changed" + zeros[:1 << 20], 9)
+        payload = archive.encode(bomb, other)
+        print("gz", None if payload is None else len(payload))
+        def zipped(parts):
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+                for name, data in parts:
+                    z.writestr(name, data)
+            return out.getvalue()
+        reference = zipped([(f"m{i}.bin", zeros) for i in range(12)])
+        target = zipped([(f"m{i}.bin", b"%d" % i * 1000) for i in range(12)])
+        payload = archive.encode(reference, target)
+        if payload is not None:
+            assert archive.decode(reference, payload, size=len(target)) == target
+        print("zip", len(reference), None if payload is None else len(payload))
+        """
+        + PEAK,
+        memory_limit=_LIMITED,
+    )
+    assert "gz" in result.stdout
+    assert "zip" in result.stdout
+    assert _peak_mib(result) < 1024
+
+
+def test_the_archive_command_refuses_a_size_its_delta_cannot_produce(tmp_path: Path) -> None:
+    """It takes the size from the delta itself: 40 bytes claiming 2 GiB
+    allocated 2.1 GiB, then failed with a traceback."""
+    from deltaglider import xdelta
+    from deltaglider.archive import recipe
+
+    big = 2 << 30
+    claim = recipe.Recipe(big, 10, (), (recipe.Lit(big),))
+    delta = tmp_path / "claims.dgc"
+    delta.write_bytes(recipe.dump(claim) + xdelta.encode(b"", bytes(10)))
+    (tmp_path / "reference").write_bytes(b"")
+    limit = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({_LIMITED}, {_LIMITED}))"
+    run = f"{limit}; from deltaglider.archive.__main__ import main; raise SystemExit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", run, "decode", str(tmp_path / "reference"), str(delta),
+         str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "error:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -14,6 +14,7 @@ from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDef
 from deltaglider.archive.planner import Planner, deflate_key
 from deltaglider.archive.rebuild import (
     Deflater,
+    PieceTooLargeError,
     assemble,
     build_source,
     deflate_parts,
@@ -65,7 +66,11 @@ def encode(
     if kind not in kinds:
         return None
     planner = Planner(reference, target, nested="gzip" in kinds)
-    plan = planner.plan(kind)
+    try:
+        plan = planner.plan(kind)
+    except PieceTooLargeError:
+        _log.info("the reference expands beyond the limits; no contents delta")
+        return None
     if not plan.useful:
         return None
     data = b"".join(plan.data)
@@ -139,6 +144,14 @@ def _decode(
         )
     if recipe.data_size > size + containers.expansion_limit(size):
         raise CorruptContentsDeltaError("the delta's data stream is larger than its limits")
+    try:  # what its windows say they produce, before anything is allocated
+        produces = xdelta.inspect(vcdiff).target_size
+    except xdelta.XDeltaError as exc:
+        raise CorruptContentsDeltaError(f"the data stream's delta is damaged ({exc})") from exc
+    if produces != recipe.data_size:
+        raise CorruptContentsDeltaError(
+            f"the data stream's delta produces {produces} bytes, the recipe says {recipe.data_size}"
+        )
     source, matched = build_source(index.data, recipe.sources, index, built)
     data = bytearray(recipe.data_size)
     try:

@@ -310,13 +310,16 @@ class GzipMember:
     write 2 for level 9, 4 for level 1, 0 for the others); None if unknown."""
 
 
-def gzip_member(view: memoryview, start: int) -> tuple[GzipMember, bytes] | None:
+def gzip_member(
+    view: memoryview, start: int, limit: int | None = None
+) -> tuple[GzipMember, bytes] | None:
     """The gzip member at ``start`` and its content, or None if there is
-    none, it is damaged, or it would inflate beyond the limits."""
+    none, it is damaged, or it would inflate beyond the limits (``limit``
+    bytes, if given)."""
     header = _gzip_header_end(view, start)
     if header is None:
         return None
-    inflated = inflate(view[header:])
+    inflated = inflate(view[header:], limit)
     if inflated is None:
         return None
     content, used = inflated
@@ -324,6 +327,9 @@ def gzip_member(view: memoryview, start: int) -> tuple[GzipMember, bytes] | None
     if trailer + 8 > len(view):
         return None
     return GzipMember(start, header, trailer, _XFL_LEVELS.get(view[start + 8])), content
+
+
+_NAME_SCAN = 4096
 
 
 def _gzip_header_end(view: memoryview, pos: int) -> int | None:
@@ -339,7 +345,11 @@ def _gzip_header_end(view: memoryview, pos: int) -> int | None:
         pos += 2 + struct.unpack_from("<H", view, pos)[0]
     for flag in (8, 16):  # file name, comment: zero-terminated
         if flags & flag:
-            zero = bytes(view[pos:]).find(b"\0")
+            # Names are short: look near first (copying the rest of a long
+            # stream for each of many members would be quadratic).
+            zero = bytes(view[pos : pos + _NAME_SCAN]).find(b"\0")
+            if zero < 0:
+                zero = bytes(view[pos:]).find(b"\0")
             if zero < 0:
                 return None
             pos += zero + 1
@@ -408,7 +418,7 @@ def inflate(stream: Buffer, limit: int | None = None) -> tuple[bytes, int] | Non
     content and the compressed bytes it used, or None if it is damaged,
     unfinished, or inflates to more than ``limit`` (by default
     ``MAX_RATIO`` times its input plus 1 MiB, at most ``MAX_EXPANDED``)."""
-    cap = limit if limit is not None else min(MAX_RATIO * len(stream) + (1 << 20), MAX_EXPANDED)
+    cap = expansion_limit(len(stream)) if limit is None else limit
     inflater = zlib.decompressobj(-15)
     try:
         content = inflater.decompress(stream, cap + 1)

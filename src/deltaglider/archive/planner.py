@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from deltaglider.archive import containers
 from deltaglider.archive.deflate import Params, ParamSearch
-from deltaglider.archive.rebuild import source_piece
+from deltaglider.archive.rebuild import PieceTooLargeError, source_piece
 from deltaglider.archive.recipe import (
     GUNZIP,
     INFLATE,
@@ -82,6 +82,28 @@ class _Inflated:
     content: bytes
     params: Params | None
     inner: list[_GzipPart] | None
+
+
+class ExpansionBudget:
+    """Uncompressed bytes one plan may hold in all, the target's members
+    and the reference's pieces alike, shared by the planner's threads.  An
+    expansion takes its room before it runs (and is bounded by it), then
+    gives back what it did not use."""
+
+    def __init__(self, limit: int) -> None:
+        self._left = limit
+        self._lock = threading.Lock()
+
+    def take(self, most: int) -> int:
+        """Room for up to ``most`` bytes: what is left, if less."""
+        with self._lock:
+            room = min(most, self._left)
+            self._left -= room
+            return room
+
+    def give_back(self, unused: int) -> None:
+        with self._lock:
+            self._left += unused
 
 
 def _base(member: containers.ZipMember) -> Source:
@@ -148,7 +170,7 @@ class Planner:
         self.matched: set[Source] = set()  # pieces the data is encoded against
         self.source_size = 0
         self.deflated: dict[tuple[int, bytes], memoryview] = {}
-        self.expanded = 0
+        self.budget = ExpansionBudget(containers.expansion_limit(len(self.target)))
         self.carried = 0
 
     def plan(self, kind: str) -> Plan:
@@ -191,16 +213,26 @@ class Planner:
         thread may build them ahead)."""
         piece = self._built.get(source)
         if piece is None:
-            piece = self._built[source] = source_piece(
-                self.ref, source, self.ref_index, self._whole
+            expands = source.flags & (INFLATE | GUNZIP) and source.whole not in self._whole
+            # As much as one stream of its size may expand to (twice for a
+            # gzip stream inside a member), not all that is left: other
+            # threads are expanding members too.
+            stages = 2 if source.flags & INFLATE and source.flags & GUNZIP else 1
+            room = (
+                self.budget.take(stages * containers.expansion_limit(source.size)) if expands else 0
             )
+            try:
+                piece = source_piece(
+                    self.ref, source, self.ref_index, self._whole, room if expands else None
+                )
+            except PieceTooLargeError:
+                self.budget.give_back(room)
+                raise  # the plan is abandoned: the file takes the plain delta
+            whole = self._whole.get(source.whole)
+            expanded = len(whole) if expands and isinstance(whole, bytes) else 0
+            self.budget.give_back(room - expanded)
+            self._built[source] = piece
         return piece
-
-    def _affordable(self, size: int) -> bool:
-        if self.expanded + size > containers.expansion_limit(len(self.target)):
-            return False
-        self.expanded += size
-        return True
 
     def _against(self, content: memoryview, source: Source | None) -> list[Op] | None:
         """``content`` as runs of a source piece around what changed, when
@@ -238,8 +270,14 @@ class Planner:
         (any thread)."""
         parts: list[_GzipPart] = []
         pos = 0
-        while (found := containers.gzip_member(view, pos)) is not None:
+        while True:
+            room = self.budget.take(containers.expansion_limit(len(view) - pos))
+            found = containers.gzip_member(view, pos, room)
+            if found is None:  # the end, damage, or no room: the rest is carried
+                self.budget.give_back(room)
+                break
             member, content = found
+            self.budget.give_back(room - len(content))
             compressed = view[member.stream : member.trailer]
             params = self._search(level).find(content, compressed, member.levels)
             parts.append(_GzipPart(member, content, params))
@@ -259,8 +297,6 @@ class Planner:
         pos = 0
         for part in self._gzip_members(view, level) if members is None else members:
             member, content = part.member, part.content
-            if not self._affordable(len(content)):
-                break
             ops.append(self._lit(view[pos : member.stream]))
             compressed = view[member.stream : member.trailer]
             if part.params is None:
@@ -459,10 +495,13 @@ class Planner:
         exactly)."""
         compressed = self.target[member.data : member.end]
         other = self._counterpart(member.name)
-        inflated = containers.inflate(compressed)
+        room = self.budget.take(containers.expansion_limit(len(compressed)))
+        inflated = containers.inflate(compressed, room)
         if inflated is None or inflated[1] != len(compressed):
-            return None
+            self.budget.give_back(room)
+            return None  # damaged, or no room left: carried as it is
         content = inflated[0]
+        self.budget.give_back(room - len(content))
         params = self._search(0).find(content, compressed)
         inner = None
         if params is not None and other is not None:
@@ -494,8 +533,6 @@ class Planner:
         if member.method == 0:
             return self._content(compressed, other)
         if inflated is None or inflated.params is None:
-            return [self._carried(compressed)]
-        if not self._affordable(len(inflated.content)):
             return [self._carried(compressed)]
         self.deflated[deflate_key(inflated.params, [inflated.content])] = compressed
         parts = self._content(memoryview(inflated.content), other, inflated.inner)

@@ -46,16 +46,22 @@ def source_piece(
     source: Source,
     index: containers.ZipIndex,
     built: dict[Source, bytes | memoryview] | None = None,
+    room: int | None = None,
 ) -> bytes | memoryview:
     """One piece of the delta's source: a range of the reference, taken as
     is, inflated and/or gunzipped, or the reference's skeleton; then
-    sliced if SLICE says so.  A piece that does not inflate or gunzip is
-    taken as it is; the writer builds its pieces with this function too.
-    ``built`` keeps whole pieces, so slices of one are built once."""
+    sliced if SLICE says so.  A piece that does not inflate or gunzip
+    within the fixed limits is taken as it is; the writer builds its
+    pieces with this function too.  ``built`` keeps whole pieces, so
+    slices of one are built once.
+
+    ``room`` (the writer's): expand to at most that many bytes, and raise
+    :class:`PieceTooLargeError` where the limits above might have let the piece
+    grow further: what it would be is not known, so it is not used."""
     whole = source.whole
     piece = None if built is None else built.get(whole)
     if piece is None:
-        piece = _whole_piece(reference, whole, index)
+        piece = _whole_piece(reference, whole, index, room)
         if built is not None:
             built[whole] = piece
     if not source.flags & SLICE:
@@ -65,8 +71,12 @@ def source_piece(
     return memoryview(piece)[source.start : source.start + source.length]
 
 
+class PieceTooLargeError(Exception):
+    """A piece of the reference would expand beyond the writer's room."""
+
+
 def _whole_piece(
-    reference: memoryview, source: Source, index: containers.ZipIndex
+    reference: memoryview, source: Source, index: containers.ZipIndex, room: int | None
 ) -> bytes | memoryview:
     if source.offset + source.size > len(reference):
         raise CorruptContentsDeltaError("a source lies outside the reference")
@@ -74,11 +84,19 @@ def _whole_piece(
         return index.skeleton or b""
     piece: bytes | memoryview = reference[source.offset : source.offset + source.size]
     if source.flags & INFLATE:
-        inflated = containers.inflate(piece)
+        cap = containers.expansion_limit(len(piece))
+        inflated = containers.inflate(piece, cap if room is None else min(cap, room))
         if inflated is not None and inflated[1] == len(piece):
             piece = inflated[0]
+        elif room is not None and room < cap:
+            raise PieceTooLargeError
     if source.flags & GUNZIP:
-        piece = containers.gunzip(piece, MAX_EXPANDED) or piece
+        held = len(piece) if source.flags & INFLATE else 0
+        left = MAX_EXPANDED if room is None else room - held
+        gunzipped = containers.gunzip(piece, min(MAX_EXPANDED, left))
+        if gunzipped is None and left < MAX_EXPANDED:
+            raise PieceTooLargeError
+        piece = gunzipped or piece
     return piece
 
 
@@ -117,15 +135,25 @@ def build_source(
     pieces already built (by the writer, with this module's function)."""
     view = memoryview(reference)
     built = dict(built or {})
-    expanded = sum(len(piece) for piece in built.values())  # kept as a running total
+    # Running totals, checked before each piece grows them: the pieces
+    # built (each once), and the matched ones joined, repeats counted (a
+    # source named a thousand times is built once but joined a thousand
+    # times).  Both within what a writer may expand (MAX_EXPANDED) beyond
+    # the reference itself.
+    limit = MAX_EXPANDED + len(view)
+    expanded = sum(len(piece) for piece in built.values())
+    matched = 0
     parts = []
     for source in sources:
         known = len(built)
-        parts.append(source_piece(view, source, index, built))
+        piece = source_piece(view, source, index, built)
         if len(built) != known:
             expanded += len(built[source.whole])
-        if expanded > MAX_EXPANDED + len(view):
+        if source.flags & MATCHED:
+            matched += len(piece)
+        if expanded > limit or matched > limit:
             raise CorruptContentsDeltaError("the delta's source would be too large")
+        parts.append(piece)
     pieces = zip(parts, sources, strict=True)
     return Pieces(parts), joined([piece for piece, source in pieces if source.flags & MATCHED])
 
@@ -165,27 +193,31 @@ class _Layout:
         # What the ops may produce in all (nested content too): the writer
         # expands no more than this, so a damaged recipe cannot ask for more.
         self.budget = output_size + containers.expansion_limit(output_size) + len(data)
+        self.offsets: containers.RelativeOffsets | None = None  # built at the first Directory
         self.times: list[tuple[int, int, int]] = []
         """Directory entries whose times to XOR once the file is whole:
         (entry, its local header, the directory), as output offsets."""
 
     def parts(self, ops: tuple[Op, ...]) -> list[memoryview | _Job]:
         out: list[memoryview | _Job] = []
+        produced = 0  # the size of ``out``, kept as it grows
         for op in ops:
             if isinstance(op, Members):
                 for _ in range(op.count):
-                    out.extend(self._member())
+                    header, data = self._member()
+                    out += (header, data)
+                    produced += len(header) + len(data)
                 continue
             if isinstance(op, Directory):
-                offsets = containers.RelativeOffsets(self.index.offsets)
-                directory = sum(len(p) if isinstance(p, memoryview) else p.op.size for p in out)
-                at = directory
+                if self.offsets is None:
+                    self.offsets = containers.RelativeOffsets(self.index.offsets)
+                directory = produced
                 for _ in range(op.count):
-                    entry = self._entry(offsets)
+                    entry = self._entry(self.offsets)
                     header = struct.unpack_from("<I", entry, 42)[0] + op.shift
-                    self.times.append((at, header, directory))
+                    self.times.append((produced, header, directory))
                     out.append(entry)
-                    at += len(entry)
+                    produced += len(entry)
                 continue
             self.budget -= op.size
             if self.budget < 0:
@@ -202,7 +234,13 @@ class _Layout:
             elif isinstance(op, Src):
                 out.append(self.source.read(op.offset, op.size))
             else:
-                out.append(_Job(op, self.parts(op.parts)))
+                job = _Job(op, self.parts(op.parts))
+                if op.size > _deflate_bound(sum(_size(part) for part in job.parts)):
+                    raise CorruptContentsDeltaError(
+                        "the recipe deflates to more bytes than its content could"
+                    )
+                out.append(job)
+            produced += op.size
         return out
 
     def _member(self) -> tuple[memoryview, memoryview]:
@@ -247,6 +285,20 @@ class _Layout:
         return memoryview(entry)
 
 
+def _run_all(jobs: list[_Job], deflater: Deflater) -> list[Buffer]:
+    return [_run(job, deflater) for job in jobs]
+
+
+def _size(part: memoryview | _Job) -> int:
+    return len(part) if isinstance(part, memoryview) else part.op.size
+
+
+def _deflate_bound(content: int) -> int:
+    """The most deflate can output for ``content`` bytes, with any
+    parameters (zlib's conservative ``deflateBound``, and a margin)."""
+    return content + (content + 7) // 8 + (content + 63) // 64 + 64
+
+
 def _run(job: _Job, deflater: Deflater) -> Buffer:
     content: list[Buffer] = [
         p if isinstance(p, memoryview) else _run(p, deflater) for p in job.parts
@@ -288,6 +340,9 @@ def assemble(
     parts = layout.parts(ops)
     if layout.position != len(layout.data):
         raise CorruptContentsDeltaError("the recipe leaves data unread")
+    produced = sum(_size(part) for part in parts)
+    if produced != size:  # checked before the output is allocated
+        raise CorruptContentsDeltaError(f"the recipe produces {produced} bytes, not {size}")
     jobs = [p for p in parts if isinstance(p, _Job)]
     workers = min(len(jobs), os.cpu_count() or 1)
     results: dict[int, tuple[Future[list[Buffer]], int]] = {}
@@ -295,7 +350,7 @@ def assemble(
         if workers > 1 and sum(job.op.size for job in jobs) >= _PARALLEL_MIN:
             pool = stack.enter_context(ThreadPoolExecutor(workers))
             for batch in _batches(jobs):
-                future = pool.submit(lambda b=batch: [_run(job, deflater) for job in b])
+                future = pool.submit(_run_all, batch, deflater)
                 results.update((id(job), (future, n)) for n, job in enumerate(batch))
         out = bytearray(size)
         position = 0
