@@ -26,8 +26,8 @@ from deltaglider.core.errors import (
 )
 from deltaglider.core.models import StoredObject
 from deltaglider.core.references import References
-from deltaglider.core.stamps import current_form
 from deltaglider.core.room import EnginePorts, Room
+from deltaglider.core.stamps import current_form
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
 from deltaglider.ports.codec import DiffPort, Sink, UnsupportedDeltaError
