@@ -4,8 +4,9 @@ A delta ``k.delta`` is listed as ``k``; ``reference.bin`` files and the
 ``.deltaglider/`` folder are hidden; a key stored in both forms (a put
 switching forms, or another tool's write over a delta) is listed once, as
 the form reads take (:func:`deltaglider.core.stamps.current_form`).
-Listings are sorted by key in UTF-8 byte order, as S3 defines it, whatever order the store returned them in
-(SeaweedFS, for one, lists folder by folder).
+Listings are sorted by key in UTF-8 byte order, as S3 defines it,
+whatever order the store returned them in (SeaweedFS, for one, lists
+folder by folder).
 """
 
 from __future__ import annotations
