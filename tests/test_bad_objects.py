@@ -115,3 +115,43 @@ def test_a_listed_key_whose_reference_is_gone_is_an_integrity_error(
     assert client.verify(f"s3://{bucket}/gone/b.zip") is False
     with pytest.raises(ParamValidationError, match="Invalid type for parameter Body"):
         client.put_object(Bucket=bucket, Key="gone/c.zip", Body=12345)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "reference", ["../../etc/reference.bin", "rel/../reference.bin", "/rel/reference.bin"]
+)
+def test_a_reference_key_outside_the_bucket_is_damage_not_a_crash(
+    backend: tuple[DeltaGliderClient, str],  # noqa: F811
+    reference: str,
+) -> None:
+    """verify() raised (InvalidKeyError from the local store) for a
+    dg-ref-key that climbs with '..'; now it is damaged metadata."""
+    client, bucket = backend
+    client.put_object(Bucket=bucket, Key="rel/a.zip", Body=V1)
+    client.put_object(Bucket=bucket, Key="rel/b.zip", Body=V2)
+    storage = client.service.storage
+    head, body = storage.open(bucket, "rel/b.zip.delta")
+    with body:
+        delta = body.read()
+    storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, "dg-ref-key": reference})
+    result = client.verify_object(f"s3://{bucket}/rel/b.zip")
+    assert not result.valid
+    assert "is not a key of the bucket" in (result.details or "")
+    with pytest.raises(ClientError) as error:
+        client.get_object(Bucket=bucket, Key="rel/b.zip")
+    assert "is not a key of the bucket" in str(error.value)
+
+
+def test_sizes_in_other_digits_are_damage(
+    backend: tuple[DeltaGliderClient, str],  # noqa: F811
+) -> None:
+    client, bucket = backend
+    client.put_object(Bucket=bucket, Key="rel/a.zip", Body=V1)
+    client.put_object(Bucket=bucket, Key="rel/b.zip", Body=V2)
+    storage = client.service.storage
+    head, body = storage.open(bucket, "rel/b.zip.delta")
+    with body:
+        delta = body.read()
+    arabic = "".join(chr(0x0660 + int(d)) for d in str(len(V2)))
+    storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, "dg-file-size": arabic})
+    assert not client.verify(f"s3://{bucket}/rel/b.zip")

@@ -471,15 +471,34 @@ def test_purge_removes_only_expired_temporary_copies(cli: Cli) -> None:
     old = service.temp_copy(stored, now - timedelta(hours=1))
     fresh = service.temp_copy(stored, now + timedelta(hours=1))
     dry = json.loads(cli("purge", cli.bucket, "--dry-run", "--json").stdout)
-    assert dry == {"bucket": cli.bucket, "dry_run": True, "expired": [old]}
+    assert dry == {
+        "bucket": cli.bucket,
+        "dry_run": True,
+        "expired": [old],
+        "kinds": {old: "expired temporary copy"},
+    }
     assert service.storage.head(cli.bucket, old) is not None
     done = cli("purge", cli.bucket)
     assert done.stdout.splitlines() == [
-        f"purged: {cli.url(old)}",
-        f"1 expired temporary copies removed from {cli.bucket}",
+        f"purged: {cli.url(old)} (expired temporary copy)",
+        f"1 expired temporary copy removed from {cli.bucket}",
     ]
     assert service.storage.head(cli.bucket, old) is None
     assert service.storage.head(cli.bucket, fresh) is not None
+
+
+def test_purge_names_each_thing_it_removes(cli: Cli) -> None:
+    """A reference left unused by a file stored as is over the folder's
+    only delta is not an "expired temporary copy"."""
+    service = cli.client.service
+    service.put_bytes(cli.bucket, "u/a.zip", V1)
+    service.put_bytes(cli.bucket, "u/a.zip", V2, delta=False)
+    assert service.storage.head(cli.bucket, "u/reference.bin") is not None
+    done = cli("purge", cli.bucket)
+    assert f"purged: {cli.url('u/reference.bin')} (unused reference)" in done.stdout
+    assert "temporary" not in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("1 unused reference")
+    assert service.storage.head(cli.bucket, "u/reference.bin") is None
 
 
 def test_migrate_is_resumable_and_reports_savings(cli: Cli) -> None:

@@ -290,6 +290,16 @@ def test_ranges(backend: Backend) -> None:  # noqa: F811
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 206
 
 
+def test_ranges_in_other_digits_are_refused(backend: Backend) -> None:  # noqa: F811
+    """``bytes=\u0661-\u0662`` (Arabic-Indic digits): S3 refuses it, so does the SDK."""
+    client, bucket = backend
+    client.put_object(Bucket=bucket, Key="r/a.zip", Body=V1)
+    for header in ("bytes=\u0661-\u0662", "bytes=\uff11-\uff12", "bytes=1_0-2_0"):
+        with pytest.raises(ClientError) as error:
+            client.get_object(Bucket=bucket, Key="r/a.zip", Range=header)
+        assert error.value.response["Error"]["Code"] in {"InvalidArgument", "InvalidRange"}
+
+
 def test_bodies_of_every_kind(backend: Backend, tmp_path: Path) -> None:  # noqa: F811
     client, bucket = backend
     path = tmp_path / "from-path.zip"

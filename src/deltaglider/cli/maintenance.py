@@ -1,11 +1,13 @@
 """``stats``, ``verify`` and ``purge``: what a bucket holds, whether its
-files rebuild to their recorded SHA-256, and removing expired temporary
-copies."""
+files rebuild to their recorded SHA-256, and removing what no file needs
+(expired temporary copies, unused and retired references, orphaned size
+markers, abandoned uploads)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections import Counter
 from typing import Any
 
 from deltaglider.cli.batch import Job, run_jobs
@@ -20,6 +22,7 @@ from deltaglider.cli.shared import (
 from deltaglider.cli.units import human
 from deltaglider.client import DeltaGliderClient
 from deltaglider.core.errors import IntegrityError
+from deltaglider.core.housekeeping import Housekeeping
 from deltaglider.core.stats import StatsMode
 from deltaglider.metering import ProgressCallback
 
@@ -89,14 +92,21 @@ def _verify_job(
 
 
 def purge(args: argparse.Namespace, report: Report) -> None:
-    """``purge BUCKET``: remove expired rebuilt copies (``.deltaglider/tmp/``)."""
+    """``purge BUCKET``: remove what no file needs, each named for what it is."""
     bucket = _bucket(args.bucket)
     removed = client_for(args).purge_temp_files(bucket, dry_run=args.dryrun)
+    kinds = {key: Housekeeping.purged_kind(key) for key in removed}
     if args.json:
-        report.json({"bucket": bucket, "dry_run": args.dryrun, "expired": removed})
+        report.json({"bucket": bucket, "dry_run": args.dryrun, "expired": removed, "kinds": kinds})
         return
     prefix = "(dryrun) purge" if args.dryrun else "purged"
     for key in removed:
-        report.ok(f"{prefix}: s3://{bucket}/{key}")
+        report.ok(f"{prefix}: s3://{bucket}/{key} ({kinds[key]})")
+    counts = Counter(kinds.values())
+    what = ", ".join(f"{n} {kind if n == 1 else _plural(kind)}" for kind, n in counts.items())
     verb = "would be removed" if args.dryrun else "removed"
-    report.line(f"{len(removed)} expired temporary copies {verb} from {bucket}")
+    report.line(f"{what or 'nothing'} {verb} from {bucket}")
+
+
+def _plural(kind: str) -> str:
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"

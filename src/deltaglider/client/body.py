@@ -7,7 +7,7 @@ from typing import IO, BinaryIO, cast
 
 from botocore.response import StreamingBody
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")  # S3 takes ASCII digits only
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:

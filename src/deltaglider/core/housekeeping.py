@@ -17,6 +17,7 @@ from deltaglider.ports.storage import ListedObject
 EXPIRES_AT = "dg-expires-at"
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 STALE_UPLOAD = timedelta(days=1)
+_INCOMPLETE = " (incomplete upload)"
 """A multipart upload begun this long ago and never finished was abandoned
 (a process killed, a server gone mid-upload): ``purge`` aborts it."""
 
@@ -76,13 +77,27 @@ class Housekeeping(Room):
             )
         return temp_key
 
+    @staticmethod
+    def purged_kind(key: str) -> str:
+        """What a key :meth:`purge` returned was, in words."""
+        if key.endswith(_INCOMPLETE):
+            return "abandoned upload"
+        if key.startswith(keys.TEMP_PREFIX):
+            return "expired temporary copy"
+        if key.startswith(size_markers.MARKER_PREFIX):
+            return "orphaned size marker"
+        if key.startswith(keys.CONTROL_PREFIX):
+            return "retired reference"
+        return "unused reference"
+
     def purge(self, bucket: str, now: datetime, *, dry_run: bool) -> list[str]:
         """Remove the temporary copies expired at ``now`` (one with no
         readable expiry lasts a week), the references of spaces without
         deltas, retired references no delta names and orphaned size
         markers, and abort multipart
         uploads abandoned for a day; returns their keys (an upload as
-        ``<key> (incomplete upload)``)."""
+        ``<key> (incomplete upload)``): :meth:`purged_kind` says which is
+        which."""
         expired = []
         for obj in self.storage.iter_objects(bucket, keys.TEMP_PREFIX):
             head = self.storage.head(bucket, obj.key)
@@ -153,4 +168,4 @@ class Housekeeping(Room):
         if not dry_run:
             for upload in stale:
                 self.storage.abort_upload(bucket, upload)
-        return [f"{upload.key} (incomplete upload)" for upload in stale]
+        return [upload.key + _INCOMPLETE for upload in stale]

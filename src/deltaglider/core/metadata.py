@@ -77,13 +77,9 @@ def _size(meta: Mapping[str, str], field: str, where: str) -> int:
     value = read(meta, field)
     if value is None:
         raise MetadataError(f"{where}: no {aliases(field)[0]} metadata")
-    try:
-        size = int(value)
-    except ValueError as exc:
-        raise MetadataError(f"{where}: {aliases(field)[0]} is not a size: {value!r}") from exc
-    if size < 0:
-        raise MetadataError(f"{where}: {aliases(field)[0]} is negative: {size}")
-    return size
+    if not (value.isascii() and value.isdigit()):  # int() would take other scripts, " 5", "1_0"
+        raise MetadataError(f"{where}: {aliases(field)[0]} is not a size: {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -142,6 +138,8 @@ def parse_delta(meta: Mapping[str, str], key: str) -> DeltaInfo:
         if ref_path is None:
             raise MetadataError(f"{key}: neither dg-ref-key nor dg-ref-path metadata")
         ref_key = join_key(split_key(key)[0], ref_path)
+    if not ref_key or ref_key.startswith("/") or {".", ".."} & set(ref_key.split("/")):
+        raise MetadataError(f"{key}: its reference key {ref_key!r} is not a key of the bucket")
     delta_size = read(meta, "delta_size")
     return DeltaInfo(
         sha256=_sha256(meta, "file_sha256", key),
@@ -149,7 +147,9 @@ def parse_delta(meta: Mapping[str, str], key: str) -> DeltaInfo:
         ref_key=ref_key,
         ref_sha256=_sha256(meta, "ref_sha256", key),
         original_name=read(meta, "original_name"),
-        delta_size=int(delta_size) if delta_size and delta_size.isdigit() else None,
+        delta_size=int(delta_size)
+        if delta_size and delta_size.isascii() and delta_size.isdigit()
+        else None,
         tool=read(meta, "tool"),
         note=read(meta, "note"),
         delta_format=read(meta, "delta_format"),

@@ -41,7 +41,9 @@ def parse(key: str) -> tuple[str, str, int] | None:
         return None
     delta, sep1, rest = key[len(MARKER_PREFIX) :].rpartition(_SEPARATOR)
     delta, sep2, etag = delta.rpartition(_SEPARATOR)
-    if not (sep1 and sep2 and rest.isdigit() and delta.endswith(keys.DELTA_SUFFIX)):
+    if not (
+        sep1 and sep2 and rest.isascii() and rest.isdigit() and delta.endswith(keys.DELTA_SUFFIX)
+    ):
         return None
     return delta, etag, int(rest)
 

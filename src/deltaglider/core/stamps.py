@@ -73,7 +73,7 @@ def has_stamp(head: ObjectHead) -> bool:
     """Whether a deltaglider writer stamped this version for this key (a
     16-digit nonce is an older writer's, which named no key)."""
     nanos, _, nonce = head.metadata.get(STAMP_FIELD, "").partition("-")
-    if not nanos.isdigit() or not nonce:
+    if not (nanos.isascii() and nanos.isdigit()) or not nonce:
         return False
     return len(nonce) == 16 or nonce[16:] == key_mark(keys.logical_key(head.key))
 
