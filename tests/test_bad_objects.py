@@ -155,3 +155,18 @@ def test_sizes_in_other_digits_are_damage(
     arabic = "".join(chr(0x0660 + int(d)) for d in str(len(V2)))
     storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, "dg-file-size": arabic})
     assert not client.verify(f"s3://{bucket}/rel/b.zip")
+
+
+def test_a_recursive_delete_removes_another_tools_delta_named_object(
+    backend: tuple[DeltaGliderClient, str],  # noqa: F811
+) -> None:
+    """It was counted as deleted and left in place (the listing showed it
+    as ``rel/notes``, the delete took that name)."""
+    client, bucket = backend
+    plant_bad_objects(client, bucket)
+    answer = client.delete_objects_recursive(Bucket=bucket, Prefix="rel/")
+    deleted = {item["Key"] for item in answer["Deleted"]}
+    assert "rel/notes.delta" in deleted
+    left = [o.key for o in client.service.storage.iter_objects(bucket, "rel/")]
+    assert left == [], left
+    assert "Contents" not in client.list_objects_v2(Bucket=bucket, Prefix="rel/")

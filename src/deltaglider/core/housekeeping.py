@@ -51,7 +51,10 @@ class Housekeeping(Room):
             removed.append(physical)
             if physical.endswith(keys.DELTA_SUFFIX):
                 size_markers.remove(self.storage, self.logger, bucket, physical, head.etag)
-        if removed and keys.is_delta_candidate(keys.split_key(key)[1]):
+        # Another tool's ``x.delta`` counted as a delta for the reference's
+        # retirement: its removal may leave the reference unused too.
+        name = keys.split_key(key)[1]
+        if removed and (keys.is_delta_candidate(name) or name.endswith(keys.DELTA_SUFFIX)):
             removed += self.references.retire_if_unused(bucket, keys.split_key(key)[0])
         self.metrics.increment("deltaglider.delete", len(removed))
         return removed
