@@ -101,8 +101,15 @@ class ClientBase:
     def _errors(self, operation: str, *, head: bool = False) -> Any:
         return as_client_errors(operation, head=head, exceptions=self.exceptions)
 
-    def _error(self, code: str, message: str, operation: str, status: int) -> Exception:
-        return client_error(code, message, operation, status, self.exceptions)
+    def _error(
+        self,
+        code: str,
+        message: str,
+        operation: str,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+    ) -> Exception:
+        return client_error(code, message, operation, status, self.exceptions, headers)
 
     def _changed(self, bucket: str) -> None:
         self._lister.forget(bucket)

@@ -4,7 +4,7 @@ with S3's codes, so ``except client.exceptions.NoSuchKey`` works."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -17,6 +17,7 @@ from deltaglider.core.errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
     ChecksumMismatchError,
+    DeltaGliderError,
     IntegrityError,
     InvalidKeyError,
     MetadataError,
@@ -38,6 +39,7 @@ _CODES: tuple[tuple[type[BaseException], str, int], ...] = (
     (IntegrityError, "DeltaGliderIntegrityError", 500),
     (UnsupportedObjectError, "NotImplemented", 501),
     (PermissionError, "AccessDenied", 403),
+    (DeltaGliderError, "InternalError", 500),  # the engine's others: never a bare exception
 )
 
 
@@ -54,12 +56,18 @@ def s3_exceptions() -> Any:
 
 
 def client_error(
-    code: str, message: str, operation: str, status: int, exceptions: Any = None
+    code: str,
+    message: str,
+    operation: str,
+    status: int,
+    exceptions: Any = None,
+    headers: Mapping[str, str] | None = None,
 ) -> ClientError:
     """A ClientError of the modeled class for ``code`` (plain ClientError
     for codes S3 does not model, as botocore does), from ``exceptions`` (a
-    boto3 client's, so its ``exceptions.NoSuchKey`` catches it)."""
-    metadata = response_metadata(status)
+    boto3 client's, so its ``exceptions.NoSuchKey`` catches it), with the
+    HTTP ``headers`` S3 sends with it."""
+    metadata = response_metadata(status, headers)
     response: Any = {
         "Error": {"Code": code, "Message": message, "RequestId": metadata["RequestId"]},
         "ResponseMetadata": metadata,

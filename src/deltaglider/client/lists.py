@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ParamValidationError
 
@@ -25,20 +26,21 @@ class ListMethods(ClientBase):
         ContinuationToken: str | None = None,
         StartAfter: str | None = None,
         FetchMetadata: bool = False,
-        EncodingType: str = "url",
+        EncodingType: str | None = None,
         FetchOwner: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """One page of logical objects, as boto3's ``list_objects_v2``
-        (keys come decoded, as boto3 hands them over); ``FetchOwner`` adds
-        each object's ``Owner``."""
+        """One page of logical objects, as boto3's ``list_objects_v2``:
+        keys come decoded, as boto3 hands them over, unless the caller asks
+        for ``EncodingType="url"`` (then URL-encoded, as S3 sends them and
+        boto3 leaves them); ``FetchOwner`` adds each object's ``Owner``."""
         self._no_other_arguments("ListObjectsV2", kwargs)
+        self._check_encoding("ListObjectsV2", EncodingType)
         response = self._list(
             "ListObjectsV2", Bucket, Prefix, Delimiter, MaxKeys, ContinuationToken, StartAfter,
             FetchMetadata, FetchOwner,
         )  # fmt: skip
-        response["EncodingType"] = EncodingType
-        return response
+        return _encoded(response) if EncodingType else {**response, "EncodingType": "url"}
 
     def list_objects(
         self,
@@ -50,23 +52,28 @@ class ListMethods(ClientBase):
         StartAfter: str | None = None,
         FetchMetadata: bool = False,
         Marker: str | None = None,
-        EncodingType: str = "url",
+        EncodingType: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """One page of logical objects.  Takes ``ContinuationToken`` and
         ``StartAfter`` (as the API reference documents) or boto3's ``Marker``;
         returns the v2 fields plus ``Marker``/``NextMarker``."""
         self._no_other_arguments("ListObjects", kwargs)
+        self._check_encoding("ListObjects", EncodingType)
         after = StartAfter if Marker is None else max(Marker, StartAfter or "")
         response = self._list(
             "ListObjects", Bucket, Prefix, Delimiter, MaxKeys, ContinuationToken, after,
             FetchMetadata, True,
         )  # fmt: skip
         response["Marker"] = Marker or ""
-        response["EncodingType"] = EncodingType
         if response["IsTruncated"]:
             response["NextMarker"] = decode_token(response["NextContinuationToken"])
-        return response
+        return _encoded(response) if EncodingType else {**response, "EncodingType": "url"}
+
+    def _check_encoding(self, operation: str, encoding: str | None) -> None:
+        if encoding not in (None, "url"):
+            message = f"Invalid Encoding Method specified in Request: {encoding!r}"
+            raise self._error("InvalidArgument", message, operation, 400)
 
     def _list(
         self,
@@ -149,3 +156,25 @@ class ListMethods(ClientBase):
         if self._boto3 is None:
             raise ValueError(f"no paginator {operation_name!r} on the local-directory backend")
         return self._boto3.get_paginator(operation_name)
+
+
+_ENCODED = ("Prefix", "Delimiter", "StartAfter", "Marker", "NextMarker")
+
+
+def _encoded(response: dict[str, Any]) -> dict[str, Any]:
+    """A listing as S3 sends it for ``EncodingType=url``: keys and prefixes
+    percent-encoded (UTF-8; ``/`` kept)."""
+    out = {name: _quote(value) if name in _ENCODED else value
+           for name, value in response.items()}  # fmt: skip
+    out["EncodingType"] = "url"
+    if "Contents" in response:
+        out["Contents"] = [{**item, "Key": _quote(item["Key"])} for item in response["Contents"]]
+    if "CommonPrefixes" in response:
+        out["CommonPrefixes"] = [
+            {"Prefix": _quote(p["Prefix"])} for p in response["CommonPrefixes"]
+        ]
+    return out
+
+
+def _quote(text: str) -> str:
+    return quote(text.encode("utf-8", "surrogateescape"), safe="/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -196,8 +197,12 @@ class ObjectMethods(ClientBase):
         head: bool = False,
     ) -> None:
         status = wanted.evaluate(stored)
-        if status == NOT_MODIFIED:
-            raise self._error("304", "Not Modified", operation, NOT_MODIFIED)
+        if status == NOT_MODIFIED:  # with the validators, as S3 sends them
+            validators = {
+                "etag": quoted(stored.etag),
+                "last-modified": format_datetime(stored.last_modified.astimezone(UTC), usegmt=True),
+            }
+            raise self._error("304", "Not Modified", operation, NOT_MODIFIED, validators)
         if status == PRECONDITION_FAILED:
             code = "412" if head else "PreconditionFailed"
             message = "At least one of the pre-conditions you specified did not hold"

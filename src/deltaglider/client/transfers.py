@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from botocore.exceptions import ClientError
 from s3transfer.manager import TransferManager
 
 from deltaglider.client.base import CHUNK, ClientBase
@@ -86,7 +88,7 @@ class TransferMethods(ClientBase):
         it, verified, then renamed into place (written once).  ``Callback``
         gets the bytes rebuilt as they are."""
         self._download_args(ExtraArgs)
-        with self._errors("GetObject"):
+        with self._download_errors():
             self.service.get(ObjectKey(Bucket, Key), Path(Filename), progress=Callback)
 
     def download_fileobj(
@@ -101,10 +103,25 @@ class TransferMethods(ClientBase):
         """Write an object's verified bytes into a binary file object.
         ``Callback`` gets the bytes rebuilt as they are."""
         self._download_args(ExtraArgs)
-        with self._errors("GetObject"):
+        with self._download_errors():
             stream, _ = self.service.open_verified(Bucket, Key, progress=Callback)
         with stream:
             shutil.copyfileobj(stream, Fileobj, CHUNK)
+
+    @contextlib.contextmanager
+    def _download_errors(self) -> Iterator[None]:
+        """Errors as boto3's transfer manager raises them: it HEADs the
+        object first, so a missing object or bucket is HeadObject's bare
+        ``404`` (``e.response["Error"]["Code"] == "404"``); the rest come
+        from its GetObject."""
+        try:
+            with self._errors("GetObject"):
+                yield
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in ("NoSuchKey", "NoSuchBucket"):
+                raise
+            message = error.response["Error"]["Message"]
+            raise self._error("404", message, "HeadObject", 404) from error
 
     def _download_args(self, extra_args: Mapping[str, Any] | None) -> None:
         extra = dict(extra_args or {})
