@@ -12,6 +12,7 @@ as a delta: what boto3 reads of a plain object, ours reads of a rebuilt one.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import itertools
 import zlib
@@ -25,6 +26,8 @@ from botocore.exceptions import ClientError, ParamValidationError
 from client_backends import empty_and_delete, seaweed_client
 from helpers import mutate
 from seaweed import s3_client
+
+from deltaglider import create_client
 
 V1 = bytes(range(256)) * 400
 V2 = mutate(V1, seed=3, edits=8)
@@ -331,3 +334,59 @@ def test_a_304_carries_the_validators(clients: tuple[Any, Any]) -> None:
     finally:
         ours.delete_objects_recursive(Bucket=bucket, Prefix="")
         ours.delete_bucket(Bucket=bucket)
+
+
+def test_errors_carry_the_servers_request_id(clients: tuple[Any, Any]) -> None:
+    """Not one the package made up: the id of the server's answer the
+    error came from (what a support ticket needs)."""
+    _, ours = clients
+    bucket = f"diff-dg-{next(_NAMES)}"
+    ours.create_bucket(Bucket=bucket)
+    seen: list[str] = []
+
+    def record(http_response: Any, **_: Any) -> None:
+        seen.append(http_response.headers.get("x-amz-request-id", ""))
+
+    ours.meta.events.register("after-call.s3.GetObject", record)
+    try:
+        with pytest.raises(ClientError) as caught:
+            ours.get_object(Bucket=bucket, Key="rel/missing.zip")
+        request_id = caught.value.response["ResponseMetadata"]["RequestId"]
+        assert request_id in seen
+        assert caught.value.response["Error"]["RequestId"] == request_id
+    finally:
+        ours.meta.events.unregister("after-call.s3.GetObject", record)
+        ours.delete_bucket(Bucket=bucket)
+
+
+def test_a_listings_owner_is_the_objects(clients: tuple[Any, Any], tmp_path: Any) -> None:
+    """Each object's owner as the store lists it (SeaweedFS gives one), not
+    the account's from ListBuckets; a store that says none gives the
+    account's."""
+    raw, ours = clients
+    bucket = f"diff-dg-{next(_NAMES)}"
+    ours.create_bucket(Bucket=bucket)
+    try:
+        ours.put_object(Bucket=bucket, Key="o/a.zip", Body=V1)
+        listed = ours.service.storage.list_objects(bucket, "o/").objects
+        assert listed[0].owner is not None
+        expected = raw.list_objects_v2(Bucket=bucket, Prefix="o/", FetchOwner=True)
+        ours_listed = ours.list_objects_v2(Bucket=bucket, Prefix="o/", FetchOwner=True)
+        assert ours_listed["Contents"][0]["Owner"] == expected["Contents"][0]["Owner"]
+    finally:
+        ours.delete_objects_recursive(Bucket=bucket, Prefix="")
+        ours.delete_bucket(Bucket=bucket)
+    local = create_client(endpoint_url=(tmp_path / "store").as_uri())
+    local.create_bucket(Bucket="owned")
+    local.put_object(Bucket="owned", Key="o/a.zip", Body=V1)
+    storage = local.service.storage
+    plain = storage.list_objects
+
+    def with_owner(*args: Any, **kwargs: Any) -> Any:
+        page = plain(*args, **kwargs)
+        others = [dataclasses.replace(o, owner=("other-id", "Other")) for o in page.objects]
+        return dataclasses.replace(page, objects=others)
+
+    storage.list_objects = with_owner
+    item = local.list_objects_v2(Bucket="owned", FetchOwner=True)["Contents"][0]
+    assert item["Owner"] == {"DisplayName": "Other", "ID": "other-id"}

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import Header, decode_header, make_header
 from email.utils import format_datetime
@@ -77,6 +78,20 @@ def _decode_value(value: str) -> str:
         return str(make_header(decode_header(value)))
     except (ValueError, LookupError):
         return value
+
+
+@dataclass
+class _Outcome:
+    """Whether a call inside :meth:`S3Storage._errors` found its target
+    absent (an error code the caller expects)."""
+
+    absent: bool = False
+
+
+def _owner(listed: Mapping[str, str] | None) -> tuple[str, str] | None:
+    if not listed or "ID" not in listed:
+        return None
+    return listed["ID"], listed.get("DisplayName", "")
 
 
 def _raise_for(error: ClientError, bucket: str, key: str | None = None) -> None:
@@ -144,6 +159,20 @@ class S3Storage:
         )
         return cls(client)
 
+    @contextlib.contextmanager
+    def _errors(
+        self, bucket: str, key: str | None = None, *, absent: Collection[str] = ()
+    ) -> Iterator[_Outcome]:
+        """Run S3 calls, raising the port's exceptions for their errors; an
+        error whose code is in ``absent`` is no error: the outcome says so."""
+        outcome = _Outcome()
+        try:
+            yield outcome
+        except ClientError as error:
+            if _code(error) not in absent:
+                self._fail(error, bucket, key)
+            outcome.absent = True
+
     def _fail(self, error: ClientError, bucket: str, key: str | None = None) -> None:
         """Raise the port's exception for ``error``.  Some servers (SeaweedFS)
         deny access to a missing bucket instead of saying it is missing."""
@@ -168,14 +197,9 @@ class S3Storage:
 
     def head(self, bucket: str, key: str) -> ObjectHead | None:
         """The object's head, or None when it does not exist."""
-        try:
+        with self._errors(bucket, key, absent=_MISSING) as outcome:
             response = self.client.head_object(Bucket=bucket, Key=key)
-        except ClientError as error:
-            if _code(error) in _MISSING:
-                return None
-            self._fail(error, bucket, key)
-            raise
-        return self._head(key, response)
+        return None if outcome.absent else self._head(key, response)
 
     @staticmethod
     def _head(key: str, response: Mapping[str, Any]) -> ObjectHead:
@@ -195,11 +219,8 @@ class S3Storage:
         """A streaming body of the object (of the version ``if_match``
         names, when given); the caller closes it."""
         extra = {"IfMatch": if_match} if if_match else {}
-        try:
+        with self._errors(bucket, key):
             response = self.client.get_object(Bucket=bucket, Key=key, **extra)
-        except ClientError as error:
-            self._fail(error, bucket, key)
-            raise
         return self._head(key, response), cast(BinaryIO, response["Body"])
 
     def check_key(self, key: str) -> None:
@@ -231,7 +252,7 @@ class S3Storage:
         condition = {"IfNoneMatch": "*"} if if_none_match else {}
         if if_match is not None:
             condition = {"IfMatch": if_match}
-        try:
+        with self._errors(bucket, key):
             if isinstance(body, (bytes, bytearray, memoryview)):
                 response = self.client.put_object(
                     Bucket=bucket, Key=key, Body=bytes(body), **extra, **condition
@@ -240,9 +261,6 @@ class S3Storage:
             if condition:
                 return self._put_stream_conditionally(bucket, key, body, extra, condition)
             self.client.upload_fileobj(body, bucket, key, ExtraArgs=extra, Config=self._transfer)
-        except ClientError as error:
-            self._fail(error, bucket, key)
-            raise
         head = self.head(bucket, key)
         return head.etag if head is not None else ""
 
@@ -290,38 +308,27 @@ class S3Storage:
 
     def get_tags(self, bucket: str, key: str) -> dict[str, str]:
         """An object's tags."""
-        try:
+        with self._errors(bucket, key):
             response = self.client.get_object_tagging(Bucket=bucket, Key=key)
-        except ClientError as error:
-            self._fail(error, bucket, key)
-            raise
         return {t["Key"]: t["Value"] for t in response.get("TagSet", [])}
 
     def put_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
         """Replace an object's tags."""
         tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
-        try:
+        with self._errors(bucket, key):
             self.client.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
-        except ClientError as error:
-            self._fail(error, bucket, key)
-            raise
 
     def delete(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
         """Remove an object (only the version ``if_match`` names, when
         given); a missing object is not an error."""
         extra = {"IfMatch": if_match} if if_match else {}
-        try:
+        # Some servers (SeaweedFS) fail the condition of a missing key:
+        # removing what is already gone is not an error.
+        failed = {*_MISSING, "PreconditionFailed", "412"} if if_match else set()
+        with self._errors(bucket, key, absent=failed) as outcome:
             self.client.delete_object(Bucket=bucket, Key=key, **extra)
-        except ClientError as error:
-            if if_match and _code(error) in _MISSING:
-                return
-            # Some servers (SeaweedFS) fail the condition of a missing key:
-            # removing what is already gone is not an error.
-            failed = _code(error) in ("PreconditionFailed", "412")
-            if if_match and failed and self.head(bucket, key) is None:
-                return
-            self._fail(error, bucket, key)
-            raise
+        if outcome.absent and self.head(bucket, key) is not None:
+            raise PreconditionFailedError(f"s3://{bucket}/{key}: precondition failed")
 
     def copy(self, bucket: str, source_key: str, key: str) -> str:
         """A server-side copy (multipart for large objects), metadata kept,
@@ -333,11 +340,8 @@ class S3Storage:
             raise ObjectNotFoundError(f"s3://{bucket}/{source_key} does not exist")
         kept = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "StorageClass")
         extra = _put_fields({k: v for k, v in found.fields.items() if k in kept})
-        try:
+        with self._errors(bucket, source_key):
             self.client.copy(source, bucket, key, ExtraArgs=extra, Config=self._transfer)
-        except ClientError as error:
-            self._fail(error, bucket, source_key)
-            raise
         head = self.head(bucket, key)
         return head.etag if head is not None else ""
 
@@ -354,24 +358,24 @@ class S3Storage:
         max_keys: int = 1000,
     ) -> ListPage:
         """One ListObjectsV2 page."""
-        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        args: dict[str, Any] = {
+            "Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys, "FetchOwner": True,
+        }  # fmt: skip
         if delimiter:
             args["Delimiter"] = delimiter
         if token:
             args["ContinuationToken"] = token
         elif start_after:
             args["StartAfter"] = start_after
-        try:
+        with self._errors(bucket):
             response = self.client.list_objects_v2(**args)
-        except ClientError as error:
-            _raise_for(error, bucket)
-            raise
         objects = [
             ListedObject(
                 key=item["Key"],
                 size=int(item["Size"]),
                 etag=str(item.get("ETag", "")),
                 last_modified=_aware(item["LastModified"]),
+                owner=_owner(item.get("Owner")),
             )
             for item in response.get("Contents", [])
         ]
@@ -388,11 +392,8 @@ class S3Storage:
         uploads: list[PendingUpload] = []
         args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         while True:
-            try:
+            with self._errors(bucket):
                 response = self.client.list_multipart_uploads(**args)
-            except ClientError as error:
-                _raise_for(error, bucket)
-                raise
             uploads += [
                 PendingUpload(item["Key"], item["UploadId"], _aware(item["Initiated"]))
                 for item in response.get("Uploads", [])
@@ -404,13 +405,10 @@ class S3Storage:
 
     def abort_upload(self, bucket: str, upload: PendingUpload) -> None:
         """AbortMultipartUpload."""
-        try:
+        with self._errors(bucket, upload.key):
             self.client.abort_multipart_upload(
                 Bucket=bucket, Key=upload.key, UploadId=upload.upload_id
             )
-        except ClientError as error:
-            self._fail(error, bucket, upload.key)
-            raise
 
     # -- buckets -----------------------------------------------------------
 
@@ -420,34 +418,19 @@ class S3Storage:
         region = self.client.meta.region_name
         if region and region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        try:
+        with self._errors(bucket, absent={"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}):
             self.client.create_bucket(**args)
-        except ClientError as error:
-            if _code(error) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                return
-            _raise_for(error, bucket)
-            raise
 
     def delete_bucket(self, bucket: str) -> None:
         """Delete an empty bucket; a missing one is not an error."""
-        try:
+        with self._errors(bucket, absent={"NoSuchBucket"}):
             self.client.delete_bucket(Bucket=bucket)
-        except ClientError as error:
-            if _code(error) == "NoSuchBucket":
-                return
-            _raise_for(error, bucket)
-            raise
 
     def bucket_exists(self, bucket: str) -> bool:
         """Whether the bucket exists (and is reachable with these credentials)."""
-        try:
+        with self._errors(bucket, absent={"404", "NoSuchBucket", "NotFound"}) as outcome:
             self.client.head_bucket(Bucket=bucket)
-        except ClientError as error:
-            if _code(error) in ("404", "NoSuchBucket", "NotFound"):
-                return False
-            _raise_for(self._explained(error, bucket), bucket)
-            raise
-        return True
+        return not outcome.absent
 
     def list_buckets(self) -> list[BucketInfo]:
         """All buckets, by name."""

@@ -62,12 +62,23 @@ def client_error(
     status: int,
     exceptions: Any = None,
     headers: Mapping[str, str] | None = None,
+    cause: BaseException | None = None,
 ) -> ClientError:
     """A ClientError of the modeled class for ``code`` (plain ClientError
     for codes S3 does not model, as botocore does), from ``exceptions`` (a
     boto3 client's, so its ``exceptions.NoSuchKey`` catches it), with the
-    HTTP ``headers`` S3 sends with it."""
+    HTTP ``headers`` S3 sends with it; the request ids are those of the
+    server's answer that ``cause`` (an engine error) came from, if any."""
     metadata = response_metadata(status, headers)
+    if cause is not None:  # the server's ids, not made-up ones
+        server = _server_metadata(cause)
+        if server.get("RequestId"):
+            metadata["RequestId"] = server["RequestId"]
+            metadata["HostId"] = server.get("HostId", "")
+            sent = server.get("HTTPHeaders", {})
+            for name in ("x-amz-request-id", "x-amz-id-2"):
+                if name in sent:
+                    metadata["HTTPHeaders"][name] = sent[name]
     response: Any = {
         "Error": {"Code": code, "Message": message, "RequestId": metadata["RequestId"]},
         "ResponseMetadata": metadata,
@@ -92,5 +103,21 @@ def as_client_errors(
             if isinstance(exc, kind):
                 if head:  # a HEAD's answer has no body: its code is its status
                     code = str(status)
-                raise client_error(code, str(exc), operation, status, exceptions) from exc
+                raise client_error(
+                    code, str(exc), operation, status, exceptions, cause=exc
+                ) from exc
         raise
+
+
+def _server_metadata(error: BaseException) -> Mapping[str, Any]:
+    """The ``ResponseMetadata`` of the S3 answer an engine error came from
+    (the botocore ClientError in its chain of causes), or nothing."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ClientError):
+            metadata: Mapping[str, Any] = seen.response.get("ResponseMetadata", {})
+            return metadata
+        seen = seen.__cause__ or seen.__context__
+    return {}

@@ -123,8 +123,11 @@ class ListMethods(ClientBase):
             }
             if fetch_metadata:
                 item["Metadata"] = compression_metadata(entry, described.get(entry.key))
-            if fetch_owner:
-                item["Owner"] = self._owner()
+            if fetch_owner:  # the object's, as S3 lists it; else the account's
+                owner = entry.owner
+                item["Owner"] = (
+                    {"DisplayName": owner[1], "ID": owner[0]} if owner else self._owner()
+                )
             contents.append(item)
         contents.sort(key=lambda c: c["Key"].encode("utf-8", "surrogateescape"))
         response: dict[str, Any] = {

@@ -33,6 +33,8 @@ class LogicalEntry:
     file_size: int | None = None
     """A delta's file size, where its size marker gave it (see
     :mod:`deltaglider.core.size_markers`); None when unknown."""
+    owner: tuple[str, str] | None = None
+    """The stored object's owner (ID, display name), where the store says."""
 
     @property
     def is_delta(self) -> bool:
@@ -135,7 +137,7 @@ def _collect(
             if cut >= 0:
                 prefixes.add(key[: cut + len(delimiter)])
                 continue
-        entry = LogicalEntry(key, obj.key, obj.size, obj.etag, obj.last_modified)
+        entry = LogicalEntry(key, obj.key, obj.size, obj.etag, obj.last_modified, owner=obj.owner)
         if key in objects:
             doubles[key] = entry
         else:

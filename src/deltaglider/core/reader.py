@@ -137,8 +137,9 @@ class Reader(Room):
         (a snapshot of both names at once) says which form is there, if
         any, before the key is called absent."""
         forms = physical_forms(key)
+        misses: list[ObjectNotFoundError] = []  # the store's answers, kept as the cause
         for physical in forms:
-            opened = self._open_form(bucket, key, physical)
+            opened = self._open_form(bucket, key, physical, misses)
             if opened is not None:
                 # a key read as is first was just found absent as is
                 return self._open_current(bucket, key, opened, check=physical == forms[0])
@@ -148,10 +149,11 @@ class Reader(Room):
             if not listed:
                 break
             for physical in listed:
-                opened = self._open_form(bucket, key, physical)
+                opened = self._open_form(bucket, key, physical, misses)
                 if opened is not None:
                     return self._open_current(bucket, key, opened, check=True)
-        raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist")
+        cause = misses[-1] if misses else None
+        raise ObjectNotFoundError(f"s3://{bucket}/{key} does not exist") from cause
 
     def _current(self, bucket: str, key: str, delta: ObjectHead) -> ObjectHead:
         """The head of the key's current form, given its delta's: the form
@@ -165,18 +167,19 @@ class Reader(Room):
         head, body = opened
         if check and head.key != key and self._current(bucket, key, head) is not head:
             body.close()
-            replaced = self._open_form(bucket, key, key)
+            replaced = self._open_form(bucket, key, key, [])
             if replaced is None:  # removed since its HEAD: look again
                 return self.open(bucket, key)
             head, body = replaced
         return self.describe(bucket, head), body
 
     def _open_form(
-        self, bucket: str, key: str, physical: str
+        self, bucket: str, key: str, physical: str, misses: list[ObjectNotFoundError]
     ) -> tuple[ObjectHead, BinaryIO] | None:
         try:
             head, body = self.storage.open(bucket, physical)
-        except ObjectNotFoundError:
+        except ObjectNotFoundError as missing:
+            misses.append(missing)
             return None
         if self.describe(bucket, head).key == key:
             return head, body

@@ -58,6 +58,8 @@ class ListedObject:
     size: int
     etag: str
     last_modified: datetime
+    owner: tuple[str, str] | None = None
+    """The object's owner (ID, display name), where the store says."""
 
 
 @dataclass(frozen=True)
