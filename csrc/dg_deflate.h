@@ -32,19 +32,29 @@ typedef struct {
 /* The vendored zlib's version string ("1.3.1"). */
 const char *dg_zlib_version(void);
 
+/* Deflate parameters with the memory their streams use kept between uses
+ * (allocating some 256 KiB per small member of a large archive cost more
+ * than its deflate); every use is a fresh stream, so its output is the one
+ * deflateInit2 gives.  One thread at a time. */
+typedef struct dg_deflater dg_deflater;
+
+/* NULL with *error set (DG_DEFLATE_ERR_PARAMS or _NOMEM) on failure. */
+dg_deflater *dg_deflater_new(const dg_deflate_params *params, int *error);
+void dg_deflater_free(dg_deflater *deflater);
+
 /* Deflate in[0..in_len) and compare the output with expected[0..expected_len)
  * as it is produced, stopping at the first difference.  With probe > 0 it
  * stops as soon as probe output bytes matched: a cheap way to rule
  * parameters out before a full try.  Returns DG_DEFLATE_OK when the output
  * matches (all of it, with the stream finished, when probe is 0),
  * DG_DEFLATE_MISMATCH at the first differing or extra byte, or an error. */
-int dg_deflate_matches(const dg_deflate_params *params, const uint8_t *in, size_t in_len,
+int dg_deflate_matches(dg_deflater *deflater, const uint8_t *in, size_t in_len,
                        const uint8_t *expected, size_t expected_len, size_t probe);
 
 /* Deflate in[0..in_len) into out, which must receive exactly out_len bytes:
  * DG_DEFLATE_ERR_OUTPUT when the stream is longer or shorter. */
-int dg_deflate(const dg_deflate_params *params, const uint8_t *in, size_t in_len,
-               uint8_t *out, size_t out_len);
+int dg_deflate(dg_deflater *deflater, const uint8_t *in, size_t in_len, uint8_t *out,
+               size_t out_len);
 /* cdef-end */
 
 #endif

@@ -9,7 +9,9 @@ release the GIL.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from deltaglider._xdelta3 import ffi, lib
 from deltaglider.archive.errors import CorruptContentsDeltaError
@@ -115,9 +117,25 @@ class ParamSearch:
         return None
 
 
-def _c_params(params: Params) -> object:
-    fields = [params.level, params.window_bits, params.mem_level, params.strategy]
-    return ffi.new("dg_deflate_params *", fields)
+_threads = threading.local()  # each thread's deflaters, by parameters
+
+
+def _deflater(params: Params) -> Any:
+    """This thread's deflate stream for ``params``, set up once."""
+    kept: dict[Params, Any] | None = getattr(_threads, "deflaters", None)
+    if kept is None:
+        kept = _threads.deflaters = {}
+    deflater = kept.get(params)
+    if deflater is None:
+        fields = [params.level, params.window_bits, params.mem_level, params.strategy]
+        error = ffi.new("int *")
+        made = lib.dg_deflater_new(ffi.new("dg_deflate_params *", fields), error)
+        if made == ffi.NULL:
+            if error[0] == lib.DG_DEFLATE_ERR_NOMEM:
+                raise MemoryError("deflate: out of memory")
+            raise CorruptContentsDeltaError(f"invalid deflate parameters {params}")
+        deflater = kept[params] = ffi.gc(made, lib.dg_deflater_free)
+    return deflater
 
 
 def _matches(
@@ -125,7 +143,7 @@ def _matches(
 ) -> bool:
     with ffi.from_buffer(content) as c_in, ffi.from_buffer(compressed) as c_compressed:
         rc = lib.dg_deflate_matches(
-            _c_params(params), c_in, len(content), c_compressed, len(compressed), probe
+            _deflater(params), c_in, len(content), c_compressed, len(compressed), probe
         )
     if rc == lib.DG_DEFLATE_ERR_NOMEM:
         raise MemoryError("deflate: out of memory")
@@ -140,7 +158,7 @@ def deflate(params: Params, content: bytes | bytearray | memoryview, size: int) 
     # failed call's traceback, a memoryview's export met the garbage
     # collector's cycle clearing and crashed the process.
     with ffi.from_buffer(content) as c_in, ffi.from_buffer(out) as c_out:
-        rc = lib.dg_deflate(_c_params(params), c_in, len(content), c_out, size)
+        rc = lib.dg_deflate(_deflater(params), c_in, len(content), c_out, size)
     if rc == lib.DG_DEFLATE_ERR_NOMEM:
         raise MemoryError("deflate: out of memory")
     if rc != lib.DG_DEFLATE_OK:

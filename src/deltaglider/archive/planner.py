@@ -17,16 +17,17 @@ data is delta-encoded against.
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import dataclasses
 import hashlib
 import os
 import re
 import struct
 import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from deltaglider.archive import containers
 from deltaglider.archive.deflate import Params, ParamSearch
@@ -369,26 +370,18 @@ class Planner:
         self.directory = directory[0] if directory else []
         items: list[_Gap | Copy | _Expanded] = []
         pos = 0
-        workers = min(os.cpu_count() or 1, 4)
-        with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-            for start in range(0, len(found), _BATCH):
-                batch = found[start : start + _BATCH]
-                changed = [member for member in batch if self._changed_deflated(member)]
-                inflated = dict(
-                    zip(changed, pool.map(self._inflated, changed) if pool else
-                        map(self._inflated, changed), strict=True)
-                )  # fmt: skip
-                for member in batch:
-                    analysis = inflated.get(member)
-                    items.append(_Gap(pos, member.data))
-                    mark = len(self.data)
-                    member_ops = self._member(member, analysis)
-                    if len(member_ops) == 1 and isinstance(member_ops[0], Copy):
-                        items.append(member_ops[0])
-                    else:
-                        items.append(_Expanded(member_ops, self.data[mark:]))
-                    del self.data[mark:]
-                    pos = member.end
+        for batch, inflated in self._inflated_batches(found):
+            for member in batch:
+                analysis = inflated.get(member)
+                items.append(_Gap(pos, member.data))
+                mark = len(self.data)
+                member_ops = self._member(member, analysis)
+                if len(member_ops) == 1 and isinstance(member_ops[0], Copy):
+                    items.append(member_ops[0])
+                else:
+                    items.append(_Expanded(member_ops, self.data[mark:]))
+                del self.data[mark:]
+                pos = member.end
         items.append(_Gap(pos, len(self.target)))
         ops: list[Op] = []
         merged = self._copied(items)
@@ -515,6 +508,37 @@ class Planner:
                 self._piece_bytes(Source(base.offset, base.size, base.flags | GUNZIP))
                 inner = self._gzip_members(memoryview(content), 1)
         return _Inflated(content, params, inner)
+
+    def _inflated_batches(
+        self, found: list[containers.ZipMember]
+    ) -> Iterator[tuple[list[containers.ZipMember], dict[containers.ZipMember, _Inflated | None]]]:
+        """The members in batches, each with its changed deflated members
+        inflated and their parameters found: on worker threads, a few
+        batches ahead of the one being planned (one thread hand-off per
+        batch, not per member, and the workers never wait for the plan)."""
+        batches = (found[start : start + _BATCH] for start in range(0, len(found), _BATCH))
+        workers = min(os.cpu_count() or 1, 4)
+        if workers == 1:
+            for batch in batches:
+                changed = [m for m in batch if self._changed_deflated(m)]
+                yield batch, {m: self._inflated(m) for m in changed}
+            return
+
+        def inflate(changed: list[containers.ZipMember]) -> dict[Any, _Inflated | None]:
+            return {member: self._inflated(member) for member in changed}
+
+        with ThreadPoolExecutor(workers) as pool:
+            ahead: collections.deque[tuple[list[Any], Future[dict[Any, _Inflated | None]]]]
+            ahead = collections.deque()
+            for batch in batches:
+                changed = [m for m in batch if self._changed_deflated(m)]
+                ahead.append((batch, pool.submit(inflate, changed)))
+                if len(ahead) > workers:
+                    done, future = ahead.popleft()
+                    yield done, future.result()
+            while ahead:
+                done, future = ahead.popleft()
+                yield done, future.result()
 
     def _search(self, level: int) -> ParamSearch:
         """This thread's parameter search for zip members (0) or gzip (1)."""

@@ -77,8 +77,11 @@ def _size(meta: Mapping[str, str], field: str, where: str) -> int:
     value = read(meta, field)
     if value is None:
         raise MetadataError(f"{where}: no {aliases(field)[0]} metadata")
-    if not (value.isascii() and value.isdigit()):  # int() would take other scripts, " 5", "1_0"
+    digits = value.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):  # int() takes other scripts, " 5", "1_0"
         raise MetadataError(f"{where}: {aliases(field)[0]} is not a size: {value!r}")
+    if digits != value:
+        raise MetadataError(f"{where}: {aliases(field)[0]} is negative: {value}")
     return int(value)
 
 
