@@ -650,3 +650,40 @@ def test_transfer_callbacks_report_bytes_as_they_move(
     small: list[int] = []
     client.upload_fileobj(io.BytesIO(V1), bucket, "cb/a.zip", Callback=small.append)
     assert small == [len(V1)]
+
+
+def test_downloads_of_missing_keys_raise_404_as_boto3s_transfers_do(
+    backend: Backend,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    client, bucket = backend
+    target = tmp_path / "out.zip"
+    for call in (
+        lambda: client.download_file(bucket, "d/missing.zip", str(target)),
+        lambda: client.download_fileobj(bucket, "d/missing.zip", io.BytesIO()),
+        lambda: client.download_file(f"{bucket}-none", "d/a.zip", str(target)),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert error.value.response["Error"]["Code"] == "404"
+        assert error.value.operation_name == "HeadObject"
+    assert not target.exists()
+
+
+def test_url_encoded_listings(backend: Backend) -> None:  # noqa: F811
+    client, bucket = backend
+    for key in ("enc/asdf+b.zip", "enc/a b/c.txt", "enc/\u00fc.zip"):
+        client.put_object(Bucket=bucket, Key=key, Body=V1)
+    encoded = client.list_objects_v2(Bucket=bucket, Prefix="enc/", EncodingType="url")
+    assert [o["Key"] for o in encoded["Contents"]] == [
+        "enc/a%20b/c.txt",
+        "enc/asdf%2Bb.zip",
+        "enc/%C3%BC.zip",
+    ]
+    plain = client.list_objects_v2(Bucket=bucket, Prefix="enc/", Delimiter="/")
+    assert [o["Key"] for o in plain["Contents"]] == ["enc/asdf+b.zip", "enc/\u00fc.zip"]
+    grouped = client.list_objects(Bucket=bucket, Prefix="enc/", Delimiter="/", EncodingType="url")
+    assert grouped["CommonPrefixes"] == [{"Prefix": "enc/a%20b/"}]
+    with pytest.raises(ClientError) as error:
+        client.list_objects_v2(Bucket=bucket, EncodingType="base64")
+    assert error.value.response["Error"]["Code"] == "InvalidArgument"

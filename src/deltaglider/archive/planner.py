@@ -51,6 +51,7 @@ from deltaglider.archive.runs import unchanged_runs
 
 _DIGITS = re.compile(rb"[0-9]+")
 _BATCH = 64  # members inflated and searched at once, on all cores
+_TINY = 64  # compressed bytes below which a changed member is carried as it is
 _MATCHED_CHANGE = 256  # changed bytes past which a piece is matched against
 
 
@@ -474,9 +475,12 @@ class Planner:
             return None
         return other
 
-    def _changed_deflated(self, member: containers.ZipMember) -> bool:
-        """Whether a member is deflated and not the same as its counterpart."""
-        if member.method != 8 or member.encrypted:
+    def _worth_inflating(self, member: containers.ZipMember) -> bool:
+        """Whether a member is deflated, not the same as its counterpart,
+        and not tiny: a stream of a few dozen bytes is about its content's
+        size, and inflating, matching and re-deflating each of 50,000 such
+        members cost many times a plain delta of them (they are carried)."""
+        if member.method != 8 or member.encrypted or member.end - member.data < _TINY:
             return False
         other = self._counterpart(member.name)
         compressed = self.target[member.data : member.end]
@@ -520,7 +524,7 @@ class Planner:
         workers = min(os.cpu_count() or 1, 4)
         if workers == 1:
             for batch in batches:
-                changed = [m for m in batch if self._changed_deflated(m)]
+                changed = [m for m in batch if self._worth_inflating(m)]
                 yield batch, {m: self._inflated(m) for m in changed}
             return
 
@@ -531,7 +535,7 @@ class Planner:
             ahead: collections.deque[tuple[list[Any], Future[dict[Any, _Inflated | None]]]]
             ahead = collections.deque()
             for batch in batches:
-                changed = [m for m in batch if self._changed_deflated(m)]
+                changed = [m for m in batch if self._worth_inflating(m)]
                 ahead.append((batch, pool.submit(inflate, changed)))
                 if len(ahead) > workers:
                     done, future = ahead.popleft()

@@ -181,15 +181,19 @@ class _Reader:
         return self.data[self.pos - 1]
 
     def varint(self) -> int:
+        data, start = self.data, self.pos
         value = shift = 0
-        while True:
-            byte = self.byte()
+        end = min(start + 10, len(data))  # 10 bytes hold 64 bits
+        for pos in range(start, end):
+            byte = data[pos]
             value |= (byte & 0x7F) << shift
             if not byte & 0x80:
+                self.pos = pos + 1
                 return value
             shift += 7
-            if shift > 63:
-                raise CorruptContentsDeltaError("a recipe number is too long")
+        if end == len(data):
+            raise CorruptContentsDeltaError("the recipe is truncated")
+        raise CorruptContentsDeltaError("a recipe number is too long")
 
 
 def split(payload: bytes | memoryview) -> tuple[Recipe, memoryview, int]:
