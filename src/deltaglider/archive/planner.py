@@ -149,8 +149,9 @@ class Plan:
     @property
     def useful(self) -> bool:
         """Whether it does better than the file's bytes: something copied
-        or re-deflated."""
-        return any(not isinstance(op, Lit) for op in self.ops)
+        or re-deflated (a directory's relative offsets alone, every member
+        carried, make a larger delta than the plain one)."""
+        return any(not isinstance(op, (Lit, Directory)) for op in self.ops)
 
 
 class Planner:
