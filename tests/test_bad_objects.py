@@ -21,17 +21,24 @@ V2 = mutate(V1, seed=3, edits=10)
 NOTES = b"a plain object some other tool stored under a .delta name\n"
 
 
-def plant_bad_objects(client: DeltaGliderClient, bucket: str) -> None:
-    """rel/a.zip and rel/b.zip stored by us; rel/notes.delta written
-    without our metadata; rel/b.zip.delta's dg-file-size damaged."""
+def store_with_damaged_delta(client: DeltaGliderClient, bucket: str, **fields: str) -> None:
+    """rel/a.zip and rel/b.zip stored by us, then rel/b.zip.delta's metadata
+    rewritten with ``fields`` (``dg_file_size`` for ``dg-file-size``)."""
     client.put_object(Bucket=bucket, Key="rel/a.zip", Body=V1)
     client.put_object(Bucket=bucket, Key="rel/b.zip", Body=V2)
     storage = client.service.storage
-    storage.put(bucket, "rel/notes.delta", NOTES, {"origin": "other-tool"})
     head, body = storage.open(bucket, "rel/b.zip.delta")
     with body:
         delta = body.read()
-    storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, "dg-file-size": "lots"})
+    damaged = {name.replace("_", "-"): value for name, value in fields.items()}
+    storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, **damaged})
+
+
+def plant_bad_objects(client: DeltaGliderClient, bucket: str) -> None:
+    """rel/a.zip and rel/b.zip stored by us; rel/notes.delta written
+    without our metadata; rel/b.zip.delta's dg-file-size damaged."""
+    store_with_damaged_delta(client, bucket, dg_file_size="lots")
+    client.service.storage.put(bucket, "rel/notes.delta", NOTES, {"origin": "other-tool"})
 
 
 def test_listings_and_reads_go_on_past_bad_objects(
@@ -127,13 +134,7 @@ def test_a_reference_key_outside_the_bucket_is_damage_not_a_crash(
     """verify() raised (InvalidKeyError from the local store) for a
     dg-ref-key that climbs with '..'; now it is damaged metadata."""
     client, bucket = backend
-    client.put_object(Bucket=bucket, Key="rel/a.zip", Body=V1)
-    client.put_object(Bucket=bucket, Key="rel/b.zip", Body=V2)
-    storage = client.service.storage
-    head, body = storage.open(bucket, "rel/b.zip.delta")
-    with body:
-        delta = body.read()
-    storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, "dg-ref-key": reference})
+    store_with_damaged_delta(client, bucket, dg_ref_key=reference)
     result = client.verify_object(f"s3://{bucket}/rel/b.zip")
     assert not result.valid
     assert "is not a key of the bucket" in (result.details or "")
@@ -146,14 +147,8 @@ def test_sizes_in_other_digits_are_damage(
     backend: tuple[DeltaGliderClient, str],  # noqa: F811
 ) -> None:
     client, bucket = backend
-    client.put_object(Bucket=bucket, Key="rel/a.zip", Body=V1)
-    client.put_object(Bucket=bucket, Key="rel/b.zip", Body=V2)
-    storage = client.service.storage
-    head, body = storage.open(bucket, "rel/b.zip.delta")
-    with body:
-        delta = body.read()
     arabic = "".join(chr(0x0660 + int(d)) for d in str(len(V2)))
-    storage.put(bucket, "rel/b.zip.delta", delta, {**head.metadata, "dg-file-size": arabic})
+    store_with_damaged_delta(client, bucket, dg_file_size=arabic)
     assert not client.verify(f"s3://{bucket}/rel/b.zip")
 
 
