@@ -390,3 +390,28 @@ def test_a_listings_owner_is_the_objects(clients: tuple[Any, Any], tmp_path: Any
     storage.list_objects = with_owner
     item = local.list_objects_v2(Bucket="owned", FetchOwner=True)["Contents"][0]
     assert item["Owner"] == {"DisplayName": "Other", "ID": "other-id"}
+
+
+def test_a_hook_that_breaks_the_packages_requests_still_raises_client_error(
+    clients: tuple[Any, Any],
+) -> None:
+    """A handler adding If-Match to every PutObject made the package's own
+    conditional writes fail until it gave up with a DeltaGliderError, not a
+    botocore ClientError (README, "Event hooks")."""
+    _, ours = clients
+    bucket = f"diff-dg-{next(_NAMES)}"
+    ours.create_bucket(Bucket=bucket)
+
+    def if_match(params: dict[str, Any], **_: Any) -> None:
+        params["headers"]["If-Match"] = '"0123456789abcdef0123456789abcdef"'
+
+    ours.meta.events.register("before-call.s3.PutObject", if_match)
+    try:
+        for key in ("h/a.zip", "h/notes.txt"):
+            with pytest.raises(ClientError) as caught:
+                ours.put_object(Bucket=bucket, Key=key, Body=V1)
+            assert caught.value.response["Error"]["Code"]
+    finally:
+        ours.meta.events.unregister("before-call.s3.PutObject", if_match)
+        ours.delete_objects_recursive(Bucket=bucket, Prefix="")
+        ours.delete_bucket(Bucket=bucket)
