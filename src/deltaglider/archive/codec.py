@@ -79,7 +79,7 @@ def encode(
     budget = None if max_size is None else max_size - len(head)
     if budget is not None and budget <= 0:
         raise xdelta.DeltaTooLargeError(f"the recipe alone is {len(head)} bytes")
-    pieces = zip(plan.source, plan.sources, strict=True)
+    pieces = zip(plan.source_parts, plan.sources, strict=True)
     matched = joined([piece for piece, source in pieces if source.flags & MATCHED])
     # LZMA on top of the delta pays on contents (20 % on wheels) and costs
     # more than it saves on compressed bytes carried as they are.

@@ -18,7 +18,6 @@ data is delta-encoded against.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import hashlib
 import os
 import re
@@ -31,11 +30,10 @@ from typing import Any
 
 from deltaglider.archive import containers
 from deltaglider.archive.deflate import Params, ParamSearch
-from deltaglider.archive.rebuild import PieceTooLargeError, source_piece
+from deltaglider.archive.pieces import ExpansionBudget, SourcePieces
 from deltaglider.archive.recipe import (
     GUNZIP,
     INFLATE,
-    MATCHED,
     SKELETON,
     SLICE,
     Copy,
@@ -86,28 +84,6 @@ class _Inflated:
     inner: list[_GzipPart] | None
 
 
-class ExpansionBudget:
-    """Uncompressed bytes one plan may hold in all, the target's members
-    and the reference's pieces alike, shared by the planner's threads.  An
-    expansion takes its room before it runs (and is bounded by it), then
-    gives back what it did not use."""
-
-    def __init__(self, limit: int) -> None:
-        self._left = limit
-        self._lock = threading.Lock()
-
-    def take(self, most: int) -> int:
-        """Room for up to ``most`` bytes: what is left, if less."""
-        with self._lock:
-            room = min(most, self._left)
-            self._left -= room
-            return room
-
-    def give_back(self, unused: int) -> None:
-        with self._lock:
-            self._left += unused
-
-
 def _base(member: containers.ZipMember) -> Source:
     """The source piece of a reference member's content."""
     return Source(member.data, member.end - member.data, INFLATE if member.method == 8 else 0)
@@ -138,7 +114,8 @@ class Plan:
     ops: list[Op]
     data: list[bytes | memoryview]
     sources: list[Source]
-    source: list[bytes | memoryview]
+    source_parts: list[bytes | memoryview]
+    """Each source's bytes, in the same order."""
     wholes: dict[Source, bytes | memoryview]
     """The whole pieces the sources were built from (so a check of the
     recipe need not build them again)."""
@@ -164,28 +141,19 @@ class Planner:
         self.target_index = containers.ZipIndex(self.target)
         self.nested = nested
         self._local = threading.local()  # each thread's parameter searches
-        self._built: dict[Source, bytes | memoryview] = {}  # pieces built ahead
-        self._whole: dict[Source, bytes | memoryview] = {}  # what slices are cut from
         self.data: list[bytes | memoryview] = []
-        self.sources: dict[Source, int] = {}  # each piece's index in source
-        self.source: list[bytes | memoryview] = []
-        self.offsets: list[int] = []
-        self.matched: set[Source] = set()  # pieces the data is encoded against
-        self.source_size = 0
         self.deflated: dict[tuple[int, bytes], memoryview] = {}
         self.budget = ExpansionBudget(containers.expansion_limit(len(self.target)))
+        self.pieces = SourcePieces(self.ref, self.ref_index, self.budget)
         self.carried = 0
 
     def plan(self, kind: str) -> Plan:
         ops = self._zip() if kind == "zip" else self._gzip_file()
-        sources = [
-            dataclasses.replace(s, flags=s.flags | (MATCHED if s in self.matched else 0))
-            for s in self.sources
-        ]
-        wholes = {s: p for s, p in self._built.items() if not s.flags & SLICE} | self._whole
+        pieces = self.pieces
         return Plan(
-            _joined(ops), self.data, sources, self.source, wholes, self.deflated, self.carried
-        )
+            _joined(ops), self.data, pieces.flagged(), pieces.parts, pieces.wholes(),
+            self.deflated, self.carried,
+        )  # fmt: skip
 
     # -- pieces -------------------------------------------------------------
 
@@ -198,61 +166,22 @@ class Planner:
         self.carried += len(compressed)
         return self._lit(compressed)
 
-    def _piece(self, source: Source, *, matched: bool = False) -> tuple[int, memoryview]:
-        """A piece of the source (added once): its offset there and bytes;
-        ``matched`` if the data stream is to be encoded against it."""
-        if matched:
-            self.matched.add(source)
-        if source not in self.sources:
-            self.sources[source] = len(self.source)
-            self.offsets.append(self.source_size)
-            self.source.append(self._piece_bytes(source))
-            self.source_size += len(self.source[-1])
-        index = self.sources[source]
-        return self.offsets[index], memoryview(self.source[index])
-
-    def _piece_bytes(self, source: Source) -> bytes | memoryview:
-        """A piece's bytes, built as the decoder builds them, once (any
-        thread may build them ahead)."""
-        piece = self._built.get(source)
-        if piece is None:
-            expands = source.flags & (INFLATE | GUNZIP) and source.whole not in self._whole
-            # As much as one stream of its size may expand to (twice for a
-            # gzip stream inside a member), not all that is left: other
-            # threads are expanding members too.
-            stages = 2 if source.flags & INFLATE and source.flags & GUNZIP else 1
-            room = (
-                self.budget.take(stages * containers.expansion_limit(source.size)) if expands else 0
-            )
-            try:
-                piece = source_piece(
-                    self.ref, source, self.ref_index, self._whole, room if expands else None
-                )
-            except PieceTooLargeError:
-                self.budget.give_back(room)
-                raise  # the plan is abandoned: the file takes the plain delta
-            whole = self._whole.get(source.whole)
-            expanded = len(whole) if expands and isinstance(whole, bytes) else 0
-            self.budget.give_back(room - expanded)
-            self._built[source] = piece
-        return piece
-
     def _against(self, content: memoryview, source: Source | None) -> list[Op] | None:
         """``content`` as runs of a source piece around what changed, when
         unchanged runs cover most of it (the piece is matched against the
         data stream where more than a little changed)."""
         if source is None:
             return None
-        offset, piece = self._piece(source)
+        offset, piece = self.pieces.add(source)
         runs = unchanged_runs(content, piece)
         if runs is None:
-            self.matched.add(source)
+            self.pieces.matched.add(source)
             return None
         prefix, suffix = runs
         if prefix == len(content) == len(piece):
             return [Src(offset, prefix)]
         if len(content) - suffix - prefix > _MATCHED_CHANGE:
-            self.matched.add(source)
+            self.pieces.matched.add(source)
         ops: list[Op] = []
         if prefix:
             ops.append(Src(offset, prefix))
@@ -328,7 +257,7 @@ class Planner:
         entries = containers.tar_entries(content)
         if base is None or not entries:
             return None
-        offset, piece = self._piece(base)
+        offset, piece = self.pieces.add(base)
         theirs: dict[tuple[int, bytes], containers.TarEntry] = {}
         for entry in containers.tar_entries(piece) or []:
             theirs.setdefault(_tar_key(entry), entry)
@@ -347,7 +276,7 @@ class Planner:
                 continue
             ops.append(self._lit(content[data : entry.end]))
             if other is not None:
-                self._piece(
+                self.pieces.add(
                     Source(
                         base.offset,
                         base.size,
@@ -461,12 +390,12 @@ class Planner:
         self.by_shape: dict[bytes, containers.ZipMember] = {}
         found = self.ref_index.members
         if found is None:
-            self._piece(Source(0, len(self.ref), 0), matched=True)
+            self.pieces.add(Source(0, len(self.ref), 0), matched=True)
             return
         for member in found:
             self.by_shape.setdefault(_DIGITS.sub(b"#", member.name), member)
         # Its local headers and directory: the target's are mostly found there.
-        self._piece(Source(0, len(self.ref), SKELETON), matched=True)
+        self.pieces.add(Source(0, len(self.ref), SKELETON), matched=True)
 
     def _counterpart(self, name: bytes) -> containers.ZipMember | None:
         """The reference's member of that name, or of that name but for its
@@ -512,13 +441,13 @@ class Planner:
         inner = None
         if params is not None and other is not None:
             base = _base(other)
-            piece = memoryview(self._piece_bytes(base))
+            piece = memoryview(self.pieces.bytes_of(base))
             if (
                 self.nested
                 and containers.kind(content) == "gzip"
                 and not unchanged_runs(memoryview(content), piece)
             ):
-                self._piece_bytes(Source(base.offset, base.size, base.flags | GUNZIP))
+                self.pieces.bytes_of(Source(base.offset, base.size, base.flags | GUNZIP))
                 inner = self._gzip_members(memoryview(content), 1)
         return _Inflated(content, params, inner)
 
@@ -593,7 +522,7 @@ class Planner:
             inner = None if base is None else Source(base.offset, base.size, base.flags | GUNZIP)
             ops = self._gzip(content, inner, 1, members)
             if any(isinstance(op, Deflate) for op in ops):
-                self.matched.discard(base)  # the data holds the inner content
+                self.pieces.matched.discard(base)  # the data holds the inner content
                 return _joined(ops)
             del self.data[mark:]
         return [self._lit(content)]
