@@ -385,6 +385,26 @@ class ServiceBehaviour:
         service.get(ObjectKey(BUCKET, "big/app-3.zip"), out)
         assert out.read_bytes() == V3
 
+    def test_an_output_that_fails_is_not_called_a_damaged_delta(
+        self, service: DeltaService, storage: StoragePort, tmp_path: Path
+    ) -> None:
+        """A full disk while a streamed delta is rebuilt is the disk's error;
+        it was reported as "the delta is damaged" (the codec's contract now
+        says which errors are the delta's)."""
+        service.put_bytes(BUCKET, "so/a.zip", V1)
+        service.put_bytes(BUCKET, "so/b.zip", V2)
+        service.stream_threshold = 100_000
+        stored, body = service.reader.open(BUCKET, "so/b.zip")
+        assert stored.is_delta
+        assert not service.reader.in_memory(stored)
+
+        class Full:
+            def write(self, data: bytes | bytearray | memoryview) -> int:
+                raise OSError(28, "No space left on device")
+
+        with pytest.raises(OSError, match="No space left on device"):
+            service.reader.rebuild(stored, body, Full())
+
     def test_streamed_get_never_exposes_unverified_bytes(
         self, service: DeltaService, storage: StoragePort, tmp_path: Path
     ) -> None:

@@ -3,15 +3,22 @@ built on it, as the engine's DiffPort."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import IO, BinaryIO, cast
 
 from deltaglider import archive, xdelta
 from deltaglider.adapters.memory_budget import MemoryBudget
-from deltaglider.ports.codec import DeltaTooLargeError, Sink, UnsupportedDeltaError
+from deltaglider.ports.codec import (
+    CorruptDeltaError,
+    DeltaTooLargeError,
+    Sink,
+    UnsupportedDeltaError,
+)
 from deltaglider.xdelta.header import external_compression
 from deltaglider.xdelta.options import DEFAULT_LEVEL, LEVEL_MATCHERS, plan_source
 from deltaglider.xdelta.streaming import DECODE_CACHE_BYTES
@@ -67,11 +74,10 @@ class XDeltaCodec:
         """Rebuild exactly ``size`` bytes, straight into the returned buffer
         (no second copy of the file in memory)."""
         out = bytearray(size)
-        written = xdelta.decode_into(reference, delta, out)
+        with _decoding():
+            written = xdelta.decode_into(reference, delta, out)
         if written != size:
-            raise xdelta.CorruptDeltaError(
-                f"decode: the delta produced {written} bytes, expected {size}"
-            )
+            raise CorruptDeltaError(f"decode: the delta produced {written} bytes, expected {size}")
         return out
 
     def encode_stream(
@@ -96,14 +102,16 @@ class XDeltaCodec:
         reach that far back, and each block read again from the encrypted
         cache is decrypted again (a 64 MiB cache made a 1 GiB get 8x slower)."""
         window = plan_source(_size(reference), _STEP, self.budget.total, streaming=True).window
-        return xdelta.decode_file(
-            reference, delta, cast(IO[bytes], out), size=size,
-            cache_bytes=max(window, DECODE_CACHE_BYTES),
-        )  # fmt: skip
+        with _decoding():
+            return xdelta.decode_file(
+                reference, delta, cast(IO[bytes], out), size=size,
+                cache_bytes=max(window, DECODE_CACHE_BYTES),
+            )  # fmt: skip
 
     def external_compression(self, delta_start: bytes) -> tuple[str, str] | None:
         """External-compression markers, read from the delta's first bytes."""
-        return external_compression(xdelta.read_app_header(delta_start))
+        with _decoding():
+            return external_compression(xdelta.read_app_header(delta_start))
 
     contents_format = archive.FORMAT
     deflate_implementation = archive.IMPLEMENTATION
@@ -129,10 +137,21 @@ class XDeltaCodec:
         self, reference: bytes, delta: bytes, *, size: int, deflate: str
     ) -> bytearray:
         """Rebuild a contents delta."""
-        try:
+        with _decoding():
             return archive.decode(reference, delta, size=size, implementation=deflate)
-        except archive.UnsupportedDeflateError as exc:
-            raise UnsupportedDeltaError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _decoding() -> Iterator[None]:
+    """The port's decode contract: what a delta's bytes do not allow is
+    CorruptDeltaError (or UnsupportedDeltaError: another deflate); errors
+    of the streams around it pass through."""
+    try:
+        yield
+    except archive.UnsupportedDeflateError as exc:
+        raise UnsupportedDeltaError(str(exc)) from exc
+    except (xdelta.XDeltaError, archive.ArchiveDeltaError) as exc:
+        raise CorruptDeltaError(str(exc)) from exc
 
 
 def _size(stream: BinaryIO) -> int:

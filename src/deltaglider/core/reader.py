@@ -30,7 +30,7 @@ from deltaglider.core.room import EnginePorts, Room
 from deltaglider.core.stamps import current_form
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
-from deltaglider.ports.codec import DiffPort, Sink, UnsupportedDeltaError
+from deltaglider.ports.codec import CorruptDeltaError, DiffPort, Sink, UnsupportedDeltaError
 from deltaglider.ports.storage import ObjectHead
 from deltaglider.ports.support import RunningHash
 
@@ -314,7 +314,7 @@ class Reader(Room):
         (its app header says so): it cannot rebuild the stored file."""
         try:
             markers = self.diff.external_compression(delta_start)
-        except Exception as exc:
+        except CorruptDeltaError as exc:
             raise IntegrityError(
                 f"s3://{stored.bucket}/{stored.physical_key}: not a valid delta ({exc})"
             ) from exc
@@ -330,7 +330,9 @@ class Reader(Room):
             raise IntegrityError(f"s3://{stored.bucket}/{stored.physical_key}: no reference")
         return stored.reference_key, stored.reference_sha256
 
-    def _decode_failed(self, stored: StoredObject, ref_key: str, exc: Exception) -> IntegrityError:
+    def _decode_failed(
+        self, stored: StoredObject, ref_key: str, exc: CorruptDeltaError
+    ) -> IntegrityError:
         return IntegrityError(
             f"s3://{stored.bucket}/{stored.physical_key}: the delta does not decode against "
             f"{ref_key}, whose SHA-256 is the one recorded: the delta is damaged ({exc})"
@@ -344,7 +346,7 @@ class Reader(Room):
         reference = self.references.load(stored.bucket, ref_key, ref_sha)
         try:
             return self.diff.decode(reference, delta, size=stored.size)
-        except Exception as exc:
+        except CorruptDeltaError as exc:
             raise self._decode_failed(stored, ref_key, exc) from exc
 
     def _decode_contents(
@@ -370,7 +372,7 @@ class Reader(Room):
             )
         except UnsupportedDeltaError as exc:
             raise UnsupportedObjectError(f"{where}: {exc}") from exc
-        except Exception as exc:
+        except CorruptDeltaError as exc:
             raise self._decode_failed(stored, ref_key, exc) from exc
         slow = (self.clock.now() - started).total_seconds() >= _KEEP_REBUILT_AFTER
         if slow and stored.sha256 and self.hasher.sha256(data) == stored.sha256:
@@ -394,6 +396,6 @@ class Reader(Room):
                 except CacheCorruptError:  # evicted: the caller reads again
                     self.references.cache.evict(ref_sha)
                     raise
-                except Exception as exc:
+                except CorruptDeltaError as exc:  # the sink's own errors are not the delta's
                     raise self._decode_failed(stored, ref_key, exc) from exc
         return self._checked(stored, output.hexdigest())

@@ -13,6 +13,13 @@ class UnsupportedDeltaError(Exception):
     """A delta this codec cannot rebuild (made with what it does not have)."""
 
 
+class CorruptDeltaError(Exception):
+    """A delta that does not decode against the reference given: damaged,
+    or not a delta.  The decode methods raise it, and only it, for what the
+    delta's bytes say; errors of the streams around them (a reference's
+    cache, the output) come through as they are."""
+
+
 class Sink(Protocol):
     """Where streamed output goes: anything with ``write``."""
 
