@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_zlib_api.h"
 #include "zlib.h"
 
 #define CHUNK_OUT 65536
 #define CHUNK_IN ((uInt)1 << 30)
 #define BLOCKS 8 /* deflateInit2 asks for five */
+#define DICTIONARY 32768 /* pigz primes each chunk with this much input */
 
 const char *dg_zlib_version(void) { return zlibVersion(); }
 
@@ -20,6 +22,7 @@ const char *dg_zlib_version(void) { return zlibVersion(); }
  * allocation (some 256 KiB, mapped and faulted in anew each time). */
 struct dg_deflater {
     dg_deflate_params params;
+    const dg_zlib_api *zlib; /* the stock or the GNU gzip build */
     void *block[BLOCKS];
     size_t size[BLOCKS];
     int in_use[BLOCKS];
@@ -61,7 +64,10 @@ static void dg_zfree(voidpf opaque, voidpf address) {
 
 static int check(const dg_deflate_params *p) {
     if (p->level < 0 || p->level > 9 || p->window_bits < 9 || p->window_bits > 15 ||
-        p->mem_level < 1 || p->mem_level > 9 || p->strategy < 0 || p->strategy > Z_FIXED)
+        p->mem_level < 1 || p->mem_level > 9 || p->strategy < 0 || p->strategy > Z_FIXED ||
+        p->family < DG_FAMILY_ZLIB || p->family > DG_FAMILY_PIGZ ||
+        (p->family == DG_FAMILY_PIGZ) != (p->block != 0) ||
+        (p->block != 0 && p->block < DICTIONARY))
         return DG_DEFLATE_ERR_PARAMS;
     return DG_DEFLATE_OK;
 }
@@ -76,6 +82,7 @@ dg_deflater *dg_deflater_new(const dg_deflate_params *params, int *error) {
         return NULL;
     }
     d->params = *params;
+    d->zlib = params->family == DG_FAMILY_GNU ? &dg_zlib_gnu : &dg_zlib_stock;
     return d;
 }
 
@@ -87,13 +94,22 @@ void dg_deflater_free(dg_deflater *d) {
     free(d);
 }
 
+/* Where output goes: take() returns DG_DEFLATE_OK to go on, anything else
+ * stops the deflate with that result. */
+typedef struct {
+    int (*take)(void *ctx, const uint8_t *bytes, size_t n);
+    void *ctx;
+} sink;
+
+#define STOP 2 /* a sink's "enough": the probe matched */
+
 static int start(dg_deflater *d, z_stream *zs) {
     const dg_deflate_params *p = &d->params;
     memset(zs, 0, sizeof(*zs));
     zs->zalloc = dg_zalloc;
     zs->zfree = dg_zfree;
     zs->opaque = d;
-    switch (deflateInit2(zs, p->level, Z_DEFLATED, -p->window_bits, p->mem_level, p->strategy)) {
+    switch (d->zlib->init(zs, p->level, -p->window_bits, p->mem_level, p->strategy)) {
     case Z_OK:
         return DG_DEFLATE_OK;
     case Z_MEM_ERROR:
@@ -103,82 +119,136 @@ static int start(dg_deflater *d, z_stream *zs) {
     }
 }
 
-/* Feed the next slice of input (uInt-sized) when the stream has used up
- * the previous one; returns the flush mode for the next deflate() call. */
-static int feed(z_stream *zs, const uint8_t *in, size_t in_len, size_t *fed) {
-    if (zs->avail_in == 0 && *fed < in_len) {
-        size_t n = in_len - *fed;
-        zs->next_in = (z_const Bytef *)(in + *fed);
-        zs->avail_in = n > CHUNK_IN ? CHUNK_IN : (uInt)n;
-        *fed += zs->avail_in;
+/* Deflate with `flush` until the stream has taken all its input and, but
+ * for Z_NO_FLUSH, given all the output the flush asks for. */
+static int pump(dg_deflater *d, z_stream *zs, int flush, sink *out, uint8_t *scratch) {
+    for (;;) {
+        zs->next_out = scratch;
+        zs->avail_out = CHUNK_OUT;
+        int rc = d->zlib->deflate(zs, flush);
+        size_t produced = CHUNK_OUT - zs->avail_out;
+        if (produced) {
+            int taken = out->take(out->ctx, scratch, produced);
+            if (taken != DG_DEFLATE_OK)
+                return taken;
+        }
+        if (rc == Z_STREAM_END)
+            return DG_DEFLATE_OK;
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return DG_DEFLATE_ERR_PARAMS;
+        if (flush != Z_FINISH && zs->avail_in == 0 && zs->avail_out != 0)
+            return DG_DEFLATE_OK;
     }
-    return *fed == in_len && zs->avail_in == 0 ? Z_FINISH : Z_NO_FLUSH;
+}
+
+/* One stream over in[0..len): fed in uInt-sized slices, the last with
+ * `flush`. */
+static int feed(dg_deflater *d, z_stream *zs, const uint8_t *in, size_t len, int flush,
+                sink *out, uint8_t *scratch) {
+    size_t fed = 0;
+    do {
+        size_t n = len - fed > CHUNK_IN ? CHUNK_IN : len - fed;
+        zs->next_in = (z_const Bytef *)(in + fed);
+        zs->avail_in = (uInt)n;
+        fed += n;
+        int rc = pump(d, zs, fed == len ? flush : Z_NO_FLUSH, out, scratch);
+        if (rc != DG_DEFLATE_OK)
+            return rc;
+    } while (fed < len);
+    return DG_DEFLATE_OK;
+}
+
+/* pigz's end of a chunk that is not the last: the block ended (Z_BLOCK),
+ * then a byte boundary reached with an empty stored block if an odd number
+ * of bits is pending, else with empty fixed blocks (10 bits each). */
+static int end_chunk(dg_deflater *d, z_stream *zs, sink *out, uint8_t *scratch) {
+    int rc = pump(d, zs, Z_BLOCK, out, scratch), bits = 0;
+    if (rc != DG_DEFLATE_OK)
+        return rc;
+    d->zlib->pending_bits(zs, &bits);
+    if (bits & 1)
+        return pump(d, zs, Z_SYNC_FLUSH, out, scratch);
+    if (!(bits & 7))
+        return DG_DEFLATE_OK;
+    do {
+        if (d->zlib->prime(zs, 10, 2) != Z_OK)
+            return DG_DEFLATE_ERR_PARAMS;
+        d->zlib->pending_bits(zs, &bits);
+    } while (bits & 7);
+    return pump(d, zs, Z_BLOCK, out, scratch);
+}
+
+/* The whole deflate of in[0..in_len) into `out`, as the family makes it. */
+static int run(dg_deflater *d, const uint8_t *in, size_t in_len, sink *out) {
+    uint8_t scratch[CHUNK_OUT];
+    size_t chunk = d->params.block ? d->params.block : in_len, at = 0;
+    for (;;) {
+        size_t n = in_len - at < chunk ? in_len - at : chunk;
+        int last = at + n == in_len;
+        z_stream zs;
+        int rc = start(d, &zs);
+        if (rc != DG_DEFLATE_OK)
+            return rc;
+        if (at) {
+            size_t primed = at < DICTIONARY ? at : DICTIONARY;
+            if (d->zlib->set_dictionary(&zs, in + at - primed, (unsigned)primed) != Z_OK)
+                rc = DG_DEFLATE_ERR_PARAMS;
+        }
+        if (rc == DG_DEFLATE_OK)
+            rc = feed(d, &zs, in + at, n, last ? Z_FINISH : Z_BLOCK, out, scratch);
+        if (rc == DG_DEFLATE_OK && !last)
+            rc = end_chunk(d, &zs, out, scratch);
+        d->zlib->end(&zs);
+        if (rc != DG_DEFLATE_OK || last)
+            return rc;
+        at += n;
+    }
+}
+
+typedef struct {
+    const uint8_t *expected;
+    size_t expected_len, done, probe;
+} comparison;
+
+static int compare(void *ctx, const uint8_t *bytes, size_t n) {
+    comparison *c = ctx;
+    if (n > c->expected_len - c->done || memcmp(bytes, c->expected + c->done, n) != 0)
+        return DG_DEFLATE_MISMATCH;
+    c->done += n;
+    return c->probe && c->done >= c->probe ? STOP : DG_DEFLATE_OK;
 }
 
 int dg_deflate_matches(dg_deflater *d, const uint8_t *in, size_t in_len,
                        const uint8_t *expected, size_t expected_len, size_t probe) {
-    z_stream zs;
-    uint8_t scratch[CHUNK_OUT];
-    size_t fed = 0, done = 0;
-    int rc = start(d, &zs), result = DG_DEFLATE_OK;
-    if (rc != DG_DEFLATE_OK)
-        return rc;
-    for (;;) {
-        int flush = feed(&zs, in, in_len, &fed);
-        zs.next_out = scratch;
-        zs.avail_out = CHUNK_OUT;
-        rc = deflate(&zs, flush);
-        size_t produced = CHUNK_OUT - zs.avail_out;
-        if (produced > expected_len - done || memcmp(scratch, expected + done, produced) != 0) {
-            result = DG_DEFLATE_MISMATCH;
-            break;
-        }
-        done += produced;
-        if (rc == Z_STREAM_END) {
-            result = done == expected_len ? DG_DEFLATE_OK : DG_DEFLATE_MISMATCH;
-            break;
-        }
-        if (probe && done >= probe)
-            break; /* enough of the output matched to go on with a full try */
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            result = DG_DEFLATE_ERR_PARAMS;
-            break;
-        }
-    }
-    deflateEnd(&zs);
-    return result;
+    comparison c = {expected, expected_len, 0, probe};
+    sink out = {compare, &c};
+    int rc = run(d, in, in_len, &out);
+    if (rc == STOP)
+        return DG_DEFLATE_OK; /* enough of the output matched to go on with a full try */
+    if (rc == DG_DEFLATE_OK && c.done != expected_len)
+        return DG_DEFLATE_MISMATCH;
+    return rc;
+}
+
+typedef struct {
+    uint8_t *out;
+    size_t out_len, done;
+} placement;
+
+static int place(void *ctx, const uint8_t *bytes, size_t n) {
+    placement *p = ctx;
+    if (n > p->out_len - p->done)
+        return DG_DEFLATE_ERR_OUTPUT; /* longer than recorded: an error, not truncated */
+    memcpy(p->out + p->done, bytes, n);
+    p->done += n;
+    return DG_DEFLATE_OK;
 }
 
 int dg_deflate(dg_deflater *d, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len) {
-    z_stream zs;
-    size_t fed = 0, done = 0;
-    int rc = start(d, &zs), result = DG_DEFLATE_OK;
-    if (rc != DG_DEFLATE_OK)
-        return rc;
-    for (;;) {
-        int flush = feed(&zs, in, in_len, &fed);
-        size_t room = out_len - done;
-        uint8_t spare;
-        /* With the output full, ask for one more byte into a spare slot:
-         * a stream longer than out_len is an error, not truncated output. */
-        zs.next_out = room ? out + done : &spare;
-        zs.avail_out = room ? (room > CHUNK_IN ? CHUNK_IN : (uInt)room) : 1;
-        uInt before = zs.avail_out;
-        rc = deflate(&zs, flush);
-        if (!room && zs.avail_out != before) {
-            result = DG_DEFLATE_ERR_OUTPUT;
-            break;
-        }
-        done += before - zs.avail_out;
-        if (rc == Z_STREAM_END) {
-            result = done == out_len ? DG_DEFLATE_OK : DG_DEFLATE_ERR_OUTPUT;
-            break;
-        }
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            result = DG_DEFLATE_ERR_PARAMS;
-            break;
-        }
-    }
-    deflateEnd(&zs);
-    return result;
+    placement p = {out, out_len, 0};
+    sink to = {place, &p};
+    int rc = run(d, in, in_len, &to);
+    if (rc == DG_DEFLATE_OK && p.done != out_len)
+        return DG_DEFLATE_ERR_OUTPUT;
+    return rc;
 }

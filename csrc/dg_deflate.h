@@ -19,14 +19,28 @@
 #define DG_DEFLATE_ERR_NOMEM -2
 #define DG_DEFLATE_ERR_OUTPUT -3
 
+/* Deflate families: which deflate makes the stream, and how it is driven.
+ * ZLIB: the vendored zlib, the input in one go (zlib, Python, Java).
+ * GNU: the vendored zlib patched to end blocks as GNU gzip does
+ *   (vendor/patches/zlib-gnu-gzip.patch: gzip, busybox, Info-ZIP).
+ * PIGZ: the vendored zlib over `block`-byte chunks, each a fresh stream
+ *   primed with the previous 32 KiB of input and ended on a byte boundary
+ *   as pigz does (an empty stored block, or empty fixed blocks). */
+#define DG_FAMILY_ZLIB 0
+#define DG_FAMILY_GNU 1
+#define DG_FAMILY_PIGZ 2
+
 /* A raw deflate stream's parameters, as deflateInit2 takes them:
  * level 0-9, window_bits 9-15 (raw, no zlib or gzip wrapper),
- * mem_level 1-9, strategy 0-4 (Z_DEFAULT_STRATEGY .. Z_FIXED). */
+ * mem_level 1-9, strategy 0-4 (Z_DEFAULT_STRATEGY .. Z_FIXED); its family
+ * and, for PIGZ, the chunk size in bytes (at least 32 KiB, else 0). */
 typedef struct {
     int level;
     int window_bits;
     int mem_level;
     int strategy;
+    int family;
+    size_t block;
 } dg_deflate_params;
 
 /* The vendored zlib's version string ("1.3.1"). */

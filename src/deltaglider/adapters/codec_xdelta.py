@@ -114,7 +114,11 @@ class XDeltaCodec:
             return external_compression(xdelta.read_app_header(delta_start))
 
     contents_format = archive.FORMAT
-    deflate_implementation = archive.IMPLEMENTATION
+
+    def contents_deflate(self, delta: bytes) -> str:
+        """The deflate families a contents delta uses, by name."""
+        with _decoding():
+            return archive.deflate_names(delta)
 
     def archive_kind(self, data: bytes) -> str | None:
         """``"zip"``, ``"gzip"`` or None."""

@@ -5,6 +5,8 @@ stream stored as a delta of what it contains, rebuilt byte for byte.
 - :func:`encode`: the contents delta of a target against its reference, or
   None where it does not apply; verified before it is returned.
 - :func:`decode`: the target back, exactly ``size`` bytes.
+- :func:`deflate_names`: what re-deflates a delta's streams (recorded on
+  the object; :func:`decode` refuses names this build does not have).
 - :func:`describe`: what a contents delta holds (members copied,
   re-deflated, carried), without rebuilding it.
 
@@ -16,11 +18,12 @@ from deltaglider.archive.codec import (
     MEMORY_BUDGET,
     Description,
     decode,
+    deflate_names,
     describe,
     encode,
 )
 from deltaglider.archive.containers import kind
-from deltaglider.archive.deflate import IMPLEMENTATION
+from deltaglider.archive.deflate import FAMILY_NAMES, IMPLEMENTATION
 from deltaglider.archive.errors import (
     ArchiveDeltaError,
     CorruptContentsDeltaError,
@@ -28,6 +31,7 @@ from deltaglider.archive.errors import (
 )
 
 __all__ = [
+    "FAMILY_NAMES",
     "FORMAT",
     "IMPLEMENTATION",
     "MEMORY_BUDGET",
@@ -36,6 +40,7 @@ __all__ = [
     "Description",
     "UnsupportedDeflateError",
     "decode",
+    "deflate_names",
     "describe",
     "encode",
     "kind",

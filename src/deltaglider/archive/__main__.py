@@ -37,7 +37,11 @@ def _encode(args: argparse.Namespace) -> int:
 def _decode(args: argparse.Namespace) -> int:
     payload = Path(args.delta).read_bytes()
     size = archive.describe(payload).size
-    data = archive.decode(Path(args.reference).read_bytes(), payload, size=size)
+    # A file of its own records nothing: its recipe says what it uses.
+    data = archive.decode(
+        Path(args.reference).read_bytes(), payload, size=size,
+        implementation=archive.deflate_names(payload),
+    )  # fmt: skip
     with atomic_writer(args.output) as out:
         out.write(data)
     print(f"{args.output}: {len(data)} bytes (not checked: a stored object's SHA-256 is)")
@@ -47,7 +51,7 @@ def _decode(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     payload = Path(args.delta).read_bytes()
     facts = archive.describe(payload)
-    print(f"format:                {archive.FORMAT}, deflate {archive.IMPLEMENTATION}")
+    print(f"format:                {archive.FORMAT}, deflate {archive.deflate_names(payload)}")
     print(f"rebuilds:              {facts.size} bytes")
     print(f"delta:                 {len(payload)} bytes = recipe {facts.recipe_size} "
           f"+ xdelta3 part {facts.data_delta_size}")  # fmt: skip

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from deltaglider import xdelta
 from deltaglider.archive import containers
 from deltaglider.archive.containers import Buffer, ZipIndex
-from deltaglider.archive.deflate import IMPLEMENTATION, Params
+from deltaglider.archive.deflate import FAMILY_NAMES, IMPLEMENTATION, Params
 from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
 from deltaglider.archive.planner import Planner, deflate_key
 from deltaglider.archive.rebuild import (
@@ -123,11 +123,26 @@ def decode(
         UnsupportedDeflateError: made with another deflate implementation.
         CorruptContentsDeltaError: the delta is damaged.
     """
-    if implementation != IMPLEMENTATION:
+    recorded = implementation.split(",")
+    unknown = [name for name in recorded if name not in FAMILY_NAMES.values()]
+    if unknown:
         raise UnsupportedDeflateError(
-            f"the delta was made with {implementation} deflate; this build has {IMPLEMENTATION}"
+            f"the delta was made with {', '.join(unknown)} deflate; this build has "
+            f"{', '.join(FAMILY_NAMES.values())}"
         )
-    return _decode(ZipIndex(reference), payload, size, deflater or deflate_parts, None)
+    return _decode(ZipIndex(reference), payload, size, deflater or deflate_parts, None, recorded)
+
+
+def deflate_names(payload: bytes | memoryview) -> str:
+    """What re-deflates a contents delta's streams, as recorded on it: the
+    names of the families its recipe uses, joined by commas."""
+    recipe, _, _ = split(payload)
+    return ",".join(_families(recipe)) or IMPLEMENTATION
+
+
+def _families(recipe: Recipe) -> list[str]:
+    used = {op.params.family for _, op in walk(recipe.ops) if isinstance(op, Deflate)}
+    return [name for family, name in FAMILY_NAMES.items() if family in used]
 
 
 def _decode(
@@ -136,8 +151,14 @@ def _decode(
     size: int,
     deflater: Deflater,
     built: dict[Source, bytes | memoryview] | None,
+    recorded: list[str] | None = None,
 ) -> bytearray:
     recipe, vcdiff, _ = split(payload)
+    if recorded is not None and not set(_families(recipe)) <= set(recorded):
+        raise CorruptContentsDeltaError(
+            f"the recipe deflates with {', '.join(_families(recipe))}; "
+            f"the object records {', '.join(recorded)}"
+        )
     if recipe.output_size != size:
         raise CorruptContentsDeltaError(
             f"the recipe rebuilds {recipe.output_size} bytes, the object records {size}"
@@ -203,8 +224,8 @@ def describe(payload: bytes | memoryview) -> Description:
                 redeflated_bytes += op.size
             p = op.params
             name = (
-                f"level {p.level}, window {p.window_bits}, memLevel {p.mem_level}, "
-                f"strategy {p.strategy}"
+                f"{p.name} level {p.level}, window {p.window_bits}, memLevel {p.mem_level}, "
+                f"strategy {p.strategy}" + (f", {p.block >> 10} KiB chunks" if p.block else "")
             )
             params[name] = params.get(name, 0) + 1
         elif isinstance(op, Lit) and depth == 0:

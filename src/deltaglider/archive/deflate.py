@@ -1,5 +1,6 @@
-"""Deflate with the vendored zlib: find the parameters that re-create a
-stream's compressed bytes exactly, and re-create them.
+"""Deflate with the vendored zlib and its GNU gzip variant: find the
+parameters that re-create a stream's compressed bytes exactly (zlib's,
+GNU gzip's or pigz's), and re-create them.
 
 Only the vendored copy is used (``csrc/dg_deflate.c``): the interpreter's
 ``zlib`` may be zlib-ng or another build whose output differs, and bytes
@@ -16,49 +17,93 @@ from typing import Any
 from deltaglider._xdelta3 import ffi, lib
 from deltaglider.archive.errors import CorruptContentsDeltaError
 
-IMPLEMENTATION = "zlib-" + ffi.string(lib.dg_zlib_version()).decode("ascii")
-"""What re-deflates: recorded on every contents delta."""
+ZLIB, GNU, PIGZ = 0, 1, 2
+"""Deflate families (``csrc/dg_deflate.h``): the vendored zlib; the same
+patched to end blocks as GNU gzip does (gzip, busybox, Info-ZIP); zlib
+over pigz's chunks."""
+_ZLIB_VERSION = ffi.string(lib.dg_zlib_version()).decode("ascii")
+FAMILY_NAMES = {
+    ZLIB: f"zlib-{_ZLIB_VERSION}",
+    GNU: f"zlib-{_ZLIB_VERSION}-gnu-gzip",
+    PIGZ: f"zlib-{_ZLIB_VERSION}-pigz",
+}
+"""What re-deflates, as recorded on a contents delta: the families it
+uses, these names joined by commas (the first alone when it uses only
+zlib, as before there were others)."""
+IMPLEMENTATION = FAMILY_NAMES[ZLIB]
 
 _PROBE = 4 << 10  # output bytes a candidate must match before a full try
 _LARGE = 64 << 10  # a stream this large costs a deflate's first block per try
 _UNUSUAL_UP_TO = 256 << 10  # unusual sets are tried on streams up to this size
+PIGZ_BLOCK = 128 << 10  # pigz's default chunk (-b 128)
+_MAX_BLOCK_KIB = 1 << 22  # a recorded chunk size past 4 GiB is damage
 
 
 @dataclass(frozen=True)
 class Params:
-    """A raw deflate stream's parameters (as ``deflateInit2`` takes them)."""
+    """A raw deflate stream's parameters (as ``deflateInit2`` takes them),
+    its family and, for pigz, its chunk size in bytes."""
 
     level: int
     window_bits: int = 15
     mem_level: int = 8
     strategy: int = 0
+    family: int = ZLIB
+    block: int = 0
 
     def pack(self) -> int:
-        """Two bytes: level, window bits, memory level, strategy."""
+        """Level, window bits, memory level, strategy in two bytes (all a
+        zlib stream's, so its packing is as it was before families), then
+        the family and the chunk size in KiB."""
         return (
             self.level
             | (self.window_bits - 8) << 4
             | (self.mem_level - 1) << 8
-            | (self.strategy << 12)
+            | self.strategy << 12
+            | self.family << 16
+            | (self.block >> 10) << 18
         )
 
     @classmethod
     def unpack(cls, packed: int) -> Params:
-        params = cls(packed & 0xF, (packed >> 4 & 0xF) + 8, (packed >> 8 & 0xF) + 1, packed >> 12)
+        params = cls(
+            packed & 0xF,
+            (packed >> 4 & 0xF) + 8,
+            (packed >> 8 & 0xF) + 1,
+            packed >> 12 & 0xF,
+            packed >> 16 & 3,
+            (packed >> 18) << 10,
+        )
         if not (
             0 <= params.level <= 9
             and 9 <= params.window_bits <= 15
             and 1 <= params.mem_level <= 9
             and 0 <= params.strategy <= 4
+            and params.family in FAMILY_NAMES
+            and (params.family == PIGZ) == (params.block >= 32 << 10)
+            and packed >> 18 <= _MAX_BLOCK_KIB
         ):
             raise CorruptContentsDeltaError(f"invalid deflate parameters {packed:#x}")
         return params
 
+    @property
+    def name(self) -> str:
+        """The family's recorded name."""
+        return FAMILY_NAMES[self.family]
+
 
 _LEVELS = (6, 9, 1, 2, 3, 4, 5, 7, 8, 0)
-_COMMON = tuple(Params(level) for level in _LEVELS)
+_COMMON = (
+    *(Params(level) for level in _LEVELS),
+    *(Params(level, family=GNU) for level in _LEVELS if level),
+)
+_PIGZ = tuple(Params(level, family=PIGZ, block=PIGZ_BLOCK) for level in _LEVELS if level)
 """zlib's defaults at every level, its default level and 9 first (Python's
-zipfile, jar tools, Python's gzip): nearly every stream found is one."""
+zipfile, jar tools, Python's gzip), then GNU gzip's (``tar czf``, busybox,
+Info-ZIP's zip), then pigz's default chunking for streams longer than a
+chunk (a shorter one is zlib's): nearly every stream found is one.  Where
+two give the same bytes (short streams), zlib's is recorded: readers from
+before the other families read it."""
 _UNUSUAL = (
     *(Params(level, 15, 9) for level in _LEVELS),
     *(Params(level, 15, 8, 1) for level in _LEVELS),
@@ -80,9 +125,13 @@ class ParamSearch:
     tried (a large stream costs a deflate per set tried)."""
 
     def __init__(self) -> None:
-        self._order = list(_COMMON)
+        self._order = list(_COMMON + _PIGZ)
         self._found = 0
         self._missed = 0
+
+    @property
+    def _unchunked(self) -> list[Params]:
+        return [params for params in self._order if params.family != PIGZ]
 
     def find(
         self,
@@ -94,12 +143,13 @@ class ParamSearch:
         None; only ``levels`` are tried if given (a gzip header's XFL)."""
         if self._missed >= _GIVE_UP and not self._found:
             return None
+        usual = self._order if len(content) > PIGZ_BLOCK else self._unchunked
         if not self._missed and len(compressed) <= _UNUSUAL_UP_TO:
-            candidates = self._order + list(_UNUSUAL)
+            candidates = usual + list(_UNUSUAL)
         elif not self._found:
-            candidates = self._order
+            candidates = usual
         else:  # a stream matched nothing: from then on, only what worked lately
-            candidates = self._order[: 1 if len(compressed) > _LARGE else 3]
+            candidates = usual[: 1 if len(compressed) > _LARGE else 3]
         probe = _PROBE if len(compressed) > 4 * _PROBE else 0
         for params in candidates:
             if levels is not None and params.level not in levels:
@@ -127,7 +177,10 @@ def _deflater(params: Params) -> Any:
         kept = _threads.deflaters = {}
     deflater = kept.get(params)
     if deflater is None:
-        fields = [params.level, params.window_bits, params.mem_level, params.strategy]
+        fields = [
+            params.level, params.window_bits, params.mem_level, params.strategy,
+            params.family, params.block,
+        ]  # fmt: skip
         error = ffi.new("int *")
         made = lib.dg_deflater_new(ffi.new("dg_deflate_params *", fields), error)
         if made == ffi.NULL:

@@ -274,7 +274,7 @@ class Writer(Room):
                 contents = None
         if contents is None:
             return self.diff.encode(reference, body, max_size=limit), None
-        marker = (self.diff.contents_format, self.diff.deflate_implementation)
+        marker = (self.diff.contents_format, self.diff.contents_deflate(contents))
         if len(contents) <= _CONTENTS_WITHOUT_PLAIN * len(body):
             return contents, marker
         try:

@@ -57,9 +57,11 @@ class DiffPort(Protocol):
 
     contents_format: str
     """The contents-delta format this codec writes (recorded on the object)."""
-    deflate_implementation: str
-    """What re-deflates members (recorded on the object; a reader without it
-    refuses the object)."""
+
+    def contents_deflate(self, delta: bytes) -> str:
+        """What re-deflates a contents delta's members, as recorded on the
+        object (a reader without it refuses the object)."""
+        ...
 
     def archive_kind(self, data: bytes) -> str | None:
         """``"zip"``, ``"gzip"`` or None, from a file's bytes (its first four
