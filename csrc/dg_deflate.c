@@ -11,6 +11,7 @@
 #define CHUNK_IN ((uInt)1 << 30)
 #define BLOCKS 8 /* deflateInit2 asks for five */
 #define DICTIONARY 32768 /* pigz primes each chunk with this much input */
+#define GNU_END_GZIP 1 /* as vendor/patches/zlib-gnu-gzip.patch defines it */
 
 const char *dg_zlib_version(void) { return zlibVersion(); }
 
@@ -65,7 +66,7 @@ static void dg_zfree(voidpf opaque, voidpf address) {
 static int check(const dg_deflate_params *p) {
     if (p->level < 0 || p->level > 9 || p->window_bits < 9 || p->window_bits > 15 ||
         p->mem_level < 1 || p->mem_level > 9 || p->strategy < 0 || p->strategy > Z_FIXED ||
-        p->family < DG_FAMILY_ZLIB || p->family > DG_FAMILY_PIGZ ||
+        p->family < DG_FAMILY_ZLIB || p->family > DG_FAMILY_INFOZIP ||
         (p->family == DG_FAMILY_PIGZ) != (p->block != 0) ||
         (p->block != 0 && p->block < DICTIONARY))
         return DG_DEFLATE_ERR_PARAMS;
@@ -82,7 +83,8 @@ dg_deflater *dg_deflater_new(const dg_deflate_params *params, int *error) {
         return NULL;
     }
     d->params = *params;
-    d->zlib = params->family == DG_FAMILY_GNU ? &dg_zlib_gnu : &dg_zlib_stock;
+    int stock = params->family == DG_FAMILY_ZLIB || params->family == DG_FAMILY_PIGZ;
+    d->zlib = stock ? &dg_zlib_stock : &dg_zlib_gnu;
     return d;
 }
 
@@ -111,6 +113,8 @@ static int start(dg_deflater *d, z_stream *zs) {
     zs->opaque = d;
     switch (d->zlib->init(zs, p->level, -p->window_bits, p->mem_level, p->strategy)) {
     case Z_OK:
+        if (p->family == DG_FAMILY_BUSYBOX || p->family == DG_FAMILY_INFOZIP)
+            d->zlib->gnu_end(zs, p->family == DG_FAMILY_BUSYBOX ? GNU_END_GZIP : 0);
         return DG_DEFLATE_OK;
     case Z_MEM_ERROR:
         return DG_DEFLATE_ERR_NOMEM;

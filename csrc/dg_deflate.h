@@ -21,14 +21,17 @@
 
 /* Deflate families: which deflate makes the stream, and how it is driven.
  * ZLIB: the vendored zlib, the input in one go (zlib, Python, Java).
- * GNU: the vendored zlib patched to end blocks as GNU gzip does
- *   (vendor/patches/zlib-gnu-gzip.patch: gzip, busybox, Info-ZIP).
- * PIGZ: the vendored zlib over `block`-byte chunks, each a fresh stream
- *   primed with the previous 32 KiB of input and ended on a byte boundary
- *   as pigz does (an empty stored block, or empty fixed blocks). */
+ * GNU: the vendored zlib patched to deflate as GNU gzip does
+ *   (vendor/patches/zlib-gnu-gzip.patch), gzip 1.5 and later.
+ * BUSYBOX: the same, without gzip 1.5's clearing of two bytes after the
+ *   input, which matches near the end are measured into (busybox gzip,
+ *   gzip before 1.5).
+ * INFOZIP: the same, matches measured only up to the end (Info-ZIP's zip). */
 #define DG_FAMILY_ZLIB 0
 #define DG_FAMILY_GNU 1
 #define DG_FAMILY_PIGZ 2
+#define DG_FAMILY_BUSYBOX 3
+#define DG_FAMILY_INFOZIP 4
 
 /* A raw deflate stream's parameters, as deflateInit2 takes them:
  * level 0-9, window_bits 9-15 (raw, no zlib or gzip wrapper),

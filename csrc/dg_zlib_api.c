@@ -1,4 +1,5 @@
-/* See dg_zlib_api.h.  DG_ZLIB_API names the table this build defines. */
+/* See dg_zlib_api.h.  DG_ZLIB_API names the table this build defines;
+ * DG_ZLIB_GNU is defined for the GNU gzip build. */
 #include "dg_zlib_api.h"
 
 #include "zlib.h"
@@ -21,4 +22,13 @@ static int pending_bits(void *zs, int *bits) {
 
 static int prime(void *zs, int bits, int value) { return deflatePrime((z_streamp)zs, bits, value); }
 
-const dg_zlib_api DG_ZLIB_API = {init, run, end, set_dictionary, pending_bits, prime};
+#ifdef DG_ZLIB_GNU
+/* Added by vendor/patches/zlib-gnu-gzip.patch. */
+int deflateGnuEnd(z_streamp strm, int how);
+
+static int gnu_end(void *zs, int how) { return deflateGnuEnd((z_streamp)zs, how); }
+
+const dg_zlib_api DG_ZLIB_API = {init, run, end, set_dictionary, pending_bits, prime, gnu_end};
+#else
+const dg_zlib_api DG_ZLIB_API = {init, run, end, set_dictionary, pending_bits, prime, Z_NULL};
+#endif

@@ -13,6 +13,9 @@ typedef struct {
     int (*set_dictionary)(void *zs, const unsigned char *dictionary, unsigned length);
     int (*pending_bits)(void *zs, int *bits);
     int (*prime)(void *zs, int bits, int value);
+    /* The GNU build only: what the stream does near the end of its input
+     * (the patch's GNU_END_* flags: gzip 1.5 on 3, busybox 1, Info-ZIP 0). */
+    int (*gnu_end)(void *zs, int how);
 } dg_zlib_api;
 
 extern const dg_zlib_api dg_zlib_stock;

@@ -17,15 +17,18 @@ from typing import Any
 from deltaglider._xdelta3 import ffi, lib
 from deltaglider.archive.errors import CorruptContentsDeltaError
 
-ZLIB, GNU, PIGZ = 0, 1, 2
+ZLIB, GNU, PIGZ, BUSYBOX, INFOZIP = 0, 1, 2, 3, 4
 """Deflate families (``csrc/dg_deflate.h``): the vendored zlib; the same
-patched to end blocks as GNU gzip does (gzip, busybox, Info-ZIP); zlib
-over pigz's chunks."""
+patched to deflate as GNU gzip 1.5 and later does; zlib over pigz's
+chunks; the GNU variant as busybox (and gzip before 1.5) ends the input;
+as Info-ZIP's zip does."""
 _ZLIB_VERSION = ffi.string(lib.dg_zlib_version()).decode("ascii")
 FAMILY_NAMES = {
     ZLIB: f"zlib-{_ZLIB_VERSION}",
     GNU: f"zlib-{_ZLIB_VERSION}-gnu-gzip",
     PIGZ: f"zlib-{_ZLIB_VERSION}-pigz",
+    BUSYBOX: f"zlib-{_ZLIB_VERSION}-busybox",
+    INFOZIP: f"zlib-{_ZLIB_VERSION}-info-zip",
 }
 """What re-deflates, as recorded on a contents delta: the families it
 uses, these names joined by commas (the first alone when it uses only
@@ -61,7 +64,7 @@ class Params:
             | (self.mem_level - 1) << 8
             | self.strategy << 12
             | self.family << 16
-            | (self.block >> 10) << 18
+            | (self.block >> 10) << 19
         )
 
     @classmethod
@@ -71,8 +74,8 @@ class Params:
             (packed >> 4 & 0xF) + 8,
             (packed >> 8 & 0xF) + 1,
             packed >> 12 & 0xF,
-            packed >> 16 & 3,
-            (packed >> 18) << 10,
+            packed >> 16 & 7,
+            (packed >> 19) << 10,
         )
         if not (
             0 <= params.level <= 9
@@ -81,7 +84,7 @@ class Params:
             and 0 <= params.strategy <= 4
             and params.family in FAMILY_NAMES
             and (params.family == PIGZ) == (params.block >= 32 << 10)
-            and packed >> 18 <= _MAX_BLOCK_KIB
+            and packed >> 19 <= _MAX_BLOCK_KIB
         ):
             raise CorruptContentsDeltaError(f"invalid deflate parameters {packed:#x}")
         return params
@@ -96,11 +99,13 @@ _LEVELS = (6, 9, 1, 2, 3, 4, 5, 7, 8, 0)
 _COMMON = (
     *(Params(level) for level in _LEVELS),
     *(Params(level, family=GNU) for level in _LEVELS if level),
+    *(Params(level, family=INFOZIP) for level in _LEVELS if level),
+    *(Params(level, family=BUSYBOX) for level in _LEVELS if level),
 )
 _PIGZ = tuple(Params(level, family=PIGZ, block=PIGZ_BLOCK) for level in _LEVELS if level)
 """zlib's defaults at every level, its default level and 9 first (Python's
-zipfile, jar tools, Python's gzip), then GNU gzip's (``tar czf``, busybox,
-Info-ZIP's zip), then pigz's default chunking for streams longer than a
+zipfile, jar tools, Python's gzip), then GNU gzip's (``tar czf``), then
+Info-ZIP's zip's, then busybox's, then pigz's default chunking for streams longer than a
 chunk (a shorter one is zlib's): nearly every stream found is one.  Where
 two give the same bytes (short streams), zlib's is recorded: readers from
 before the other families read it."""
