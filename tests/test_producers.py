@@ -259,3 +259,16 @@ def test_the_patch_is_applied_exactly(tmp_path: Path) -> None:
     )
     assert failed.returncode != 0
     assert "does not match" in failed.stderr
+
+
+def test_top_folders_of_versions_with_more_numbers_are_paired(tmp_path: Path) -> None:
+    """pip-24.1/ and pip-24.1.1/: a release's top folder pairs with its
+    predecessor's whatever the number of parts in their versions."""
+    roots = []
+    for version, name in ((1, "pkg-24.1"), (2, "pkg-24.1.1")):
+        root = tmp_path / name
+        shutil.copytree(tree(tmp_path / f"t{version}", version), root)
+        roots.append(root)
+    v1, v2 = (gzip.compress(tar(root), mtime=1) for root in roots)
+    payload = round_trip(v1, v2)
+    assert len(payload) <= 0.02 * len(v2), f"{len(payload)} bytes of {len(v2)}"

@@ -47,7 +47,9 @@ from deltaglider.archive.recipe import (
 )
 from deltaglider.archive.runs import unchanged_runs
 
-_DIGITS = re.compile(rb"[0-9]+")
+_VERSION = re.compile(rb"[0-9]+(?:\.[0-9]+)*")
+"""Numbers, dotted or not: a name's version (``pkg-24.1`` and ``pkg-24.1.1``
+have the same shape)."""
 _BATCH = 64  # members inflated and searched at once, on all cores
 _TINY = 64  # compressed bytes below which a changed member is carried as it is
 _MATCHED_CHANGE = 256  # changed bytes past which a piece is matched against
@@ -393,14 +395,14 @@ class Planner:
             self.pieces.add(Source(0, len(self.ref), 0), matched=True)
             return
         for member in found:
-            self.by_shape.setdefault(_DIGITS.sub(b"#", member.name), member)
+            self.by_shape.setdefault(_VERSION.sub(b"#", member.name), member)
         # Its local headers and directory: the target's are mostly found there.
         self.pieces.add(Source(0, len(self.ref), SKELETON), matched=True)
 
     def _counterpart(self, name: bytes) -> containers.ZipMember | None:
         """The reference's member of that name, or of that name but for its
         numbers (``pkg-1.2.dist-info/RECORD`` for ``pkg-1.3.dist-info/...``)."""
-        other = self.by_name.get(name) or self.by_shape.get(_DIGITS.sub(b"#", name))
+        other = self.by_name.get(name) or self.by_shape.get(_VERSION.sub(b"#", name))
         if other is None or other.encrypted or other.method not in (0, 8):
             return None
         return other
@@ -563,7 +565,7 @@ class Planner:
 def _tar_key(entry: containers.TarEntry) -> tuple[int, bytes]:
     """A tar entry's type and name, digits in its top folder's name aside."""
     top, slash, rest = entry.name.partition(b"/")
-    return entry.typeflag, _DIGITS.sub(b"#", top) + slash + rest
+    return entry.typeflag, _VERSION.sub(b"#", top) + slash + rest
 
 
 def _joined(ops: list[Op]) -> list[Op]:
