@@ -40,11 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_cli import compile_installed, tool_env  # noqa: E402
-from bench_codec import LAUNCHER, releases, write_doc  # noqa: E402
+from bench_codec import LAUNCHER, publish, releases  # noqa: E402
 from dg62 import install  # noqa: E402
 from seaweed import s3_client, seaweedfs  # noqa: E402
 
-BEGIN, END = "<!-- archives:begin -->", "<!-- archives:end -->"
 ABOUT = (
     "Each series is stored in release order into one folder (the first file becomes the "
     "reference), then read back and compared byte for byte. *SDK*: `client.upload` / "
@@ -293,25 +292,15 @@ def main() -> int:
                 files = releases(folder)
                 raw[folder.name] = runs
                 sections.append(render_series(folder, files, runs))
-    section = "\n".join(
-        [
-            BEGIN,
-            "## Archive-aware deltas vs deltaglider 6.2.0, on SeaweedFS",
-            "",
-            f"Command: `{command}`  ",
-            f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {args.repeats} run(s) per "
-            "tool and series on one SeaweedFS server. " + ABOUT,
-            "",
-            *sections,
-            END,
-        ]
+    publish(
+        "archives",
+        "Archive-aware deltas vs deltaglider 6.2.0, on SeaweedFS",
+        f"Command: `{command}`  \nRun {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{args.repeats} run(s) per tool and series on one SeaweedFS server. " + ABOUT,
+        sections,
+        raw,
+        doc=not args.no_doc,
     )
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "archives.json").write_text(json.dumps(raw, indent=1))
-    print(section)
-    if not args.no_doc:
-        write_doc(section + "\n", BEGIN, END)
     return 0
 
 

@@ -330,6 +330,22 @@ def render(result: dict[str, object], command: str, folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def publish(
+    name: str, title: str, intro: str, sections: list[str], raw: object, *, doc: bool
+) -> None:
+    """A benchmark's section: printed, its raw results kept in
+    benchmarks/results/NAME.json and, with ``doc``, written between its
+    ``<!-- NAME:begin/end -->`` markers in docs/benchmarks.md."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    section = "\n".join([begin, f"## {title}", "", intro, "", *sections, end])
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(raw, indent=1))
+    print(section)
+    if doc:
+        write_doc(section + "\n", begin, end)
+
+
 def write_doc(section: str, begin: str, end: str) -> None:
     """Put ``section`` between the ``begin``/``end`` comments of
     docs/benchmarks.md, replacing what was there, or append it."""

@@ -46,11 +46,19 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_archives import fresh_bucket, sdk  # noqa: E402
 from bench_cli import compile_installed  # noqa: E402
-from bench_codec import releases, write_doc  # noqa: E402
+from bench_codec import publish, releases  # noqa: E402
 from dg62 import install  # noqa: E402
 from seaweed import s3_client, seaweedfs  # noqa: E402
 
-BEGIN, END = "<!-- producers:begin -->", "<!-- producers:end -->"
+ABOUT = (
+    "Each row is one series (the same releases compressed by that producer) stored in "
+    "release order into one folder by each tool's SDK, each phase in a fresh process, and "
+    "read back byte for byte. *bytes per version*: what a version after the first costs, as "
+    "a share of the file (median). *re-created by*: the deflate families the deltas record "
+    "(`dg-deflate`; a plain delta where none applied). *xdelta3 -9* and *zstd "
+    "--patch-from* (`-19 --long=27`): each version against the first, with their command "
+    "lines. *vs zlib-made*: our put and get times over the first row's."
+)
 
 GO_TOOLS = """
 package main
@@ -160,50 +168,56 @@ def zip_producers(work: Path) -> dict[str, Zipper | None]:
     }
 
 
-def tarball_series(folder: Path, work: Path) -> dict[str, list[Path]]:
-    tars = [gzip.decompress(path.read_bytes()) for path in releases(folder)]
+Maker = Callable[[Path, Path], None]  # (a release, the file to make of it)
+
+
+def made(group: str, makers: dict[str, Maker | None], files: list[Path], work: Path,
+         name: Callable[[Path], str]) -> dict[str, list[Path]]:  # fmt: skip
+    """Each maker's series of the releases (none where its tool is missing)."""
     series: dict[str, list[Path]] = {}
-    for label, producer in gzip_producers(work).items():
-        if producer is None:
-            series[label] = []
+    for label, make in makers.items():
+        series[label] = []
+        if make is None:
             continue
-        target = work / "tar" / label.replace(" ", "_").replace("/", "_")
+        target = work / group / label.replace(" ", "_").replace("/", "_")
         target.mkdir(parents=True)
-        files = []
-        for path, tar in zip(releases(folder), tars, strict=True):
-            out = target / path.name
-            out.write_bytes(producer(tar))
-            assert gzip.decompress(out.read_bytes()) == tar, label
-            files.append(out)
-        series[label] = files
+        for path in files:
+            series[label].append(target / name(path))
+            make(path, series[label][-1])
     return series
+
+
+def tarball_series(folder: Path, work: Path) -> dict[str, list[Path]]:
+    tars = {path: gzip.decompress(path.read_bytes()) for path in releases(folder)}
+
+    def maker(producer: Producer | None) -> Maker | None:
+        def make(path: Path, out: Path) -> None:
+            assert producer is not None
+            out.write_bytes(producer(tars[path]))
+            assert gzip.decompress(out.read_bytes()) == tars[path], out
+
+        return None if producer is None else make
+
+    makers = {label: maker(p) for label, p in gzip_producers(work).items()}
+    return made("tar", makers, releases(folder), work, lambda path: path.name)
 
 
 def zip_series(folder: Path, work: Path) -> dict[str, list[Path]]:
-    wheels = releases(folder)
-    series: dict[str, list[Path]] = {"Python zipfile (zlib), as published": []}
-    target = work / "zip" / "published"
-    target.mkdir(parents=True)
-    for path in wheels:
-        series["Python zipfile (zlib), as published"].append(target / (path.stem + ".zip"))
-        shutil.copy(path, series["Python zipfile (zlib), as published"][-1])
-    for label, zipper in zip_producers(work).items():
-        if zipper is None:
-            series[label] = []
-            continue
-        target = work / "zip" / label.replace(" ", "_").replace("/", "_")
-        target.mkdir(parents=True)
-        files = []
-        for path in wheels:
-            tree = work / "trees" / path.stem
-            if not tree.exists():
-                with zipfile.ZipFile(path) as archive:
-                    archive.extractall(tree)
-            out = target / (path.stem + ".zip")
-            zipper(tree, out)
-            files.append(out)
-        series[label] = files
-    return series
+    def unpacked(path: Path) -> Path:
+        tree = work / "trees" / path.stem
+        if not tree.exists():
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(tree)
+        return tree
+
+    def maker(zipper: Zipper | None) -> Maker | None:
+        return None if zipper is None else (lambda path, out: zipper(unpacked(path), out))
+
+    makers: dict[str, Maker | None] = {
+        "Python zipfile (zlib), as published": lambda path, out: shutil.copy(path, out) and None,
+        **{label: maker(z) for label, z in zip_producers(work).items()},
+    }
+    return made("zip", makers, releases(folder), work, lambda path: path.stem + ".zip")
 
 
 def deflate_names(endpoint: str, bucket: str) -> str:
@@ -349,31 +363,15 @@ def main() -> int:
                     rows[label] = measure(label, files, endpoint, old_python, work, number)
                 raw[title] = rows
                 sections.append(render(title, rows, missing))
-    section = "\n".join(
-        [
-            BEGIN,
-            "## Contents deltas by producer: one release series, every deflate producer",
-            "",
-            f"Command: `{command}`  ",
-            f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one SeaweedFS server. "
-            "Each row is one series (the same releases compressed by that producer) stored in "
-            "release order into one folder by each tool's SDK, each phase in a fresh process, "
-            "and read back byte for byte. *bytes per version*: what a version after the first "
-            "costs, as a share of the file (median). *re-created by*: the deflate families the "
-            "deltas record (`dg-deflate`; a plain delta where none applied). *xdelta3 -9* and "
-            "*zstd --patch-from* (`-19 --long=27`): each version against the first, with their "
-            "command lines. *vs zlib-made*: our put and get times over the first row's.",
-            "",
-            *sections,
-            END,
-        ]
+    publish(
+        "producers",
+        "Contents deltas by producer: one release series, every deflate producer",
+        f"Command: `{command}`  \nRun {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one "
+        "SeaweedFS server. " + ABOUT,
+        sections,
+        raw,
+        doc=not args.no_doc,
     )
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "producers.json").write_text(json.dumps(raw, indent=1))
-    print(section)
-    if not args.no_doc:
-        write_doc(section + "\n", BEGIN, END)
     return 0
 
 
