@@ -220,10 +220,14 @@ def zip_series(folder: Path, work: Path) -> dict[str, list[Path]]:
     return made("zip", makers, releases(folder), work, lambda path: path.stem + ".zip")
 
 
-def deflate_names(endpoint: str, bucket: str) -> str:
+def deflate_names(endpoint: str, bucket: str, first: str) -> str:
+    """How the files after the first were stored: the deflate families
+    their deltas record, plain deltas, whole files."""
     client = s3_client(endpoint)
     names: dict[str, int] = {}
     for item in client.list_objects_v2(Bucket=bucket, Prefix="releases/").get("Contents", []):
+        if item["Key"].startswith(f"releases/{first}"):
+            continue  # the reference's own
         if item["Key"].endswith(".delta"):
             meta = client.head_object(Bucket=bucket, Key=item["Key"])["Metadata"]
             name = meta.get("dg-deflate", "plain delta")
@@ -282,7 +286,7 @@ def measure(
             sizes.append(sum(item["Size"] for item in listed))
         row[tool] = {**result, "sizes": sizes}
         if tool == "ours":
-            row["families"] = deflate_names(endpoint, bucket)
+            row["families"] = deflate_names(endpoint, bucket, files[0].name)
     row["cli"] = cli_deltas(files, work)
     print(label, json.dumps(row)[:600], flush=True)
     return row

@@ -11,7 +11,8 @@ from deltaglider.archive import containers
 from deltaglider.archive.containers import Buffer, ZipIndex
 from deltaglider.archive.deflate import FAMILY_NAMES, IMPLEMENTATION, Params
 from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
-from deltaglider.archive.planner import Planner, deflate_key
+from deltaglider.archive.plan import deflate_key
+from deltaglider.archive.planner import Planner
 from deltaglider.archive.rebuild import (
     Deflater,
     PieceTooLargeError,
