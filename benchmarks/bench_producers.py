@@ -4,8 +4,8 @@ one SeaweedFS server, beside plain xdelta3 and ``zstd --patch-from``, in
 one run.
 
     python benchmarks/fetch_releases.py pip 24.1 24.1.1 24.1.2 24.2 --sdist
-    python benchmarks/fetch_releases.py django 5.2.1 5.2.2 5.2.3
-    python benchmarks/bench_producers.py benchmarks/data/pip-sdist benchmarks/data/django
+    python benchmarks/fetch_releases.py botocore 1.44.0 1.44.1 1.44.2
+    python benchmarks/bench_producers.py benchmarks/data/pip-sdist benchmarks/data/botocore
 
 The first folder holds source tarballs: each is gunzipped and its tar
 compressed again by Python's gzip (zlib), GNU gzip -6 and -9, busybox
@@ -55,7 +55,10 @@ ABOUT = (
     "release order into one folder by each tool's SDK, each phase in a fresh process, and "
     "read back byte for byte. *bytes per version*: what a version after the first costs, as "
     "a share of the file (median). *re-created by*: the deflate families the deltas record "
-    "(`dg-deflate`; a plain delta where none applied). *xdelta3 -9* and *zstd "
+    "(`dg-deflate`; a plain delta where none applied). *6.2.0* runs the xdelta3 command, "
+    "which gunzips a gzip file before encoding and gzips what it rebuilds: its bytes are a "
+    "delta of the tar, and its get gives other bytes unless `gzip -c` happens to write the "
+    "producer's (*get fails*). *xdelta3 -9* (`-D -R`: of the bytes as stored) and *zstd "
     "--patch-from* (`-19 --long=27`): each version against the first, with their command "
     "lines. *vs zlib-made*: our put and get times over the first row's."
 )
@@ -250,7 +253,9 @@ def cli_deltas(files: list[Path], work: Path) -> dict[str, list[float]]:
         out = work / "cli.delta"
         if shutil.which("xdelta3"):
             size, seconds = external(
-                ["xdelta3", "-e", "-9", "-f", "-s", str(first), str(target), str(out)],
+                # -D -R: a delta of the bytes as stored (else xdelta3 gunzips
+                # its inputs and gzips what it rebuilds, giving other bytes)
+                ["xdelta3", "-e", "-9", "-D", "-R", "-f", "-s", str(first), str(target), str(out)],
                 first, target, out,
             )  # fmt: skip
             result["xdelta3"].append(size)

@@ -278,14 +278,23 @@ class ZipMembers:
         if other is not None and self.ref[other.data : other.end] == compressed:
             return [Copy(other.data, len(compressed))]
         if member.encrypted or member.method not in (0, 8):
-            return [self.out.carry(compressed)]
+            return [self._carried(compressed, other)]
         if member.method == 0:
             return self._content(compressed, other)
         if inflated is None or inflated.params is None:
-            return [self.out.carry(compressed)]
+            return [self._carried(compressed, other)]
         self.out.redeflated(inflated.params, inflated.content, compressed)
         parts = self._content(memoryview(inflated.content), other, inflated.inner)
         return [Deflate(inflated.params, len(compressed), tuple(parts))]
+
+    def _carried(self, compressed: memoryview, other: containers.ZipMember | None) -> Op:
+        """A member carried as it is (a deflate none of ours re-creates:
+        7-Zip's, Go's...), its counterpart's compressed bytes in the delta's
+        source: a changed stream's output often runs in step with the old
+        one's for long stretches, which xdelta3 then copies."""
+        if other is not None:
+            self.out.pieces.add(Source(other.data, other.end - other.data, 0), matched=True)
+        return self.out.carry(compressed)
 
     def _content(
         self,
