@@ -234,7 +234,7 @@ def test_parameters_found_and_redeflated_exactly() -> None:
     for level, mem, strategy in [(6, 8, 0), (9, 8, 0), (1, 8, 0), (6, 9, 0), (9, 8, 1)]:
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15, mem, strategy)
         compressed = compressor.compress(content) + compressor.flush()
-        params = ParamSearch().find(content, compressed)
+        params = ParamSearch("zip").find(content, compressed)
         assert params is not None
         assert bytes(deflate(params, content, len(compressed))) == compressed
     assert Params.unpack(Params(5, 12, 3, 2).pack()) == Params(5, 12, 3, 2)

@@ -96,19 +96,26 @@ class Params:
 
 
 _LEVELS = (6, 9, 1, 2, 3, 4, 5, 7, 8, 0)
-_COMMON = (
-    *(Params(level) for level in _LEVELS),
-    *(Params(level, family=GNU) for level in _LEVELS if level),
-    *(Params(level, family=INFOZIP) for level in _LEVELS if level),
-    *(Params(level, family=BUSYBOX) for level in _LEVELS if level),
-)
-_PIGZ = tuple(Params(level, family=PIGZ, block=PIGZ_BLOCK) for level in _LEVELS if level)
-"""zlib's defaults at every level, its default level and 9 first (Python's
-zipfile, jar tools, Python's gzip), then GNU gzip's (``tar czf``), then
-Info-ZIP's zip's, then busybox's, then pigz's default chunking for streams longer than a
-chunk (a shorter one is zlib's): nearly every stream found is one.  Where
-two give the same bytes (short streams), zlib's is recorded: readers from
-before the other families read it."""
+
+
+def _levels(family: int, block: int = 0) -> tuple[Params, ...]:
+    return tuple(Params(level, family=family, block=block) for level in _LEVELS if level)
+
+
+_COMMON = {
+    "zip": (*(Params(level) for level in _LEVELS), *_levels(INFOZIP)),
+    "gzip": (
+        *(Params(level) for level in _LEVELS), *_levels(GNU), *_levels(BUSYBOX),
+        *_levels(PIGZ, PIGZ_BLOCK),
+    ),
+}  # fmt: skip
+"""Where each kind of stream comes from.  Zip members: zlib's defaults at
+every level, its default level and 9 first (Python's zipfile, jar tools),
+then Info-ZIP's zip's.  Gzip streams: zlib's (Python's gzip), GNU gzip's
+(``tar czf``), busybox's, then pigz's default chunking for streams longer
+than a chunk (a shorter one is zlib's).  Nearly every stream found is one.
+Where two give the same bytes (short streams), zlib's is recorded: readers
+from before the other families read it."""
 _UNUSUAL = (
     *(Params(level, 15, 9) for level in _LEVELS),
     *(Params(level, 15, 8, 1) for level in _LEVELS),
@@ -129,8 +136,9 @@ class ParamSearch:
     Once a stream matched nothing, only the sets that worked lately are
     tried (a large stream costs a deflate per set tried)."""
 
-    def __init__(self) -> None:
-        self._order = list(_COMMON + _PIGZ)
+    def __init__(self, kind: str) -> None:
+        """A search for the streams of a ``"zip"``'s members or of ``"gzip"``."""
+        self._order = list(_COMMON[kind])
         self._found = 0
         self._missed = 0
 

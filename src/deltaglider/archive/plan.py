@@ -121,17 +121,20 @@ class Output:
 
 
 class Searches:
-    """Each thread's parameter searches: for zip members (level 0) and for
-    gzip streams (level 1), so a search learns one kind of stream."""
+    """Each thread's parameter searches, one for zip members and one for
+    gzip streams (each learns its kind of stream)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def __call__(self, level: int) -> ParamSearch:
-        searches: tuple[ParamSearch, ParamSearch] | None = getattr(self._local, "pair", None)
+    def __call__(self, kind: str) -> ParamSearch:
+        """This thread's search for ``"zip"`` members or ``"gzip"`` streams."""
+        searches: dict[str, ParamSearch] | None = getattr(self._local, "by_kind", None)
         if searches is None:
-            searches = self._local.pair = (ParamSearch(), ParamSearch())
-        return searches[level]
+            searches = self._local.by_kind = {}
+        if kind not in searches:
+            searches[kind] = ParamSearch(kind)
+        return searches[kind]
 
 
 def joined(ops: list[Op]) -> list[Op]:

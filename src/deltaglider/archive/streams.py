@@ -36,7 +36,7 @@ class GzipStreams:
         flags = GUNZIP if containers.kind(ref) == "gzip" else 0
         return self.stream(target, Source(0, len(ref), flags), level=0)
 
-    def members(self, view: memoryview, level: int) -> list[GzipPart]:
+    def members(self, view: memoryview) -> list[GzipPart]:
         """A gzip stream's members, inflated, with their deflate parameters
         (any thread)."""
         parts: list[GzipPart] = []
@@ -50,7 +50,7 @@ class GzipStreams:
             member, content = found
             self.budget.give_back(room - len(content))
             compressed = view[member.stream : member.trailer]
-            params = self.searches(level).find(content, compressed, member.levels)
+            params = self.searches("gzip").find(content, compressed, member.levels)
             parts.append(GzipPart(member, content, params))
             pos = member.trailer + 8
         return parts
@@ -66,7 +66,7 @@ class GzipStreams:
         its members' content compared with ``base``."""
         ops: list[Op] = []
         pos = 0
-        for part in self.members(view, level) if members is None else members:
+        for part in self.members(view) if members is None else members:
             member, content = part.member, part.content
             ops.append(self.out.lit(view[pos : member.stream]))
             compressed = view[member.stream : member.trailer]

@@ -227,7 +227,7 @@ class ZipMembers:
             return None  # damaged, or no room left: carried as it is
         content = inflated[0]
         self.budget.give_back(room - len(content))
-        params = self.streams.searches(0).find(content, compressed)
+        params = self.streams.searches("zip").find(content, compressed)
         inner = None
         if params is not None and other is not None:
             base = _base(other)
@@ -238,7 +238,7 @@ class ZipMembers:
                 and not unchanged_runs(memoryview(content), piece)
             ):
                 self.out.pieces.bytes_of(Source(base.offset, base.size, base.flags | GUNZIP))
-                inner = self.streams.members(memoryview(content), 1)
+                inner = self.streams.members(memoryview(content))
         return _Inflated(content, params, inner)
 
     def _inflated_batches(
