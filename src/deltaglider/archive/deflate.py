@@ -106,14 +106,15 @@ _COMMON = {
     "zip": (*(Params(level) for level in _LEVELS), *_levels(INFOZIP)),
     "gzip": (
         *(Params(level) for level in _LEVELS), *_levels(GNU), *_levels(BUSYBOX),
-        *_levels(PIGZ, PIGZ_BLOCK),
+        *_levels(INFOZIP), *_levels(PIGZ, PIGZ_BLOCK),
     ),
 }  # fmt: skip
 """Where each kind of stream comes from.  Zip members: zlib's defaults at
 every level, its default level and 9 first (Python's zipfile, jar tools),
 then Info-ZIP's zip's.  Gzip streams: zlib's (Python's gzip), GNU gzip's
-(``tar czf``), busybox's, then pigz's default chunking for streams longer
-than a chunk (a shorter one is zlib's).  Nearly every stream found is one.
+(``tar czf``), busybox's, Info-ZIP's (busybox's where its search near the
+end of the window meets zlib's), then pigz's default chunking for streams
+longer than a chunk (a shorter one is zlib's).  Nearly every stream found is one.
 Where two give the same bytes (short streams), zlib's is recorded: readers
 from before the other families read it."""
 _UNUSUAL = (
