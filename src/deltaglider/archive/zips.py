@@ -7,6 +7,7 @@ offsets relative to the reference's, the rest carried."""
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import struct
 from collections.abc import Iterator
@@ -80,15 +81,16 @@ class ZipMembers:
         self.budget = budget
         self.streams = streams
         self.nested = nested
+        self.by_name = pair.ref_index.by_name
+        directory = pair.target_index.directory
+        self.directory = directory[0] if directory else []
 
     def ops(self) -> list[Op]:
         """The target's ops, member by member."""
         found = self.target_index.members
         if found is None or not self._worth_planning(found):
             return [self.out.lit(self.target)]
-        self._index_reference()
-        directory = self.target_index.directory
-        self.directory = directory[0] if directory else []
+        self._reference_source()
         items: list[_Gap | Copy | _Expanded] = []
         pos = 0
         for batch, inflated in self._inflated_batches(found):
@@ -175,17 +177,20 @@ class ZipMembers:
             copy.size,
         )
 
-    def _index_reference(self) -> None:
-        self.by_name = self.ref_index.by_name
-        self.by_shape: dict[bytes, containers.ZipMember] = {}
-        found = self.ref_index.members
-        if found is None:
-            self.out.pieces.add(Source(0, len(self.ref), 0), matched=True)
-            return
-        for member in found:
-            self.by_shape.setdefault(VERSION.sub(b"#", member.name), member)
-        # Its local headers and directory: the target's are mostly found there.
-        self.out.pieces.add(Source(0, len(self.ref), SKELETON), matched=True)
+    def _reference_source(self) -> None:
+        """The reference's local headers and directory (the target's are
+        mostly found there) in the delta's source; all of it, if it is no
+        zip."""
+        flags = 0 if self.ref_index.members is None else SKELETON
+        self.out.pieces.add(Source(0, len(self.ref), flags), matched=True)
+
+    @functools.cached_property
+    def by_shape(self) -> dict[bytes, containers.ZipMember]:
+        """The reference's members by name with versions set aside."""
+        shapes: dict[bytes, containers.ZipMember] = {}
+        for member in self.ref_index.members or []:
+            shapes.setdefault(VERSION.sub(b"#", member.name), member)
+        return shapes
 
     def _counterpart(self, name: bytes) -> containers.ZipMember | None:
         """The reference's member of that name, or of that name but for its
