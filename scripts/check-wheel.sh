@@ -69,8 +69,9 @@ CC=/nonexistent/cc CXX=/nonexistent/c++ "$venv_bin/python" -m pip install --quie
 (
   cd "$work"
   export PATH="$venv_bin"
-  # No xdelta3, no SeaweedFS here: those tests skip in this run.
-  unset DG_REQUIRE_XDELTA3_CLI DG_REQUIRE_SEAWEEDFS DG_REQUIRE_DG62
+  # No xdelta3, no SeaweedFS, no archive producers (gzip, zip...) on this
+  # PATH: those tests skip in this run; the main run has them.
+  unset DG_REQUIRE_XDELTA3_CLI DG_REQUIRE_SEAWEEDFS DG_REQUIRE_DG62 DG_REQUIRE_PRODUCERS
   ! command -v xdelta3 >/dev/null && ! command -v cc >/dev/null && ! command -v gcc >/dev/null
   "$venv_bin/python" -c "import deltaglider, sys; assert deltaglider.__file__.startswith(sys.prefix), deltaglider.__file__"
   # The schedule explorer and the stress races exercise the engine's
