@@ -11,7 +11,6 @@
 #define CHUNK_IN ((uInt)1 << 30)
 #define BLOCKS 8 /* deflateInit2 asks for five */
 #define DICTIONARY 32768 /* pigz primes each chunk with this much input */
-#define GNU_END_GZIP 1 /* as vendor/patches/zlib-gnu-gzip.patch defines it */
 
 const char *dg_zlib_version(void) { return zlibVersion(); }
 
@@ -114,7 +113,7 @@ static int start(dg_deflater *d, z_stream *zs) {
     switch (d->zlib->init(zs, p->level, -p->window_bits, p->mem_level, p->strategy)) {
     case Z_OK:
         if (p->family == DG_FAMILY_BUSYBOX || p->family == DG_FAMILY_INFOZIP)
-            d->zlib->gnu_end(zs, p->family == DG_FAMILY_BUSYBOX ? GNU_END_GZIP : 0);
+            d->zlib->gnu_end(zs, p->family == DG_FAMILY_BUSYBOX ? DG_GNU_END_GZIP : 0);
         return DG_DEFLATE_OK;
     case Z_MEM_ERROR:
         return DG_DEFLATE_ERR_NOMEM;

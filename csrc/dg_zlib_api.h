@@ -13,10 +13,15 @@ typedef struct {
     int (*set_dictionary)(void *zs, const unsigned char *dictionary, unsigned length);
     int (*pending_bits)(void *zs, int *bits);
     int (*prime)(void *zs, int bits, int value);
-    /* The GNU build only: what the stream does near the end of its input
-     * (the patch's GNU_END_* flags: gzip 1.5 on 3, busybox 1, Info-ZIP 0). */
+    /* The GNU build only: what the stream does near the end of its input,
+     * the patch's GNU_END_* flags (gzip 1.5 on both, busybox GZIP alone,
+     * Info-ZIP neither). */
     int (*gnu_end)(void *zs, int how);
 } dg_zlib_api;
+
+/* GNU_END_GZIP as vendor/patches/zlib-gnu-gzip.patch defines it in
+ * deflate.h (a stream starts with gzip 1.5's flags, GZIP | CLEARED). */
+#define DG_GNU_END_GZIP 1
 
 extern const dg_zlib_api dg_zlib_stock;
 extern const dg_zlib_api dg_zlib_gnu;

@@ -155,10 +155,10 @@ def _decode(
     recorded: list[str] | None = None,
 ) -> bytearray:
     recipe, vcdiff, _ = split(payload)
-    if recorded is not None and not set(_families(recipe)) <= set(recorded):
+    used = _families(recipe)
+    if recorded is not None and not set(used) <= set(recorded):
         raise CorruptContentsDeltaError(
-            f"the recipe deflates with {', '.join(_families(recipe))}; "
-            f"the object records {', '.join(recorded)}"
+            f"the recipe deflates with {', '.join(used)}; the object records {', '.join(recorded)}"
         )
     if recipe.output_size != size:
         raise CorruptContentsDeltaError(

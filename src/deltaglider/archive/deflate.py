@@ -1,6 +1,6 @@
 """Deflate with the vendored zlib and its GNU gzip variant: find the
-parameters that re-create a stream's compressed bytes exactly (zlib's,
-GNU gzip's or pigz's), and re-create them.
+family and parameters that re-create a stream's compressed bytes exactly
+(zlib's, GNU gzip's, busybox's, Info-ZIP's or pigz's), and re-create them.
 
 Only the vendored copy is used (``csrc/dg_deflate.c``): the interpreter's
 ``zlib`` may be zlib-ng or another build whose output differs, and bytes
