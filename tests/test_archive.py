@@ -314,3 +314,95 @@ def test_a_rebuild_that_changes_every_timestamp_costs_little_more() -> None:
     # The directory's times are stored against the local headers' (which
     # say the same), so only the headers' new times cost anything.
     assert len(moved) - len(kept) < 100  # 116 bytes when the directory stores them again
+
+
+# -- splices: compressed bits of the reference around a run of the target's ----
+
+
+def _json_gz_wheel(mtime: int, doc: bytes) -> bytes:
+    """A wheel-like zip holding a gzip stream (zipped again, as botocore's
+    ``.json.gz`` members are), the stream's header time ``mtime``."""
+    return make_zip(
+        [("data/service.json.gz", gzip.compress(doc, 9, mtime=mtime)), ("a.py", text(1))]
+    )
+
+
+def test_a_member_whose_gzip_time_changed_is_spliced_not_re_deflated() -> None:
+    doc = text(5, 3000)
+    v1, v2 = _json_gz_wheel(1, doc), _json_gz_wheel(2, doc)
+    facts = roundtrip(v1, v2)
+    assert facts.spliced == 1
+    assert facts.redeflated == 0  # neither the member nor the gzip stream inside it
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    assert archive.deflate_names(payload) == "splice-1"
+    assert len(payload) < 400
+
+
+def test_members_that_do_not_compress_are_spliced_around_their_change() -> None:
+    rnd = random.Random(3)
+    noise = bytes(rnd.getrandbits(8) for _ in range(200_000))
+    v1 = make_zip([("blob.bin", noise), ("a.py", text(1))])
+    v2 = make_zip([("blob.bin", noise[:90_000] + b"new bytes" + noise[90_009:]), ("a.py", text(1))])
+    facts = roundtrip(v1, v2)
+    assert (facts.spliced, facts.redeflated) == (1, 0)
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    assert len(payload) < 600
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_cut_rebuilds_any_stream_from_any_other(seed: int) -> None:
+    """Bit strings edited at the start, the end, in between or everywhere,
+    by insertions that move what follows by any number of bits."""
+    from deltaglider.archive import splice
+
+    rnd = random.Random(seed)
+    reference = bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 3000)))
+    bits = int.from_bytes(reference, "little")
+    length = 8 * len(reference) - rnd.randrange(8)
+    bits &= (1 << length) - 1  # the stream ends within its last byte, zeros after
+    reference = bits.to_bytes(len(reference), "little")
+    at = rnd.randrange(length + 1)
+    end = rnd.randrange(at, length + 1)
+    inserted = rnd.randrange(0, 50)
+    own = rnd.getrandbits(inserted) if inserted else 0
+    low = bits & ((1 << at) - 1)
+    edited_bits = low | own << at | (bits >> end) << (at + inserted)
+    target = edited_bits.to_bytes((length - (end - at) + inserted + 7) // 8 or 1, "little")
+    cut = splice.find(target, reference)
+    assert cut is not None
+    assert cut.middle <= inserted + 8  # never more than the edit (and one byte's slack)
+    middle = splice.middle_bytes(target, cut)
+    assert splice.apply(reference, cut, middle, len(target)) == target
+
+
+def test_damaged_splices_are_refused() -> None:
+    from deltaglider.archive import recipe, splice
+
+    doc = text(5, 3000)
+    v1, v2 = _json_gz_wheel(1, doc), _json_gz_wheel(2, doc)
+    payload = archive.encode(v1, v2)
+    assert payload is not None
+    parsed, vcdiff, _ = recipe.split(payload)
+    (op,) = [op for op in parsed.ops if isinstance(op, recipe.Splice)]
+    reference_bits = 8 * op.source.size
+    for cut in (
+        splice.Cut(reference_bits + 1, op.cut.middle, op.cut.skip),  # past the reference
+        splice.Cut(op.cut.keep, op.cut.middle, reference_bits + 9),
+        splice.Cut(op.cut.keep, op.cut.middle + 8, op.cut.skip),  # reads data not its own
+    ):
+        ops = tuple(
+            recipe.Splice(op.source, op.size, cut) if isinstance(o, recipe.Splice) else o
+            for o in parsed.ops
+        )
+        damaged = recipe.dump(
+            recipe.Recipe(parsed.output_size, parsed.data_size, parsed.sources, ops)
+        )
+        with pytest.raises(archive.CorruptContentsDeltaError):
+            archive.decode(v1, damaged + bytes(vcdiff), size=len(v2))
+    # An object that does not record the splice, and a reader without it.
+    with pytest.raises(archive.CorruptContentsDeltaError, match="splice-1"):
+        archive.decode(v1, payload, size=len(v2), implementation="zlib-1.3.1")
+    with pytest.raises(archive.UnsupportedDeflateError, match="splice-2"):
+        archive.decode(v1, payload, size=len(v2), implementation="splice-2")

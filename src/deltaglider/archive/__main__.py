@@ -59,6 +59,7 @@ def _inspect(args: argparse.Namespace) -> int:
     print(f"re-deflated:           {facts.redeflated} streams, {facts.redeflated_bytes} bytes")
     for params, count in sorted(facts.params.items(), key=lambda item: -item[1]):
         print(f"  {count:6d} x {params}")
+    print(f"spliced:               {facts.spliced} streams, {facts.spliced_bytes} bytes")
     print(f"header changed only:   {facts.relinked} members (data copied by name)")
     print(f"directory:             {facts.directory_entries} entries, offsets relative")
     print(f"carried as they are:   {facts.carried_bytes} bytes (headers, members not "

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from deltaglider import xdelta
-from deltaglider.archive import containers
+from deltaglider.archive import containers, splice
 from deltaglider.archive.containers import Buffer, ZipIndex
 from deltaglider.archive.deflate import FAMILY_NAMES, IMPLEMENTATION, Params
 from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
@@ -30,6 +30,7 @@ from deltaglider.archive.recipe import (
     Members,
     Recipe,
     Source,
+    Splice,
     dump,
     split,
     walk,
@@ -115,35 +116,41 @@ def decode(
     payload: bytes | memoryview,
     *,
     size: int,
-    implementation: str = IMPLEMENTATION,
+    implementation: str | None = None,
     deflater: Deflater | None = None,
 ) -> bytearray:
     """The file a contents delta rebuilds: exactly ``size`` bytes.
+    ``implementation``: what the object records it was made with
+    (:func:`deflate_names`); a recipe that uses anything else is damaged.
 
     Raises:
         UnsupportedDeflateError: made with another deflate implementation.
         CorruptContentsDeltaError: the delta is damaged.
     """
-    recorded = implementation.split(",")
-    unknown = [name for name in recorded if name not in FAMILY_NAMES.values()]
+    recorded = None if implementation is None else implementation.split(",")
+    known = [*FAMILY_NAMES.values(), splice.NAME]
+    unknown = [name for name in recorded or [] if name not in known]
     if unknown:
         raise UnsupportedDeflateError(
             f"the delta was made with {', '.join(unknown)} deflate; this build has "
-            f"{', '.join(FAMILY_NAMES.values())}"
+            f"{', '.join(known)}"
         )
     return _decode(ZipIndex(reference), payload, size, deflater or deflate_parts, None, recorded)
 
 
 def deflate_names(payload: bytes | memoryview) -> str:
-    """What re-deflates a contents delta's streams, as recorded on it: the
-    names of the families its recipe uses, joined by commas."""
+    """What re-creates a contents delta's compressed streams, as recorded
+    on it: the names of the deflate families its recipe uses, and of the
+    splice if it splices, joined by commas."""
     recipe, _, _ = split(payload)
     return ",".join(_families(recipe)) or IMPLEMENTATION
 
 
 def _families(recipe: Recipe) -> list[str]:
-    used = {op.params.family for _, op in walk(recipe.ops) if isinstance(op, Deflate)}
-    return [name for family, name in FAMILY_NAMES.items() if family in used]
+    ops = [op for _, op in walk(recipe.ops)]
+    used = {op.params.family for op in ops if isinstance(op, Deflate)}
+    names = [name for family, name in FAMILY_NAMES.items() if family in used]
+    return names + [splice.NAME] * any(isinstance(op, Splice) for op in ops)
 
 
 def _decode(
@@ -158,7 +165,7 @@ def _decode(
     used = _families(recipe)
     if recorded is not None and not set(used) <= set(recorded):
         raise CorruptContentsDeltaError(
-            f"the recipe deflates with {', '.join(used)}; the object records {', '.join(recorded)}"
+            f"the recipe uses {', '.join(used)}; the object records {', '.join(recorded)}"
         )
     if recipe.output_size != size:
         raise CorruptContentsDeltaError(
@@ -201,6 +208,9 @@ class Description:
     redeflated: int
     redeflated_bytes: int
     """Compressed bytes re-created by deflate."""
+    spliced: int
+    """Streams rebuilt from the reference's bits around a run of their own."""
+    spliced_bytes: int
     carried_bytes: int
     """Bytes of the file taken from the data stream as they are (headers,
     directories, members carried compressed)."""
@@ -215,6 +225,7 @@ def describe(payload: bytes | memoryview) -> Description:
     """A contents delta's recipe, summarised."""
     recipe, vcdiff, recipe_size = split(payload)
     copied = redeflated = copied_bytes = redeflated_bytes = carried = relinked = entries = 0
+    spliced = spliced_bytes = 0
     params: dict[str, int] = {}
     for depth, op in walk(recipe.ops):
         if isinstance(op, Copy):
@@ -229,6 +240,8 @@ def describe(payload: bytes | memoryview) -> Description:
                 f"strategy {p.strategy}" + (f", {p.block >> 10} KiB chunks" if p.block else "")
             )
             params[name] = params.get(name, 0) + 1
+        elif isinstance(op, Splice):
+            spliced, spliced_bytes = spliced + 1, spliced_bytes + op.size
         elif isinstance(op, Lit) and depth == 0:
             carried += op.size
         elif isinstance(op, Members):
@@ -245,6 +258,8 @@ def describe(payload: bytes | memoryview) -> Description:
         copied_bytes=copied_bytes,
         redeflated=redeflated,
         redeflated_bytes=redeflated_bytes,
+        spliced=spliced,
+        spliced_bytes=spliced_bytes,
         carried_bytes=carried,
         relinked=relinked,
         directory_entries=entries,

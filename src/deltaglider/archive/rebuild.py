@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from deltaglider.archive import containers
+from deltaglider.archive import containers, splice
 from deltaglider.archive.containers import MAX_EXPANDED, Buffer
 from deltaglider.archive.deflate import Params, deflate
 from deltaglider.archive.errors import CorruptContentsDeltaError
@@ -30,6 +30,7 @@ from deltaglider.archive.recipe import (
     Members,
     Op,
     Source,
+    Splice,
     Src,
 )
 
@@ -227,12 +228,10 @@ class _Layout:
                     raise CorruptContentsDeltaError("the recipe reads past its data")
                 out.append(self.data[self.position : self.position + op.size])
                 self.position += op.size
-            elif isinstance(op, Copy):
-                if op.offset + op.size > len(self.reference):
-                    raise CorruptContentsDeltaError("the recipe copies past the reference")
-                out.append(self.reference[op.offset : op.offset + op.size])
-            elif isinstance(op, Src):
-                out.append(self.source.read(op.offset, op.size))
+            elif isinstance(op, (Copy, Src)):
+                out.append(self._read(op))
+            elif isinstance(op, Splice):
+                out.append(memoryview(self._spliced(op)))
             else:
                 job = _Job(op, self.parts(op.parts))
                 if op.size > _deflate_bound(sum(_size(part) for part in job.parts)):
@@ -242,6 +241,25 @@ class _Layout:
                 out.append(job)
             produced += op.size
         return out
+
+    def _read(self, op: Copy | Src) -> memoryview:
+        if isinstance(op, Src):
+            return self.source.read(op.offset, op.size)
+        if op.offset + op.size > len(self.reference):
+            raise CorruptContentsDeltaError("the recipe copies past the reference")
+        return self.reference[op.offset : op.offset + op.size]
+
+    def _spliced(self, op: Splice) -> bytes:
+        """A stream from the reference's bits around a run of the data's."""
+        length = (op.cut.middle + 7) // 8
+        if self.position + length > len(self.data):
+            raise CorruptContentsDeltaError("the recipe reads past its data")
+        middle = self.data[self.position : self.position + length]
+        self.position += length
+        try:
+            return splice.apply(self._read(op.source), op.cut, middle, op.size)
+        except ValueError as exc:
+            raise CorruptContentsDeltaError(f"a splice does not fit ({exc})") from exc
 
     def _member(self) -> tuple[memoryview, memoryview]:
         """A local header from the data, then the data of the reference's

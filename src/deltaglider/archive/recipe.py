@@ -11,6 +11,9 @@ Ops (the file is their output, in order):
   (content unchanged from the reference's, once uncompressed);
 - ``Deflate(params, n, parts)``: the output of ``parts`` deflated with
   ``params``, which must be exactly ``n`` bytes;
+- ``Splice(source, size, cut)``: the bits of ``source`` (a ``Copy`` or
+  ``Src``: a compressed stream of the reference) around a run of the data
+  stream's (:mod:`deltaglider.archive.splice`), exactly ``size`` bytes;
 - ``Members(count)``: ``count`` zip members whose data is unchanged but
   whose local header is not: each header from the data stream, then the
   compressed bytes of the reference's member of the name in that header;
@@ -40,13 +43,14 @@ from dataclasses import dataclass
 
 from deltaglider.archive.deflate import Params
 from deltaglider.archive.errors import CorruptContentsDeltaError
+from deltaglider.archive.splice import Cut
 
 MAGIC = b"DGC\x01"
 """The first bytes of a contents delta (format 1)."""
 
 MAX_DEPTH = 3  # a file, a zip member, a gzip stream inside it
 _MAX_RECIPE = 64 << 20
-_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY = 1, 2, 3, 4, 5, 6, 7
+_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY, _SPLICE = 1, 2, 3, 4, 5, 6, 7, 8
 INFLATE, GUNZIP, MATCHED, SKELETON, SLICE = 1, 2, 4, 8, 16
 
 
@@ -85,7 +89,14 @@ class Deflate:
     parts: tuple[Op, ...]
 
 
-Op = Lit | Copy | Src | Members | Directory | Deflate
+@dataclass(frozen=True)
+class Splice:
+    source: Copy | Src
+    size: int
+    cut: Cut
+
+
+Op = Lit | Copy | Src | Members | Directory | Deflate | Splice
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,11 @@ def _write_ops(ops: tuple[Op, ...] | list[Op], out: bytearray) -> None:
             out.append(_COPY if isinstance(op, Copy) else _SRC)
             _varint(op.offset, out)
             _varint(op.size, out)
+        elif isinstance(op, Splice):
+            out.append(_SPLICE)
+            _write_ops([op.source], out)
+            for value in (op.size, op.cut.keep, op.cut.middle, op.cut.skip):
+                _varint(value, out)
         else:
             out.append(_DEFLATE)
             _varint(op.params.pack(), out)
@@ -250,6 +266,18 @@ def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
             ops.append(Members(reader.varint()))
         elif tag == _DIRECTORY and not depth:
             ops.append(Directory(reader.varint(), reader.varint()))
+        elif tag == _SPLICE:
+            source = reader.byte()
+            if source not in (_COPY, _SRC):
+                raise CorruptContentsDeltaError("a splice's source is neither Copy nor Src")
+            offset, size = reader.varint(), reader.varint()
+            ops.append(
+                Splice(
+                    Copy(offset, size) if source == _COPY else Src(offset, size),
+                    reader.varint(),
+                    Cut(reader.varint(), reader.varint(), reader.varint()),
+                )
+            )
         elif tag == _DEFLATE:
             if depth + 1 >= MAX_DEPTH:
                 raise CorruptContentsDeltaError("the recipe nests deflate too deep")

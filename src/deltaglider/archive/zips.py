@@ -1,6 +1,7 @@
 """Planning a zip-family archive member by member: unchanged members
-copied, changed ones re-deflated from their content against their
-counterparts' (by name, or by name with versions set aside), headers of
+copied, changed ones spliced from their counterparts' compressed bits
+where those differ in one short run, else re-deflated from their content
+against their counterparts' (by name, or by name with versions set aside), headers of
 members otherwise unchanged relinked by name, the central directory with
 offsets relative to the reference's, the rest carried."""
 
@@ -15,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from deltaglider.archive import containers
+from deltaglider.archive import containers, splice
 from deltaglider.archive.deflate import Params
 from deltaglider.archive.pieces import ExpansionBudget
 from deltaglider.archive.plan import VERSION, Output, Pair, joined
@@ -29,12 +30,23 @@ from deltaglider.archive.recipe import (
     Members,
     Op,
     Source,
+    Splice,
 )
 from deltaglider.archive.runs import unchanged_runs
 from deltaglider.archive.streams import GzipPart, GzipStreams
 
 _BATCH = 64  # members inflated and searched at once, on all cores
 _TINY = 64  # compressed bytes below which a changed member is carried as it is
+_SPLICED = 1024  # bytes of its own up to which a changed member is spliced, not re-deflated
+
+
+@dataclass(frozen=True)
+class _Spliced:
+    """A changed member rebuilt from its counterpart's compressed bits and
+    a short run of its own."""
+
+    op: Splice
+    middle: bytes
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,9 @@ class _Inflated:
     content: bytes
     params: Params | None
     inner: list[GzipPart] | None
+
+
+_Analysis = _Spliced | _Inflated | None
 
 
 def _base(member: containers.ZipMember) -> Source:
@@ -93,7 +108,7 @@ class ZipMembers:
         self._reference_source()
         items: list[_Gap | Copy | _Expanded] = []
         pos = 0
-        for batch, inflated in self._inflated_batches(found):
+        for batch, inflated in self._analysed_batches(found):
             for member in batch:
                 analysis = inflated.get(member)
                 items.append(_Gap(pos, member.data))
@@ -219,12 +234,38 @@ class ZipMembers:
         compressed = self.target[member.data : member.end]
         return other is None or self.ref[other.data : other.end] != compressed
 
-    def _inflated(self, member: containers.ZipMember) -> _Inflated | None:
+    def _analysed(self, member: containers.ZipMember) -> _Analysis:
         """The slow part of a changed deflated member, run on any thread:
-        its content and deflate parameters (None: it does not inflate
-        exactly)."""
+        its splice from its counterpart's bits where it has few of its own
+        (a changed gzip header's time inside; content that does not
+        compress), else its content and deflate parameters, else a splice
+        that saves half its bits (a deflate none of ours re-creates, changed
+        in one place); None: none of these, it is carried as it is."""
         compressed = self.target[member.data : member.end]
         other = self._counterpart(member.name)
+        spliced = None
+        if other is not None and other.method == 8:
+            cut = splice.find(compressed, self.ref[other.data : other.end])
+            if cut is not None:
+                op = Splice(Copy(other.data, other.end - other.data), len(compressed), cut)
+                spliced = _Spliced(op, splice.middle_bytes(compressed, cut))
+                if len(spliced.middle) <= _SPLICED:
+                    return spliced
+        inflated = self._inflated(member, compressed, other)
+        if inflated is not None and inflated.params is not None:
+            return inflated
+        if spliced is not None and 2 * len(spliced.middle) <= len(compressed):
+            return spliced
+        return inflated
+
+    def _inflated(
+        self,
+        member: containers.ZipMember,
+        compressed: memoryview,
+        other: containers.ZipMember | None,
+    ) -> _Inflated | None:
+        """A changed member's content and deflate parameters (None: it does
+        not inflate exactly)."""
         room = self.budget.take(containers.expansion_limit(len(compressed)))
         inflated = containers.inflate(compressed, room)
         if inflated is None or inflated[1] != len(compressed):
@@ -246,11 +287,11 @@ class ZipMembers:
                 inner = self.streams.members(memoryview(content))
         return _Inflated(content, params, inner)
 
-    def _inflated_batches(
+    def _analysed_batches(
         self, found: list[containers.ZipMember]
-    ) -> Iterator[tuple[list[containers.ZipMember], dict[containers.ZipMember, _Inflated | None]]]:
+    ) -> Iterator[tuple[list[containers.ZipMember], dict[containers.ZipMember, _Analysis]]]:
         """The members in batches, each with its changed deflated members
-        inflated and their parameters found: on worker threads, a few
+        analysed (:meth:`_analysed`): on worker threads, a few
         batches ahead of the one being planned (one thread hand-off per
         batch, not per member, and the workers never wait for the plan)."""
         batches = (found[start : start + _BATCH] for start in range(0, len(found), _BATCH))
@@ -258,18 +299,18 @@ class ZipMembers:
         if workers == 1:
             for batch in batches:
                 changed = [m for m in batch if self._worth_inflating(m)]
-                yield batch, {m: self._inflated(m) for m in changed}
+                yield batch, {m: self._analysed(m) for m in changed}
             return
 
-        def inflate(changed: list[containers.ZipMember]) -> dict[Any, _Inflated | None]:
-            return {member: self._inflated(member) for member in changed}
+        def analyse(changed: list[containers.ZipMember]) -> dict[Any, _Analysis]:
+            return {member: self._analysed(member) for member in changed}
 
         with ThreadPoolExecutor(workers) as pool:
-            ahead: collections.deque[tuple[list[Any], Future[dict[Any, _Inflated | None]]]]
+            ahead: collections.deque[tuple[list[Any], Future[dict[Any, _Analysis]]]]
             ahead = collections.deque()
             for batch in batches:
                 changed = [m for m in batch if self._worth_inflating(m)]
-                ahead.append((batch, pool.submit(inflate, changed)))
+                ahead.append((batch, pool.submit(analyse, changed)))
                 if len(ahead) > workers:
                     done, future = ahead.popleft()
                     yield done, future.result()
@@ -277,7 +318,7 @@ class ZipMembers:
                 done, future = ahead.popleft()
                 yield done, future.result()
 
-    def _member(self, member: containers.ZipMember, inflated: _Inflated | None) -> list[Op]:
+    def _member(self, member: containers.ZipMember, inflated: _Analysis) -> list[Op]:
         compressed = self.target[member.data : member.end]
         other = self._counterpart(member.name)
         if other is not None and self.ref[other.data : other.end] == compressed:
@@ -286,6 +327,9 @@ class ZipMembers:
             return [self._carried(compressed, other)]
         if member.method == 0:
             return self._content(compressed, other)
+        if isinstance(inflated, _Spliced):
+            self.out.data.append(inflated.middle)
+            return [inflated.op]
         if inflated is None or inflated.params is None:
             return [self._carried(compressed, other)]
         self.out.redeflated(inflated.params, inflated.content, compressed)
