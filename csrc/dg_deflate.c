@@ -1,4 +1,5 @@
-/* See dg_deflate.h.  Built against vendor/zlib (deflate only). */
+/* See dg_deflate.h.  Built against vendor/zlib (its inflate only to find
+ * where a stream's blocks start). */
 #include "dg_deflate.h"
 
 #include <stdlib.h>
@@ -254,4 +255,109 @@ int dg_deflate(dg_deflater *d, const uint8_t *in, size_t in_len, uint8_t *out, s
     if (rc == DG_DEFLATE_OK && p.done != out_len)
         return DG_DEFLATE_ERR_OUTPUT;
     return rc;
+}
+
+/* -- restarts -------------------------------------------------------------- */
+
+static voidpf plain_alloc(voidpf opaque, uInt items, uInt size) {
+    (void)opaque;
+    return calloc(items, size);
+}
+
+static void plain_free(voidpf opaque, voidpf address) {
+    (void)opaque;
+    free(address);
+}
+
+int dg_deflate_blocks(const uint8_t *stream, size_t len, size_t content_len, size_t spacing,
+                      uint64_t *bits, uint64_t *offsets, size_t cap, size_t *count) {
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    zs.zalloc = plain_alloc;
+    zs.zfree = plain_free;
+    *count = 0;
+    if (inflateInit2(&zs, -15) != Z_OK)
+        return DG_DEFLATE_ERR_NOMEM;
+    uint8_t scratch[CHUNK_OUT]; /* the content is not kept: inflate keeps its window */
+    size_t fed = 0, last = 0, out = 0;
+    int result = DG_DEFLATE_MISMATCH;
+    for (;;) {
+        if (zs.avail_in == 0 && fed < len) {
+            size_t n = len - fed > CHUNK_IN ? CHUNK_IN : len - fed;
+            zs.next_in = (z_const Bytef *)(stream + fed);
+            zs.avail_in = (uInt)n;
+            fed += n;
+        }
+        zs.next_out = scratch;
+        zs.avail_out = CHUNK_OUT;
+        int rc = inflate(&zs, Z_BLOCK);
+        out += CHUNK_OUT - zs.avail_out;
+        if (out > content_len)
+            break;
+        if (rc == Z_STREAM_END) {
+            if (zs.avail_in == 0 && fed == len)
+                result = DG_DEFLATE_OK;
+            break;
+        }
+        if (rc == Z_MEM_ERROR) {
+            result = DG_DEFLATE_ERR_NOMEM;
+            break;
+        }
+        if (rc != Z_OK && !(rc == Z_BUF_ERROR && fed < len))
+            break; /* damaged, or truncated */
+        if ((zs.data_type & 128) && out >= last + spacing && *count < cap) {
+            bits[*count] = (uint64_t)fed * 8 - (uint64_t)zs.avail_in * 8 - (zs.data_type & 7);
+            offsets[*count] = out;
+            ++*count;
+            last = out;
+        }
+    }
+    inflateEnd(&zs);
+    return result;
+}
+
+int dg_deflate_restart(dg_deflater *d, const uint8_t *dict, size_t dict_len,
+                       int skip, const uint8_t *in, size_t in_len, int last, uint8_t *out,
+                       size_t out_cap, size_t *out_len) {
+    *out_len = 0;
+    if (d->params.family == DG_FAMILY_PIGZ || dict_len > DICTIONARY || skip < 0 || skip > 7)
+        return DG_DEFLATE_ERR_PARAMS;
+    uint8_t scratch[CHUNK_OUT];
+    placement p = {out, out_cap, 0};
+    sink to = {place, &p};
+    z_stream zs;
+    int rc = start(d, &zs);
+    if (rc != DG_DEFLATE_OK)
+        return rc;
+    if (dict_len && d->zlib->set_dictionary(&zs, dict, (unsigned)dict_len) != Z_OK)
+        rc = DG_DEFLATE_ERR_PARAMS;
+    if (rc == DG_DEFLATE_OK && skip && d->zlib->prime(&zs, skip, 0) != Z_OK)
+        rc = DG_DEFLATE_ERR_PARAMS;
+    if (rc == DG_DEFLATE_OK)
+        rc = feed(d, &zs, in, in_len, last ? Z_FINISH : Z_BLOCK, &to, scratch);
+    d->zlib->end(&zs);
+    *out_len = p.done;
+    return rc;
+}
+
+void dg_bits_or(uint8_t *dst, uint64_t dst_bit, const uint8_t *src, uint64_t nbits) {
+    uint8_t *at = dst + dst_bit / 8;
+    unsigned shift = (unsigned)(dst_bit % 8);
+    uint64_t whole = nbits / 8;
+    unsigned rest = (unsigned)(nbits % 8);
+    if (shift == 0) {
+        for (uint64_t i = 0; i < whole; i++)
+            at[i] |= src[i];
+    } else {
+        for (uint64_t i = 0; i < whole; i++) {
+            at[i] |= (uint8_t)(src[i] << shift);
+            at[i + 1] |= (uint8_t)(src[i] >> (8 - shift));
+        }
+    }
+    if (rest) {
+        unsigned v = src[whole] & ((1u << rest) - 1);
+        at[whole] |= (uint8_t)(v << shift);
+        if (shift + rest > 8)
+            at[whole + 1] |= (uint8_t)(v >> (8 - shift));
+    }
 }

@@ -72,6 +72,42 @@ int dg_deflate_matches(dg_deflater *deflater, const uint8_t *in, size_t in_len,
  * DG_DEFLATE_ERR_OUTPUT when the stream is longer or shorter. */
 int dg_deflate(dg_deflater *deflater, const uint8_t *in, size_t in_len, uint8_t *out,
                size_t out_len);
+
+/* -- restarts: one long stream re-deflated in chunks, on several threads --
+ *
+ * At a block boundary, deflate at levels 4-9 keeps nothing but the last
+ * 32 KiB of its input and a few values that a fresh stream primed with that
+ * input mostly has too; so the blocks after a boundary come out of such a
+ * stream as they came out of the whole one.  The writer finds the
+ * boundaries (dg_deflate_blocks), checks which restart exactly, and records
+ * them; a reader deflates the chunks between them at once and joins their
+ * bits (dg_bits_or). */
+
+/* Where the blocks of the raw deflate stream stream[0..len) start, once
+ * inflated (as far as content_len bytes: more is an error): for each block
+ * whose content starts at least `spacing` bytes after the last one recorded
+ * (the stream's start counting as recorded), the bit at which it starts and
+ * the offset of its content, at most cap of them (*count set).  Returns
+ * DG_DEFLATE_OK, DG_DEFLATE_MISMATCH where the stream is damaged, truncated,
+ * followed by other bytes or longer than content_len, or _ERR_NOMEM. */
+int dg_deflate_blocks(const uint8_t *stream, size_t len, size_t content_len, size_t spacing,
+                      uint64_t *bits, uint64_t *offsets, size_t cap, size_t *count);
+
+/* Deflate in[0..in_len), a chunk of a longer stream that starts at a block
+ * boundary, with the deflater's parameters (not pigz's): a fresh stream
+ * primed with dict[0..dict_len) (the content before the chunk, at most
+ * 32 KiB; none for the first chunk), its output starting with `skip` zero
+ * bits (0-7: where in its byte the chunk starts; a stored block's padding
+ * depends on it), into out[0..out_cap) with *out_len set.  last: the stream
+ * ends with the chunk; else the block under way is ended, so every bit
+ * before it is out.  DG_DEFLATE_ERR_OUTPUT when out_cap is too small. */
+int dg_deflate_restart(dg_deflater *deflater, const uint8_t *dict, size_t dict_len,
+                       int skip, const uint8_t *in, size_t in_len, int last, uint8_t *out,
+                       size_t out_cap, size_t *out_len);
+
+/* OR the first nbits bits of src (bit i: bit i % 8 of byte i / 8, as
+ * deflate writes them) into dst from bit dst_bit on; dst must hold them. */
+void dg_bits_or(uint8_t *dst, uint64_t dst_bit, const uint8_t *src, uint64_t nbits);
 /* cdef-end */
 
 #endif

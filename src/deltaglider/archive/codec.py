@@ -7,18 +7,17 @@ import logging
 from dataclasses import dataclass
 
 from deltaglider import xdelta
-from deltaglider.archive import containers, splice
+from deltaglider.archive import containers, restarts, splice
 from deltaglider.archive.containers import Buffer, ZipIndex
-from deltaglider.archive.deflate import FAMILY_NAMES, IMPLEMENTATION, Params
+from deltaglider.archive.deflate import FAMILY_NAMES, IMPLEMENTATION
 from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
 from deltaglider.archive.plan import deflate_key
 from deltaglider.archive.planner import Planner
 from deltaglider.archive.rebuild import (
-    Deflater,
+    Known,
     PieceTooLargeError,
     assemble,
     build_source,
-    deflate_parts,
     joined,
 )
 from deltaglider.archive.recipe import (
@@ -92,11 +91,11 @@ def encode(
     )  # fmt: skip
     del data, matched  # the check below builds its own, as a reader does
 
-    def verified(params: Params, content: list[Buffer], size: int) -> Buffer:
-        known = plan.deflated.get(deflate_key(params, content))
-        if known is not None and len(known) == size:
+    def verified(op: Deflate, content: list[Buffer]) -> Buffer | None:
+        known = plan.deflated.get(deflate_key(op.params, content, op.restarts))
+        if known is not None and len(known) == op.size:
             return known  # deflate already gave exactly these bytes
-        return deflate_parts(params, content, size)
+        return None
 
     try:
         # As a reader rebuilds it, from the recipe as stored; only the whole
@@ -117,7 +116,6 @@ def decode(
     *,
     size: int,
     implementation: str | None = None,
-    deflater: Deflater | None = None,
 ) -> bytearray:
     """The file a contents delta rebuilds: exactly ``size`` bytes.
     ``implementation``: what the object records it was made with
@@ -128,14 +126,14 @@ def decode(
         CorruptContentsDeltaError: the delta is damaged.
     """
     recorded = None if implementation is None else implementation.split(",")
-    known = [*FAMILY_NAMES.values(), splice.NAME]
+    known = [*FAMILY_NAMES.values(), splice.NAME, restarts.NAME]
     unknown = [name for name in recorded or [] if name not in known]
     if unknown:
         raise UnsupportedDeflateError(
             f"the delta was made with {', '.join(unknown)} deflate; this build has "
             f"{', '.join(known)}"
         )
-    return _decode(ZipIndex(reference), payload, size, deflater or deflate_parts, None, recorded)
+    return _decode(ZipIndex(reference), payload, size, None, None, recorded)
 
 
 def deflate_names(payload: bytes | memoryview) -> str:
@@ -150,14 +148,15 @@ def _families(recipe: Recipe) -> list[str]:
     ops = [op for _, op in walk(recipe.ops)]
     used = {op.params.family for op in ops if isinstance(op, Deflate)}
     names = [name for family, name in FAMILY_NAMES.items() if family in used]
-    return names + [splice.NAME] * any(isinstance(op, Splice) for op in ops)
+    names += [splice.NAME] * any(isinstance(op, Splice) for op in ops)
+    return names + [restarts.NAME] * any(isinstance(op, Deflate) and op.restarts for op in ops)
 
 
 def _decode(
     index: ZipIndex,
     payload: bytes | memoryview,
     size: int,
-    deflater: Deflater,
+    known: Known | None,
     built: dict[Source, bytes | memoryview] | None,
     recorded: list[str] | None = None,
 ) -> bytearray:
@@ -191,7 +190,9 @@ def _decode(
         raise CorruptContentsDeltaError(
             f"the data stream decoded to {written} bytes, not {recipe.data_size}"
         )
-    return assemble(recipe.ops, index, source, data, size, deflater)
+    if known is None:
+        return assemble(recipe.ops, index, source, data, size)
+    return assemble(recipe.ops, index, source, data, size, known)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ release the GIL.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,9 +153,12 @@ class ParamSearch:
         content: bytes | memoryview,
         compressed: bytes | memoryview,
         levels: frozenset[int] | None = None,
+        whole: Callable[[Params], bool] | None = None,
     ) -> Params | None:
         """The parameters whose deflate of ``content`` is ``compressed``, or
-        None; only ``levels`` are tried if given (a gzip header's XFL)."""
+        None; only ``levels`` are tried if given (a gzip header's XFL).
+        ``whole``: how a candidate that passed the probe is checked on the
+        whole stream (by default, one deflate of it all)."""
         if self._missed >= _GIVE_UP and not self._found:
             return None
         usual = self._order if len(content) > PIGZ_BLOCK else self._unchunked
@@ -170,7 +174,7 @@ class ParamSearch:
                 continue
             if not _matches(params, content, compressed, probe):
                 continue
-            if probe and not _matches(params, content, compressed, 0):
+            if probe and not (whole or _whole(content, compressed))(params):
                 continue
             if params in self._order:
                 self._order.remove(params)
@@ -184,7 +188,7 @@ class ParamSearch:
 _threads = threading.local()  # each thread's deflaters, by parameters
 
 
-def _deflater(params: Params) -> Any:
+def deflater_of(params: Params) -> Any:
     """This thread's deflate stream for ``params``, set up once."""
     kept: dict[Params, Any] | None = getattr(_threads, "deflaters", None)
     if kept is None:
@@ -210,11 +214,20 @@ def _matches(
 ) -> bool:
     with ffi.from_buffer(content) as c_in, ffi.from_buffer(compressed) as c_compressed:
         rc = lib.dg_deflate_matches(
-            _deflater(params), c_in, len(content), c_compressed, len(compressed), probe
+            deflater_of(params), c_in, len(content), c_compressed, len(compressed), probe
         )
     if rc == lib.DG_DEFLATE_ERR_NOMEM:
         raise MemoryError("deflate: out of memory")
     return bool(rc == lib.DG_DEFLATE_OK)
+
+
+def _whole(content: bytes | memoryview, compressed: bytes | memoryview) -> Callable[[Params], bool]:
+    return lambda params: matches(params, content, compressed)
+
+
+def matches(params: Params, content: bytes | memoryview, compressed: bytes | memoryview) -> bool:
+    """Whether ``params`` deflate ``content`` to exactly ``compressed``."""
+    return _matches(params, content, compressed, 0)
 
 
 def deflate(params: Params, content: bytes | bytearray | memoryview, size: int) -> bytearray:
@@ -225,7 +238,7 @@ def deflate(params: Params, content: bytes | bytearray | memoryview, size: int) 
     # failed call's traceback, a memoryview's export met the garbage
     # collector's cycle clearing and crashed the process.
     with ffi.from_buffer(content) as c_in, ffi.from_buffer(out) as c_out:
-        rc = lib.dg_deflate(_deflater(params), c_in, len(content), c_out, size)
+        rc = lib.dg_deflate(deflater_of(params), c_in, len(content), c_out, size)
     if rc == lib.DG_DEFLATE_ERR_NOMEM:
         raise MemoryError("deflate: out of memory")
     if rc != lib.DG_DEFLATE_OK:

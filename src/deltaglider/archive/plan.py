@@ -14,6 +14,7 @@ from deltaglider.archive import containers
 from deltaglider.archive.deflate import Params, ParamSearch
 from deltaglider.archive.pieces import SourcePieces
 from deltaglider.archive.recipe import Directory, Lit, Op, Source, Src
+from deltaglider.archive.restarts import Restart
 from deltaglider.archive.runs import unchanged_runs
 
 VERSION = re.compile(rb"[0-9]+(?:\.[0-9]+)*")
@@ -22,15 +23,20 @@ have the same shape)."""
 _MATCHED_CHANGE = 256  # changed bytes past which a piece is matched against
 
 
+DeflateKey = tuple[int, bytes, tuple[Restart, ...]]
+
+
 def deflate_key(
-    params: Params, content: Iterable[bytes | bytearray | memoryview]
-) -> tuple[int, bytes]:
-    """What identifies one re-deflate: parameters and the content's hash
-    (the content given in parts)."""
+    params: Params,
+    content: Iterable[bytes | bytearray | memoryview],
+    restarts: tuple[Restart, ...] = (),
+) -> DeflateKey:
+    """What identifies one re-deflate: parameters, the content's hash (the
+    content given in parts) and its restarts."""
     digest = hashlib.sha256()
     for part in content:
         digest.update(part)
-    return params.pack(), digest.digest()
+    return params.pack(), digest.digest(), restarts
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ class Plan:
     wholes: dict[Source, bytes | memoryview]
     """The whole pieces the sources were built from (so a check of the
     recipe need not build them again)."""
-    deflated: dict[tuple[int, bytes], memoryview] = field(default_factory=dict)
+    deflated: dict[DeflateKey, memoryview] = field(default_factory=dict)
     carried: int = 0
     """Compressed bytes in the data stream (streams no parameters re-create)."""
 
@@ -77,7 +83,7 @@ class Output:
     def __init__(self, pieces: SourcePieces) -> None:
         self.pieces = pieces
         self.data: list[bytes | memoryview] = []
-        self.deflated: dict[tuple[int, bytes], memoryview] = {}
+        self.deflated: dict[DeflateKey, memoryview] = {}
         self.carried = 0
 
     def lit(self, chunk: bytes | memoryview) -> Lit:
@@ -90,9 +96,16 @@ class Output:
         self.carried += len(compressed)
         return self.lit(compressed)
 
-    def redeflated(self, params: Params, content: bytes, compressed: memoryview) -> None:
-        """Note that ``params`` deflate ``content`` to ``compressed``."""
-        self.deflated[deflate_key(params, [content])] = compressed
+    def redeflated(
+        self,
+        params: Params,
+        content: bytes,
+        compressed: memoryview,
+        restarts: tuple[Restart, ...] = (),
+    ) -> None:
+        """Note that ``params`` deflate ``content`` to ``compressed`` (with
+        ``restarts``, in chunks)."""
+        self.deflated[deflate_key(params, [content], restarts)] = compressed
 
     def against(self, content: memoryview, source: Source | None) -> list[Op] | None:
         """``content`` as runs of a source piece around what changed, when

@@ -1,7 +1,7 @@
 """Putting a file back together from its recipe: the delta's source built
 from the reference, then the ops run over the reference, the decoded data
-stream and deflate.  Independent deflates run on several threads (the
-vendored deflate releases the GIL)."""
+stream and deflate.  Independent deflates, and the chunks of a restarted
+one, run on several threads (the vendored deflate releases the GIL)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import contextlib
 import os
 import struct
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from deltaglider.archive import containers, splice
+from deltaglider.archive import containers, restarts, splice
 from deltaglider.archive.containers import MAX_EXPANDED, Buffer
 from deltaglider.archive.deflate import Params, deflate
 from deltaglider.archive.errors import CorruptContentsDeltaError
@@ -34,9 +34,9 @@ from deltaglider.archive.recipe import (
     Src,
 )
 
-Deflater = Callable[[Params, list[Buffer], int], Buffer]
-"""Re-creates ``size`` compressed bytes from content (given as its parts,
-in order) with parameters."""
+Known = Callable[[Deflate, list[Buffer]], Buffer | None]
+"""A deflate's output already at hand (the writer's, verified as it
+planned), given the op and its content's parts; None to deflate."""
 
 _PARALLEL_MIN = 128 << 10  # deflated bytes below which one thread does it all
 _BATCH_BYTES = 64 << 10  # deflated bytes handed to a thread at once
@@ -234,6 +234,8 @@ class _Layout:
                 out.append(memoryview(self._spliced(op)))
             else:
                 job = _Job(op, self.parts(op.parts))
+                if op.restarts and not all(isinstance(p, memoryview) for p in job.parts):
+                    raise CorruptContentsDeltaError("a restarted deflate's content is deflated")
                 if op.size > _deflate_bound(sum(_size(part) for part in job.parts)):
                     raise CorruptContentsDeltaError(
                         "the recipe deflates to more bytes than its content could"
@@ -303,8 +305,12 @@ class _Layout:
         return memoryview(entry)
 
 
-def _run_all(jobs: list[_Job], deflater: Deflater) -> list[Buffer]:
-    return [_run(job, deflater) for job in jobs]
+def _nothing_known(op: Deflate, content: list[Buffer]) -> Buffer | None:
+    return None
+
+
+def _run_all(jobs: list[_Job], known: Known) -> list[Buffer]:
+    return [_run(job, known) for job in jobs]
 
 
 def _size(part: memoryview | _Job) -> int:
@@ -317,11 +323,16 @@ def _deflate_bound(content: int) -> int:
     return content + (content + 7) // 8 + (content + 63) // 64 + 64
 
 
-def _run(job: _Job, deflater: Deflater) -> Buffer:
-    content: list[Buffer] = [
-        p if isinstance(p, memoryview) else _run(p, deflater) for p in job.parts
-    ]
-    return deflater(job.op.params, content, job.op.size)
+def _run(job: _Job, known: Known, pool: Executor | None = None) -> Buffer:
+    content: list[Buffer] = [p if isinstance(p, memoryview) else _run(p, known) for p in job.parts]
+    op = job.op
+    found = known(op, content)
+    if found is not None:
+        return found
+    if op.restarts:
+        whole = memoryview(content[0] if len(content) == 1 else b"".join(content))
+        return restarts.deflated(op.params, whole, op.size, op.restarts, pool)
+    return deflate_parts(op.params, content, op.size)
 
 
 def _batches(jobs: list[_Job]) -> list[list[_Job]]:
@@ -350,7 +361,7 @@ def assemble(
     source: Pieces,
     data: bytes | bytearray | memoryview,
     size: int,
-    deflater: Deflater = deflate_parts,
+    known: Known = _nothing_known,
 ) -> bytearray:
     """Run the ops over the reference (``index``: its zip structure):
     exactly ``size`` bytes, or CorruptContentsDeltaError."""
@@ -361,21 +372,23 @@ def assemble(
     produced = sum(_size(part) for part in parts)
     if produced != size:  # checked before the output is allocated
         raise CorruptContentsDeltaError(f"the recipe produces {produced} bytes, not {size}")
-    jobs = [p for p in parts if isinstance(p, _Job)]
-    workers = min(len(jobs), os.cpu_count() or 1)
+    jobs = [p for p in parts if isinstance(p, _Job) and not p.op.restarts]
+    restarted = any(isinstance(p, _Job) and p.op.restarts for p in parts)
+    cores = os.cpu_count() or 1
     results: dict[int, tuple[Future[list[Buffer]], int]] = {}
+    pool: Executor | None = None
     with contextlib.ExitStack() as stack:
-        if workers > 1 and sum(job.op.size for job in jobs) >= _PARALLEL_MIN:
-            pool = stack.enter_context(ThreadPoolExecutor(workers))
+        if cores > 1 and (sum(job.op.size for job in jobs) >= _PARALLEL_MIN or restarted):
+            pool = stack.enter_context(ThreadPoolExecutor(cores))
             for batch in _batches(jobs):
-                future = pool.submit(_run_all, batch, deflater)
+                future = pool.submit(_run_all, batch, known)
                 results.update((id(job), (future, n)) for n, job in enumerate(batch))
         out = bytearray(size)
         position = 0
         for part in parts:
             if isinstance(part, _Job):
                 done = results.get(id(part))
-                chunk = done[0].result()[done[1]] if done is not None else _run(part, deflater)
+                chunk = done[0].result()[done[1]] if done is not None else _run(part, known, pool)
             else:
                 chunk = part
             if position + len(chunk) > size:

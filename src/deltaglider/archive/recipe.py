@@ -9,8 +9,9 @@ Ops (the file is their output, in order):
 - ``Copy(offset, n)``: ``n`` bytes of the reference file at ``offset``;
 - ``Src(offset, n)``: ``n`` bytes of the delta's source at ``offset``
   (content unchanged from the reference's, once uncompressed);
-- ``Deflate(params, n, parts)``: the output of ``parts`` deflated with
-  ``params``, which must be exactly ``n`` bytes;
+- ``Deflate(params, n, parts, restarts)``: the output of ``parts``
+  deflated with ``params``, which must be exactly ``n`` bytes; with
+  restarts, in chunks (:mod:`deltaglider.archive.restarts`);
 - ``Splice(source, size, cut)``: the bits of ``source`` (a ``Copy`` or
   ``Src``: a compressed stream of the reference) around a run of the data
   stream's (:mod:`deltaglider.archive.splice`), exactly ``size`` bytes;
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 
 from deltaglider.archive.deflate import Params
 from deltaglider.archive.errors import CorruptContentsDeltaError
+from deltaglider.archive.restarts import Restart
 from deltaglider.archive.splice import Cut
 
 MAGIC = b"DGC\x01"
@@ -50,7 +52,7 @@ MAGIC = b"DGC\x01"
 
 MAX_DEPTH = 3  # a file, a zip member, a gzip stream inside it
 _MAX_RECIPE = 64 << 20
-_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY, _SPLICE = 1, 2, 3, 4, 5, 6, 7, 8
+_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY, _SPLICE, _RESTARTED = range(1, 10)
 INFLATE, GUNZIP, MATCHED, SKELETON, SLICE = 1, 2, 4, 8, 16
 
 
@@ -87,6 +89,7 @@ class Deflate:
     params: Params
     size: int
     parts: tuple[Op, ...]
+    restarts: tuple[Restart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,9 +158,16 @@ def _write_ops(ops: tuple[Op, ...] | list[Op], out: bytearray) -> None:
             for value in (op.size, op.cut.keep, op.cut.middle, op.cut.skip):
                 _varint(value, out)
         else:
-            out.append(_DEFLATE)
+            out.append(_RESTARTED if op.restarts else _DEFLATE)
             _varint(op.params.pack(), out)
             _varint(op.size, out)
+            if op.restarts:
+                _varint(len(op.restarts), out)
+                offset = bit = 0
+                for restart in op.restarts:  # each from the last: small numbers
+                    _varint(restart.offset - offset, out)
+                    _varint(restart.bit - bit, out)
+                    offset, bit = restart.offset, restart.bit
             _write_ops(op.parts, out)
             out.append(_END)
 
@@ -278,11 +288,12 @@ def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
                     Cut(reader.varint(), reader.varint(), reader.varint()),
                 )
             )
-        elif tag == _DEFLATE:
+        elif tag in (_DEFLATE, _RESTARTED):
             if depth + 1 >= MAX_DEPTH:
                 raise CorruptContentsDeltaError("the recipe nests deflate too deep")
             params, size = Params.unpack(reader.varint()), reader.varint()
-            ops.append(Deflate(params, size, _parse_ops(reader, depth + 1)))
+            restarts = _restarts(reader) if tag == _RESTARTED else ()
+            ops.append(Deflate(params, size, _parse_ops(reader, depth + 1), restarts))
         elif tag == _END and depth:
             return tuple(ops)
         else:
@@ -290,6 +301,18 @@ def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
     if depth:
         raise CorruptContentsDeltaError("the recipe is truncated inside a deflate")
     return tuple(ops)
+
+
+def _restarts(reader: _Reader) -> tuple[Restart, ...]:
+    count = reader.varint()
+    if count > len(reader.data) - reader.pos:
+        raise CorruptContentsDeltaError("a deflate lists more restarts than the recipe holds")
+    restarts = []
+    offset = bit = 0
+    for _ in range(count):
+        offset, bit = offset + reader.varint(), bit + reader.varint()
+        restarts.append(Restart(offset, bit))
+    return tuple(restarts)
 
 
 def walk(ops: tuple[Op, ...], depth: int = 0) -> Iterator[tuple[int, Op]]:

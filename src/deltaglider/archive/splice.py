@@ -17,6 +17,7 @@ NAME = "splice-1"
 """How a delta that splices records it, beside its deflate families (a
 reader without it refuses the object)."""
 
+
 @dataclass(frozen=True)
 class Cut:
     """Where a stream differs from the reference's: its first ``keep``

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deltaglider.archive import containers
+from deltaglider.archive import containers, restarts
 from deltaglider.archive.deflate import Params
 from deltaglider.archive.pieces import ExpansionBudget
 from deltaglider.archive.plan import VERSION, Output, Searches, joined
@@ -21,6 +21,7 @@ class GzipPart:
     member: containers.GzipMember
     content: bytes
     params: Params | None
+    restarts: tuple[restarts.Restart, ...] = ()
 
 
 class GzipStreams:
@@ -50,8 +51,10 @@ class GzipStreams:
             member, content = found
             self.budget.give_back(room - len(content))
             compressed = view[member.stream : member.trailer]
-            params = self.searches("gzip").find(content, compressed, member.levels)
-            parts.append(GzipPart(member, content, params))
+            checker = restarts.Checker(memoryview(content), compressed)
+            params = self.searches("gzip").find(content, compressed, member.levels, checker)
+            chunks = checker.found.get(params, ()) if params is not None else ()
+            parts.append(GzipPart(member, content, params, chunks))
             pos = member.trailer + 8
         return parts
 
@@ -73,13 +76,13 @@ class GzipStreams:
             if part.params is None:
                 ops.append(self.out.carry(compressed))
             else:
-                self.out.redeflated(part.params, content, compressed)
+                self.out.redeflated(part.params, content, compressed, part.restarts)
                 inner = (
                     (level == 0 and self.tar(memoryview(content), base))
                     or self.out.against(memoryview(content), base)
                     or [self.out.lit(content)]
                 )
-                ops.append(Deflate(part.params, len(compressed), tuple(inner)))
+                ops.append(Deflate(part.params, len(compressed), tuple(inner), part.restarts))
             ops.append(self.out.lit(view[member.trailer : member.trailer + 8]))
             pos = member.trailer + 8
         if pos < len(view):

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from deltaglider.archive import containers, splice
+from deltaglider.archive import containers, restarts, splice
 from deltaglider.archive.deflate import Params
 from deltaglider.archive.pieces import ExpansionBudget
 from deltaglider.archive.plan import VERSION, Output, Pair, joined
@@ -57,6 +57,7 @@ class _Inflated:
     content: bytes
     params: Params | None
     inner: list[GzipPart] | None
+    restarts: tuple[restarts.Restart, ...] = ()
 
 
 _Analysis = _Spliced | _Inflated | None
@@ -273,7 +274,8 @@ class ZipMembers:
             return None  # damaged, or no room left: carried as it is
         content = inflated[0]
         self.budget.give_back(room - len(content))
-        params = self.streams.searches("zip").find(content, compressed)
+        checker = restarts.Checker(memoryview(content), compressed)
+        params = self.streams.searches("zip").find(content, compressed, None, checker)
         inner = None
         if params is not None and other is not None:
             base = _base(other)
@@ -285,7 +287,8 @@ class ZipMembers:
             ):
                 self.out.pieces.bytes_of(Source(base.offset, base.size, base.flags | GUNZIP))
                 inner = self.streams.members(memoryview(content))
-        return _Inflated(content, params, inner)
+        found = checker.found.get(params, ()) if params is not None else ()
+        return _Inflated(content, params, inner, found)
 
     def _analysed_batches(
         self, found: list[containers.ZipMember]
@@ -332,9 +335,12 @@ class ZipMembers:
             return [inflated.op]
         if inflated is None or inflated.params is None:
             return [self._carried(compressed, other)]
-        self.out.redeflated(inflated.params, inflated.content, compressed)
         parts = self._content(memoryview(inflated.content), other, inflated.inner)
-        return [Deflate(inflated.params, len(compressed), tuple(parts))]
+        # Restarted chunks are deflated from content as it is, not re-deflated.
+        nested = any(isinstance(op, Deflate) for op in parts)
+        found = () if nested else inflated.restarts
+        self.out.redeflated(inflated.params, inflated.content, compressed, found)
+        return [Deflate(inflated.params, len(compressed), tuple(parts), found)]
 
     def _carried(self, compressed: memoryview, other: containers.ZipMember | None) -> Op:
         """A member carried as it is (a deflate none of ours re-creates:
