@@ -320,7 +320,11 @@ int dg_deflate_restart(dg_deflater *d, const uint8_t *dict, size_t dict_len,
                        int skip, const uint8_t *in, size_t in_len, int last, uint8_t *out,
                        size_t out_cap, size_t *out_len) {
     *out_len = 0;
-    if (d->params.family == DG_FAMILY_PIGZ || dict_len > DICTIONARY || skip < 0 || skip > 7)
+    /* Not the GNU end of input's families: the patch takes a primed
+     * window's end for the input's, and would wait for more input forever. */
+    int family = d->params.family;
+    if ((family != DG_FAMILY_ZLIB && family != DG_FAMILY_INFOZIP) || dict_len > DICTIONARY ||
+        skip < 0 || skip > 7)
         return DG_DEFLATE_ERR_PARAMS;
     uint8_t scratch[CHUNK_OUT];
     placement p = {out, out_cap, 0};

@@ -94,7 +94,8 @@ int dg_deflate_blocks(const uint8_t *stream, size_t len, size_t content_len, siz
                       uint64_t *bits, uint64_t *offsets, size_t cap, size_t *count);
 
 /* Deflate in[0..in_len), a chunk of a longer stream that starts at a block
- * boundary, with the deflater's parameters (not pigz's): a fresh stream
+ * boundary, with the deflater's parameters (zlib's or Info-ZIP's family
+ * only, else DG_DEFLATE_ERR_PARAMS): a fresh stream
  * primed with dict[0..dict_len) (the content before the chunk, at most
  * 32 KiB; none for the first chunk), its output starting with `skip` zero
  * bits (0-7: where in its byte the chunk starts; a stored block's padding

@@ -117,6 +117,13 @@ def test_damaged_restarts_are_refused_or_give_other_bytes() -> None:
     for found in refused:
         with pytest.raises(archive.CorruptContentsDeltaError):
             archive.decode(v1, with_restarts(found), size=len(v2))
+    # Restarts of a family the writer never restarts (gzip's would wait for
+    # input forever): refused before anything is deflated.
+    gnu = recipe.Deflate(Params(9, family=GNU), op.size, op.parts, op.restarts)
+    ops = (*parsed.ops[:index], gnu, *parsed.ops[index + 1 :])
+    made = recipe.Recipe(parsed.output_size, parsed.data_size, parsed.sources, ops)
+    with pytest.raises(archive.CorruptContentsDeltaError, match="never restarted"):
+        archive.decode(v1, recipe.dump(made) + bytes(vcdiff), size=len(v2))
     rnd = random.Random(4)
     for _ in range(30):  # moved a little: refused, or other bytes (the SHA-256 check's)
         k = rnd.randrange(len(op.restarts))

@@ -46,6 +46,10 @@ class Restart:
     bit: int
 
 
+def _primable(params: Params) -> bool:
+    return params.level >= 4 and params.family in (ZLIB, INFOZIP)
+
+
 def restartable(params: Params, content_size: int) -> bool:
     """Whether a stream of these parameters and size is worth restarts and
     can have them.  Levels 1-3 insert fewer strings than a primed stream
@@ -56,9 +60,12 @@ def restartable(params: Params, content_size: int) -> bool:
     return params.level >= 4 and params.family in (ZLIB, INFOZIP) and content_size >= MIN_CONTENT
 
 
-def check(restarts: Sequence[Restart], content_size: int, size: int) -> None:
-    """CorruptContentsDeltaError unless the restarts lie strictly inside the
-    content and the stream, in order."""
+def check(params: Params, restarts: Sequence[Restart], content_size: int, size: int) -> None:
+    """CorruptContentsDeltaError unless the parameters are ones the writer
+    restarts and the restarts lie strictly inside the content and the
+    stream, in order."""
+    if not _primable(params):
+        raise CorruptContentsDeltaError(f"deflate parameters {params} are never restarted")
     offset = bit = 0
     for restart in restarts:
         if not (offset < restart.offset < content_size and bit < restart.bit < 8 * size):
@@ -125,7 +132,7 @@ def deflated(
     pool: Executor | None = None,
 ) -> bytearray:
     """The whole stream, its chunks on ``pool``'s threads or on this one."""
-    check(restarts, len(content), size)
+    check(params, restarts, len(content), size)
     bounds = _bounds(restarts)
     if pool is None:
         return join([(s, e, chunk(params, content, s, e)) for s, e in bounds], size)
