@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+_TAIL = 4096  # bytes of each stream's end that choose how they line up
+
 NAME = "splice-1"
 """How a delta that splices records it, beside its deflate families (a
 reader without it refuses the object)."""
@@ -35,23 +37,34 @@ def find(target: bytes | memoryview, reference: bytes | memoryview) -> Cut | Non
     if not target or not reference:
         return None
     keep = _common_prefix_bits(target, reference)
+    # Each stream ends within its last byte: the distance between their
+    # ends, in bits, is the bytes' distance within 7 either way.  Which it
+    # is, the streams' last bytes say; the whole streams are compared once.
+    distance = 8 * (len(reference) - len(target))
+    shifts = [s for s in range(distance - 7, distance + 8) if s + 8 * len(target) >= 0]
+    if not shifts:
+        return None
+    shift = min(shifts, key=lambda s: _tail_difference(target, reference, s))
     ours = int.from_bytes(target, "little")
     theirs = int.from_bytes(reference, "little")
-    # Each stream ends within its last byte: the distance between their
-    # ends, in bits, is the bytes' distance within 7 either way.
-    distance = 8 * (len(reference) - len(target))
-    best: tuple[int, int] | None = None
-    for shift in range(distance - 7, distance + 8):
-        aligned = theirs >> shift if shift >= 0 else theirs << -shift
-        end = max((ours ^ aligned).bit_length(), keep)
-        if not 0 <= end + shift <= 8 * len(reference):
-            continue
-        if best is None or end < best[0]:
-            best = (end, shift)
-    if best is None:
+    aligned = theirs >> shift if shift >= 0 else theirs << -shift
+    end = max((ours ^ aligned).bit_length(), keep)
+    if not 0 <= end + shift <= 8 * len(reference):
         return None
-    end, shift = best
     return Cut(keep, end - keep, end + shift)
+
+
+def _tail_difference(target: bytes | memoryview, reference: bytes | memoryview, shift: int) -> int:
+    """How far into the last :data:`_TAIL` bytes of ``target`` its bits
+    and ``reference``'s, moved ``shift`` bits, differ (0: not at all)."""
+    tail = min(len(target), _TAIL)
+    start = 8 * (len(target) - tail) + shift  # the reference's bit under the tail's first
+    ours = int.from_bytes(target[len(target) - tail :], "little")
+    if start >= 0:
+        theirs = int.from_bytes(reference[start // 8 :], "little") >> start % 8
+    else:
+        theirs = int.from_bytes(reference, "little") << -start
+    return (ours ^ theirs).bit_length()
 
 
 def _common_prefix_bits(a: bytes | memoryview, b: bytes | memoryview) -> int:

@@ -37,7 +37,7 @@ from deltaglider.archive.streams import GzipPart, GzipStreams
 
 _BATCH = 64  # members inflated and searched at once, on all cores
 _TINY = 64  # compressed bytes below which a changed member is carried as it is
-_SPLICED = 1024  # bytes of its own up to which a changed member is spliced, not re-deflated
+_SPLICED = 64  # bytes of its own up to which a changed member is spliced, not re-deflated
 
 
 @dataclass(frozen=True)
