@@ -107,3 +107,16 @@ def source_tarball(version: int, *, level: int = 9) -> bytes:
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=level, mtime=version) as handle:
         handle.write(buf.getvalue())
     return out.getvalue()
+
+
+def long_content(seed: int = 1) -> bytes:
+    """About 3 MiB: text, with runs that do not compress in between (they
+    become stored blocks, which start on a byte boundary): a stream long
+    enough to be rebuilt in chunks (archive/restarts.py)."""
+    rnd = random.Random(seed)
+    parts = []
+    for i in range(40):
+        parts.append(text(seed * 100 + i, 1200))
+        if i % 9 == 4:
+            parts.append(bytes(rnd.getrandbits(8) for _ in range(40_000)))
+    return b"".join(parts)

@@ -4,11 +4,13 @@ the file's size in all."""
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from archives import long_content
 from helpers import make_service, mutate
 
 from deltaglider.adapters.local_storage import LocalStorage
@@ -64,6 +66,26 @@ def test_a_streamed_delta_reports_while_encoding_and_rebuilding(
     assert (tmp_path / "v2.out").read_bytes() == second
     assert sum(back) == len(second)
     assert len(back) >= 2
+
+
+def test_a_contents_delta_reports_while_it_is_rebuilt(tmp_path: Path) -> None:
+    """A tarball's stream rebuilt in chunks on every core: a report per
+    chunk as it is done, not one when the file is whole."""
+    service = make_service(LocalStorage(tmp_path / "store"))
+    service.create_bucket(BUCKET)
+    content = long_content()
+    changed = content[: len(content) // 2] + b"new line\n" + content[len(content) // 2 + 4 :]
+    for name, data in (("v1.tar.gz", content), ("v2.tar.gz", changed)):
+        (tmp_path / name).write_bytes(gzip.compress(data, 9, mtime=1))
+        service.put_file(BUCKET, f"t/{name}", tmp_path / name)
+    assert service.head(BUCKET, "t/v2.tar.gz").delta_format is not None
+    calls = Calls()
+    service.get(ObjectKey(BUCKET, "t/v2.tar.gz"), tmp_path / "out.tar.gz", progress=calls)
+    size = (tmp_path / "v2.tar.gz").stat().st_size
+    assert (tmp_path / "out.tar.gz").read_bytes() == (tmp_path / "v2.tar.gz").read_bytes()
+    assert sum(calls) == size
+    assert len(calls) >= 4
+    assert max(calls) < size // 2
 
 
 def test_small_files_report_once_when_done(service: Any, tmp_path: Path) -> None:

@@ -11,23 +11,11 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from archives import text
+from archives import long_content
 
 from deltaglider import archive, xdelta
 from deltaglider.archive import recipe, restarts
 from deltaglider.archive.deflate import GNU, Params
-
-
-def _content(seed: int = 1) -> bytes:
-    """About 3 MiB: text, with runs that do not compress in between (they
-    become stored blocks, which start on a byte boundary)."""
-    rnd = random.Random(seed)
-    parts = []
-    for i in range(40):
-        parts.append(text(seed * 100 + i, 1200))
-        if i % 9 == 4:
-            parts.append(bytes(rnd.getrandbits(8) for _ in range(40_000)))
-    return b"".join(parts)
 
 
 def _raw(content: bytes, level: int) -> bytes:
@@ -37,7 +25,7 @@ def _raw(content: bytes, level: int) -> bytes:
 
 @pytest.mark.parametrize("level", [4, 6, 9])
 def test_a_long_stream_is_rebuilt_in_chunks_exactly(level: int) -> None:
-    content = _content()
+    content = long_content()
     compressed = _raw(content, level)
     params = Params(level)
     assert restarts.restartable(params, len(content))
@@ -45,9 +33,14 @@ def test_a_long_stream_is_rebuilt_in_chunks_exactly(level: int) -> None:
     assert found is not None
     assert len(found) >= 8
     assert any(r.bit % 8 for r in found)  # chunks that start inside a byte
+    told: list[int] = []
     with ThreadPoolExecutor(2) as pool:
-        rebuilt = restarts.deflated(params, memoryview(content), len(compressed), found, pool)
+        rebuilt = restarts.deflated(
+            params, memoryview(content), len(compressed), found, pool, told.append
+        )
     assert rebuilt == compressed
+    assert sum(told) == len(compressed)  # chunk by chunk, all of it
+    assert len(told) == len(found) + 1
     alone = restarts.deflated(params, memoryview(content), len(compressed), found)
     assert alone == compressed
 
@@ -58,12 +51,12 @@ def test_what_a_primed_stream_cannot_rebuild_is_not_restarted() -> None:
     assert not restarts.restartable(Params(6, family=GNU), big)  # gzip's end of input
     assert not restarts.restartable(Params(9), restarts.MIN_CONTENT - 1)
     # Parameters that did not make the stream: its first chunk differs.
-    content = _content()
+    content = long_content()
     assert restarts.find(Params(6), memoryview(content), memoryview(_raw(content, 9))) is None
 
 
 def _gzips() -> tuple[bytes, bytes]:
-    content = _content()
+    content = long_content()
     at = len(content) // 2
     changed = content[:at] + b"a new line\n" + content[at + 5 :]
     return gzip.compress(content, 9, mtime=1), gzip.compress(changed, 9, mtime=1)

@@ -7,7 +7,7 @@ import contextlib
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import IO, BinaryIO, cast
 
@@ -138,11 +138,19 @@ class XDeltaCodec:
             raise DeltaTooLargeError(str(exc)) from exc
 
     def decode_contents(
-        self, reference: bytes, delta: bytes, *, size: int, deflate: str
+        self,
+        reference: bytes,
+        delta: bytes,
+        *,
+        size: int,
+        deflate: str,
+        progress: Callable[[int], object] | None = None,
     ) -> bytearray:
         """Rebuild a contents delta."""
         with _decoding():
-            return archive.decode(reference, delta, size=size, implementation=deflate)
+            return archive.decode(
+                reference, delta, size=size, implementation=deflate, progress=progress
+            )
 
 
 @contextlib.contextmanager

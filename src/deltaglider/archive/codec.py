@@ -4,6 +4,7 @@ of the data stream against the source built from the reference."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from deltaglider import xdelta
@@ -116,10 +117,13 @@ def decode(
     *,
     size: int,
     implementation: str | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> bytearray:
     """The file a contents delta rebuilds: exactly ``size`` bytes.
     ``implementation``: what the object records it was made with
     (:func:`deflate_names`); a recipe that uses anything else is damaged.
+    ``progress`` is told the bytes rebuilt as they are (a megabyte or a
+    restarted stream's chunk at a time).
 
     Raises:
         UnsupportedDeflateError: made with another deflate implementation.
@@ -133,7 +137,7 @@ def decode(
             f"the delta was made with {', '.join(unknown)} deflate; this build has "
             f"{', '.join(known)}"
         )
-    return _decode(ZipIndex(reference), payload, size, None, None, recorded)
+    return _decode(ZipIndex(reference), payload, size, None, None, recorded, progress)
 
 
 def deflate_names(payload: bytes | memoryview) -> str:
@@ -159,6 +163,7 @@ def _decode(
     known: Known | None,
     built: dict[Source, bytes | memoryview] | None,
     recorded: list[str] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> bytearray:
     recipe, vcdiff, _ = split(payload)
     used = _families(recipe)
@@ -191,8 +196,8 @@ def _decode(
             f"the data stream decoded to {written} bytes, not {recipe.data_size}"
         )
     if known is None:
-        return assemble(recipe.ops, index, source, data, size)
-    return assemble(recipe.ops, index, source, data, size, known)
+        return assemble(recipe.ops, index, source, data, size, progress=progress)
+    return assemble(recipe.ops, index, source, data, size, known, progress)
 
 
 @dataclass(frozen=True)

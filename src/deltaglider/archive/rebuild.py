@@ -40,6 +40,7 @@ planned), given the op and its content's parts; None to deflate."""
 
 _PARALLEL_MIN = 128 << 10  # deflated bytes below which one thread does it all
 _BATCH_BYTES = 64 << 10  # deflated bytes handed to a thread at once
+_REPORT = 1 << 20  # bytes of the file made between reports of progress
 
 
 def source_piece(
@@ -323,7 +324,12 @@ def _deflate_bound(content: int) -> int:
     return content + (content + 7) // 8 + (content + 63) // 64 + 64
 
 
-def _run(job: _Job, known: Known, pool: Executor | None = None) -> Buffer:
+def _run(
+    job: _Job,
+    known: Known,
+    pool: Executor | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Buffer:
     content: list[Buffer] = [p if isinstance(p, memoryview) else _run(p, known) for p in job.parts]
     op = job.op
     found = known(op, content)
@@ -331,7 +337,7 @@ def _run(job: _Job, known: Known, pool: Executor | None = None) -> Buffer:
         return found
     if op.restarts:
         whole = memoryview(content[0] if len(content) == 1 else b"".join(content))
-        return restarts.deflated(op.params, whole, op.size, op.restarts, pool)
+        return restarts.deflated(op.params, whole, op.size, op.restarts, pool, progress)
     return deflate_parts(op.params, content, op.size)
 
 
@@ -362,9 +368,12 @@ def assemble(
     data: bytes | bytearray | memoryview,
     size: int,
     known: Known = _nothing_known,
+    progress: Callable[[int], object] | None = None,
 ) -> bytearray:
     """Run the ops over the reference (``index``: its zip structure):
-    exactly ``size`` bytes, or CorruptContentsDeltaError."""
+    exactly ``size`` bytes, or CorruptContentsDeltaError.  ``progress`` is
+    told the bytes of the file as they are made (a restarted stream's chunk
+    by chunk), at least :data:`_REPORT` at a time."""
     layout = _Layout(index.data, index, source, memoryview(data), size)
     parts = layout.parts(ops)
     if layout.position != len(layout.data):
@@ -384,17 +393,27 @@ def assemble(
                 future = pool.submit(_run_all, batch, known)
                 results.update((id(job), (future, n)) for n, job in enumerate(batch))
         out = bytearray(size)
-        position = 0
+        position = reported = 0
         for part in parts:
             if isinstance(part, _Job):
                 done = results.get(id(part))
-                chunk = done[0].result()[done[1]] if done is not None else _run(part, known, pool)
+                if done is not None:
+                    chunk = done[0].result()[done[1]]
+                else:
+                    chunk = _run(part, known, pool, progress)
+                    if part.op.restarts:  # it told its progress itself, chunk by chunk
+                        reported += len(chunk)
             else:
                 chunk = part
             if position + len(chunk) > size:
                 raise CorruptContentsDeltaError("the recipe produces more than the file's size")
             out[position : position + len(chunk)] = chunk
             position += len(chunk)
+            if progress is not None and position - reported >= _REPORT:
+                progress(position - reported)
+                reported = position
+    if progress is not None and position > reported:
+        progress(position - reported)
     if position != size:
         raise CorruptContentsDeltaError(f"the recipe produced {position} bytes, not {size}")
     for entry, header, directory in layout.times:

@@ -15,7 +15,7 @@ last matches by looking ahead), primed with the 32 KiB before it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -130,14 +130,23 @@ def deflated(
     size: int,
     restarts: Sequence[Restart],
     pool: Executor | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> bytearray:
-    """The whole stream, its chunks on ``pool``'s threads or on this one."""
+    """The whole stream, its chunks on ``pool``'s threads or on this one;
+    ``progress`` is told the stream's bytes as each chunk is done."""
     check(params, restarts, len(content), size)
     bounds = _bounds(restarts)
-    if pool is None:
-        return join([(s, e, chunk(params, content, s, e)) for s, e in bounds], size)
-    futures = [pool.submit(chunk, params, content, s, e) for s, e in bounds]
-    return join([(s, e, f.result()) for (s, e), f in zip(bounds, futures, strict=True)], size)
+    pieces = []
+    futures = [pool.submit(chunk, params, content, s, e) for s, e in bounds] if pool else []
+    done = 0  # the stream's bytes reported
+    for k, (start, end) in enumerate(bounds):
+        bits = futures[k].result() if pool else chunk(params, content, start, end)
+        pieces.append((start, end, bits))
+        reached = size if end is None else end.bit // 8
+        if progress is not None and reached > done:
+            progress(reached - done)
+            done = reached
+    return join(pieces, size)
 
 
 def boundaries(compressed: memoryview, content_size: int, spacing: int) -> list[Restart] | None:

@@ -30,6 +30,7 @@ from deltaglider.core.room import EnginePorts, Room
 from deltaglider.core.stamps import current_form
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
+from deltaglider.metering import ProgressCallback as Progress
 from deltaglider.ports.codec import CorruptDeltaError, DiffPort, Sink, UnsupportedDeltaError
 from deltaglider.ports.storage import ObjectHead
 from deltaglider.ports.support import RunningHash
@@ -243,15 +244,18 @@ class Reader(Room):
         their stream threshold, and their expansion is bounded)."""
         return stored.size <= self.stream_threshold or stored.delta_format is not None
 
-    def rebuild(self, stored: StoredObject, body: BinaryIO, sink: Sink) -> str:
+    def rebuild(
+        self, stored: StoredObject, body: BinaryIO, sink: Sink, progress: Progress | None = None
+    ) -> str:
         """Write the object's bytes into ``sink``; returns their SHA-256,
-        checked.  Closes ``body``."""
+        checked.  Closes ``body``.  ``progress`` is told the bytes rebuilt
+        while a contents delta is (the sink's writes say the rest)."""
         with body:
             self._refuse_damaged(stored)
             if not stored.is_delta:
                 return self._copy(stored, body, sink)
             if self.in_memory(stored):
-                data = self._decode(stored, body.read())
+                data = self._decode(stored, body.read(), progress)
                 sink.write(data)
                 return self._checked(stored, self.hasher.sha256(data))
             return self._decode_streaming(stored, body, sink)
@@ -338,10 +342,12 @@ class Reader(Room):
             f"{ref_key}, whose SHA-256 is the one recorded: the delta is damaged ({exc})"
         )
 
-    def _decode(self, stored: StoredObject, delta: bytes) -> bytes | bytearray:
+    def _decode(
+        self, stored: StoredObject, delta: bytes, progress: Progress | None = None
+    ) -> bytes | bytearray:
         ref_key, ref_sha = self._reference(stored)
         if stored.delta_format is not None:
-            return self._decode_contents(stored, delta, ref_key, ref_sha)
+            return self._decode_contents(stored, delta, ref_key, ref_sha, progress)
         self._refuse_external_compression(stored, delta[:_HEADER_PEEK])
         reference = self.references.load(stored.bucket, ref_key, ref_sha)
         try:
@@ -350,7 +356,12 @@ class Reader(Room):
             raise self._decode_failed(stored, ref_key, exc) from exc
 
     def _decode_contents(
-        self, stored: StoredObject, delta: bytes, ref_key: str, ref_sha: str
+        self,
+        stored: StoredObject,
+        delta: bytes,
+        ref_key: str,
+        ref_sha: str,
+        progress: Progress | None = None,
     ) -> bytes | bytearray:
         """Rebuild a contents delta.  One that took long (a large gzip
         stream re-deflated) is kept in the reference cache under its own
@@ -368,7 +379,7 @@ class Reader(Room):
         started = self.clock.now()
         try:
             data = self.diff.decode_contents(
-                reference, delta, size=stored.size, deflate=stored.deflate
+                reference, delta, size=stored.size, deflate=stored.deflate, progress=progress
             )
         except UnsupportedDeltaError as exc:
             raise UnsupportedObjectError(f"{where}: {exc}") from exc

@@ -262,7 +262,7 @@ class DeltaService:
         def write(stored: StoredObject, body: BinaryIO) -> GetSummary:
             meter = Meter(progress, stored.size)
             with atomic_writer(output_path) as out:
-                sha = self.reader.rebuild(stored, body, MeteredWriter(out, meter))
+                sha = self.reader.rebuild(stored, body, MeteredWriter(out, meter), meter.add)
             meter.finish()
             return GetSummary(
                 operation="GET_DELTA" if stored.is_delta else "GET",

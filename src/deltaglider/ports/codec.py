@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 
@@ -77,8 +78,15 @@ class DiffPort(Protocol):
         ...
 
     def decode_contents(
-        self, reference: bytes, delta: bytes, *, size: int, deflate: str
+        self,
+        reference: bytes,
+        delta: bytes,
+        *,
+        size: int,
+        deflate: str,
+        progress: Callable[[int], object] | None = None,
     ) -> bytearray:
         """Rebuild ``size`` bytes from a contents delta made with ``deflate``
-        (UnsupportedDeltaError if this codec has another)."""
+        (UnsupportedDeltaError if this codec has another); ``progress`` is
+        told the bytes rebuilt as they are."""
         ...
