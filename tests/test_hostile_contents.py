@@ -7,6 +7,7 @@ down)."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from deltaglider import archive
+from deltaglider.archive import recipe
 
 CHILD_PRELUDE = """
 import gc, io, random, sys, zipfile, zlib
@@ -169,6 +171,22 @@ def test_a_reference_named_a_thousand_times_is_refused_before_allocating() -> No
     )
     assert "refused: the delta's source would be too large" in result.stdout
     assert _peak_mib(result) < 1024
+
+
+def test_splices_that_read_a_reference_over_and_over_are_refused() -> None:
+    """Each splice reads its source whole, whatever it makes of it: 2,000
+    one-byte splices of an 8 MiB reference asked for 16 GB of work."""
+    from deltaglider import xdelta
+    from deltaglider.archive.splice import Cut
+
+    reference = os.urandom(8 << 20)
+    whole = recipe.Splice(recipe.Copy(0, len(reference)), 1, Cut(0, 0, 0))
+    claim = recipe.Recipe(2001, 1, (), (recipe.Lit(1), *[whole] * 2000))
+    payload = recipe.dump(claim) + xdelta.encode(b"", b"x")
+    started = time.perf_counter()
+    with pytest.raises(archive.CorruptContentsDeltaError, match="reads more than its limits"):
+        archive.decode(reference, payload, size=2001)
+    assert time.perf_counter() - started < 2
 
 
 @LINUX_ONLY

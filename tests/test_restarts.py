@@ -96,8 +96,10 @@ def test_damaged_restarts_are_refused_or_give_other_bytes() -> None:
         return recipe.dump(made) + bytes(vcdiff)
 
     first = op.restarts[0]
+    close = restarts.Restart(first.offset + 1024, first.bit + 100)
     refused = [
         (first, first, *op.restarts[1:]),  # two at one place (each is stored from the last)
+        (first, close, *op.restarts[1:]),  # a chunk of 1 KiB: deflating 36 KiB for it
         (
             *op.restarts[:-1],
             restarts.Restart(content_size, op.restarts[-1].bit),

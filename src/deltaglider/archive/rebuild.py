@@ -254,6 +254,11 @@ class _Layout:
 
     def _spliced(self, op: Splice) -> bytes:
         """A stream from the reference's bits around a run of the data's."""
+        # Its source is read whole, whatever the splice makes of it: counted
+        # against the limits too, so splices cannot read a reference over and over.
+        self.budget -= op.source.size
+        if self.budget < 0:
+            raise CorruptContentsDeltaError("the recipe reads more than its limits allow")
         length = (op.cut.middle + 7) // 8
         if self.position + length > len(self.data):
             raise CorruptContentsDeltaError("the recipe reads past its data")

@@ -32,6 +32,7 @@ LOOKAHEAD = 4096
 """Content past its end a chunk is given (part of the format: a reader
 gives a chunk exactly this)."""
 _SPACING = 256 << 10  # content between restarts at least
+_CLOSEST = 64 << 10  # ... and what a reader allows (part of the format)
 _CHUNKS = 64  # and at most this many chunks: work for 16 cores and more
 _TAIL = 128 << 10  # no restart this close to the end: gzip's end of input begins early
 _DICTIONARY = 32 << 10
@@ -63,12 +64,16 @@ def restartable(params: Params, content_size: int) -> bool:
 def check(params: Params, restarts: Sequence[Restart], content_size: int, size: int) -> None:
     """CorruptContentsDeltaError unless the parameters are ones the writer
     restarts and the restarts lie strictly inside the content and the
-    stream, in order."""
+    stream, in order, at least 64 KiB of content apart."""
     if not _primable(params):
         raise CorruptContentsDeltaError(f"deflate parameters {params} are never restarted")
     offset = bit = 0
     for restart in restarts:
-        if not (offset < restart.offset < content_size and bit < restart.bit < 8 * size):
+        # Each chunk deflates 36 KiB more than its own content: chunks that
+        # close would make a rebuild deflate its content many times over.
+        if restart.offset - offset < _CLOSEST:
+            raise CorruptContentsDeltaError("a deflate's restarts are too close together")
+        if not (restart.offset < content_size and bit < restart.bit < 8 * size):
             raise CorruptContentsDeltaError("a deflate's restarts are out of order or range")
         offset, bit = restart.offset, restart.bit
 
