@@ -195,8 +195,6 @@ def _decode(
         raise CorruptContentsDeltaError(
             f"the data stream decoded to {written} bytes, not {recipe.data_size}"
         )
-    if known is None:
-        return assemble(recipe.ops, index, source, data, size, progress=progress)
     return assemble(recipe.ops, index, source, data, size, known, progress)
 
 

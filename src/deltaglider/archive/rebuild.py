@@ -311,11 +311,7 @@ class _Layout:
         return memoryview(entry)
 
 
-def _nothing_known(op: Deflate, content: list[Buffer]) -> Buffer | None:
-    return None
-
-
-def _run_all(jobs: list[_Job], known: Known) -> list[Buffer]:
+def _run_all(jobs: list[_Job], known: Known | None) -> list[Buffer]:
     return [_run(job, known) for job in jobs]
 
 
@@ -331,13 +327,13 @@ def _deflate_bound(content: int) -> int:
 
 def _run(
     job: _Job,
-    known: Known,
+    known: Known | None,
     pool: Executor | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> Buffer:
     content: list[Buffer] = [p if isinstance(p, memoryview) else _run(p, known) for p in job.parts]
     op = job.op
-    found = known(op, content)
+    found = None if known is None else known(op, content)
     if found is not None:
         return found
     if op.restarts:
@@ -372,7 +368,7 @@ def assemble(
     source: Pieces,
     data: bytes | bytearray | memoryview,
     size: int,
-    known: Known = _nothing_known,
+    known: Known | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> bytearray:
     """Run the ops over the reference (``index``: its zip structure):

@@ -234,6 +234,10 @@ class Checker:
         self.compressed = compressed
         self.found: dict[Params, tuple[Restart, ...]] = {}
 
+    def restarts_of(self, params: Params | None) -> tuple[Restart, ...]:
+        """The restarts the check found for ``params`` (none: checked whole)."""
+        return self.found.get(params, ()) if params is not None else ()
+
     def __call__(self, params: Params) -> bool:
         if restartable(params, len(self.content)):
             found = find(params, self.content, self.compressed)

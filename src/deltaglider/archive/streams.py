@@ -53,8 +53,7 @@ class GzipStreams:
             compressed = view[member.stream : member.trailer]
             checker = restarts.Checker(memoryview(content), compressed)
             params = self.searches("gzip").find(content, compressed, member.levels, checker)
-            chunks = checker.found.get(params, ()) if params is not None else ()
-            parts.append(GzipPart(member, content, params, chunks))
+            parts.append(GzipPart(member, content, params, checker.restarts_of(params)))
             pos = member.trailer + 8
         return parts
 

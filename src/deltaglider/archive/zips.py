@@ -287,8 +287,7 @@ class ZipMembers:
             ):
                 self.out.pieces.bytes_of(Source(base.offset, base.size, base.flags | GUNZIP))
                 inner = self.streams.members(memoryview(content))
-        found = checker.found.get(params, ()) if params is not None else ()
-        return _Inflated(content, params, inner, found)
+        return _Inflated(content, params, inner, checker.restarts_of(params))
 
     def _analysed_batches(
         self, found: list[containers.ZipMember]
