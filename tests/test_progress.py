@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from archives import long_content
+from archives import edited, long_content, make_zip, text
 from helpers import make_service, mutate
 
 from deltaglider.adapters.local_storage import LocalStorage
@@ -86,6 +86,47 @@ def test_a_contents_delta_reports_while_it_is_rebuilt(tmp_path: Path) -> None:
     assert sum(calls) == size
     assert len(calls) >= 4
     assert max(calls) < size // 2
+
+
+def test_a_contents_delta_put_reports_while_the_archive_is_taken_apart(
+    tmp_path: Path,
+) -> None:
+    """A tarball's stream checked in chunks at put (the slow part of a
+    contents-delta put): a report per chunk, the first space's reference
+    as it is sent, not one report when the put is done."""
+    service = make_service(LocalStorage(tmp_path / "store"))
+    service.create_bucket(BUCKET)
+    content = long_content()
+    changed = content[: len(content) // 2] + b"new line\n" + content[len(content) // 2 + 4 :]
+    reports = []
+    for name, data in (("v1.tar.gz", content), ("v2.tar.gz", changed)):
+        (tmp_path / name).write_bytes(gzip.compress(data, 9, mtime=1))
+        calls = Calls()
+        service.put_file(BUCKET, f"t/{name}", tmp_path / name, progress=calls)
+        assert sum(calls) == (tmp_path / name).stat().st_size
+        reports.append(calls)
+    assert service.head(BUCKET, "t/v2.tar.gz").delta_format is not None
+    sent, encoded = reports
+    assert len(sent) >= 2  # the reference, a MiB at a time
+    assert len(encoded) >= 3
+    assert max(encoded) < sum(encoded) // 2
+
+
+def test_a_zip_put_reports_member_by_member(tmp_path: Path) -> None:
+    service = make_service(LocalStorage(tmp_path / "store"))
+    service.create_bucket(BUCKET)
+    members = [(f"pkg/m{i}.py", text(i, 400)) for i in range(300)]
+    (tmp_path / "v1.whl").write_bytes(make_zip(members))
+    changed = [(name, edited(data, i)) for i, (name, data) in enumerate(members)]
+    (tmp_path / "v2.whl").write_bytes(make_zip(changed))
+    service.put_file(BUCKET, "w/v1.whl", tmp_path / "v1.whl")
+    calls = Calls()
+    summary = service.put_file(BUCKET, "w/v2.whl", tmp_path / "v2.whl", progress=calls)
+    assert summary.operation == "PUT_DELTA"
+    assert service.head(BUCKET, "w/v2.whl").delta_format is not None
+    assert sum(calls) == (tmp_path / "v2.whl").stat().st_size
+    assert len(calls) >= 3
+    assert max(calls) < sum(calls) // 2
 
 
 def test_small_files_report_once_when_done(service: Any, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 ProgressCallback = Callable[[int], object]
 """Called with the number of bytes moved since the previous call."""
@@ -71,6 +71,15 @@ class MeteredReader(io.RawIOBase):
         data = self.read(len(memoryview(buffer).cast("B")))
         memoryview(buffer).cast("B")[: len(data)] = data
         return len(data)
+
+
+def counted(data: bytes, meter: Meter | None) -> bytes | BinaryIO:
+    """Bytes about to be sent: as they are, or, when ``meter`` has a
+    callback, a stream over them (uncopied for ``bytes``) that counts them
+    as they are read."""
+    if meter is None or meter.callback is None:
+        return data
+    return cast(BinaryIO, MeteredReader(cast(BinaryIO, io.BytesIO(data)), meter))
 
 
 class MeteredWriter:

@@ -125,15 +125,22 @@ class XDeltaCodec:
         return archive.kind(data)
 
     def encode_contents(
-        self, reference: bytes, target: bytes, *, kinds: frozenset[str], max_size: int | None
+        self,
+        reference: bytes,
+        target: bytes,
+        *,
+        kinds: frozenset[str],
+        max_size: int | None,
+        progress: Callable[[int], object] | None = None,
     ) -> bytes | None:
         """A verified contents delta, or None where it does not apply."""
         wanted = min(self.budget.total, archive.MEMORY_BUDGET)
         try:
             with self._encode_slots, self.budget.hold(wanted, wanted // 4) as share:
                 return archive.encode(
-                    reference, target, kinds=kinds, max_size=max_size, memory_budget=share
-                )
+                    reference, target, kinds=kinds, max_size=max_size, memory_budget=share,
+                    progress=progress,
+                )  # fmt: skip
         except xdelta.DeltaTooLargeError as exc:
             raise DeltaTooLargeError(str(exc)) from exc
 

@@ -56,10 +56,13 @@ def encode(
     kinds: frozenset[str] = frozenset({"zip", "gzip"}),
     max_size: int | None = None,
     memory_budget: int = MEMORY_BUDGET,
+    progress: Callable[[int], object] | None = None,
 ) -> bytes | None:
     """The contents delta of ``target`` against ``reference``; None when
     the target is not an archive of one of ``kinds``, nothing in it is
     copied or re-deflated, or the delta does not rebuild the target exactly.
+    ``progress`` is told the target's bytes as they are planned (the
+    slow part: inflating, finding parameters, checking restarts).
 
     Raises:
         xdelta.DeltaTooLargeError: the delta would exceed ``max_size``.
@@ -67,7 +70,7 @@ def encode(
     kind = containers.kind(target)
     if kind not in kinds:
         return None
-    planner = Planner(reference, target, nested="gzip" in kinds)
+    planner = Planner(reference, target, nested="gzip" in kinds, progress=progress)
     try:
         plan = planner.plan(kind)
     except PieceTooLargeError:

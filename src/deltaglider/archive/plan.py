@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from deltaglider.archive import containers
@@ -75,13 +75,52 @@ class Plan:
         return any(not isinstance(op, (Lit, Directory)) for op in self.ops)
 
 
+class Reached:
+    """How far into the target file planning has got, told to a put's
+    progress callback as the file's bytes done since its last report: the
+    offset each member ends at once it is planned, and within a long
+    stream, each chunk as its restart is checked."""
+
+    def __init__(self, progress: Callable[[int], object] | None) -> None:
+        self._progress = progress
+        self._done = 0
+        self._lock = threading.Lock()  # zip members are analysed on worker threads
+
+    def to(self, offset: int) -> None:
+        """Everything before ``offset`` is planned."""
+        self._report(offset - self._done)
+
+    def within(self, start: int, end: int) -> Callable[[int], None] | None:
+        """A callback for the bytes done between ``start`` and ``end`` (a
+        long stream's chunks), counting at most ``end - start`` in all."""
+        if self._progress is None:
+            return None
+        left = end - start
+
+        def done(count: int) -> None:
+            nonlocal left
+            step = min(count, left)
+            left -= step
+            self._report(step)
+
+        return done
+
+    def _report(self, step: int) -> None:
+        if self._progress is None or step <= 0:
+            return
+        with self._lock:
+            self._done += step
+        self._progress(step)
+
+
 class Output:
     """What a plan accumulates as it goes: the data stream's pieces, the
-    delta's source pieces, the deflates verified on the way and the
-    compressed bytes carried as they are."""
+    delta's source pieces, the deflates verified on the way, the
+    compressed bytes carried as they are, and how far it has got."""
 
-    def __init__(self, pieces: SourcePieces) -> None:
+    def __init__(self, pieces: SourcePieces, reached: Reached | None = None) -> None:
         self.pieces = pieces
+        self.reached = reached or Reached(None)
         self.data: list[bytes | memoryview] = []
         self.deflated: dict[DeflateKey, memoryview] = {}
         self.carried = 0

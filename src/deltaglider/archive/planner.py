@@ -22,9 +22,11 @@ holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from deltaglider.archive import containers
 from deltaglider.archive.pieces import ExpansionBudget, SourcePieces
-from deltaglider.archive.plan import Output, Pair, Plan, Searches, joined
+from deltaglider.archive.plan import Output, Pair, Plan, Reached, Searches, joined
 from deltaglider.archive.streams import GzipStreams
 from deltaglider.archive.zips import ZipMembers
 
@@ -32,17 +34,26 @@ from deltaglider.archive.zips import ZipMembers
 class Planner:
     """Plans one target against one reference (both in memory)."""
 
-    def __init__(self, reference: bytes | memoryview, target: bytes | memoryview, *, nested: bool):
+    def __init__(
+        self,
+        reference: bytes | memoryview,
+        target: bytes | memoryview,
+        *,
+        nested: bool,
+        progress: Callable[[int], object] | None = None,
+    ):
         self.ref = memoryview(reference)
         self.target = memoryview(target)
         self.ref_index = containers.ZipIndex(self.ref)
         self.target_index = containers.ZipIndex(self.target)
         self.nested = nested
+        self.progress = progress
 
     def plan(self, kind: str) -> Plan:
-        """The plan of a ``"zip"`` or ``"gzip"`` target."""
+        """The plan of a ``"zip"`` or ``"gzip"`` target; ``progress`` is told
+        the target's bytes as they are planned."""
         budget = ExpansionBudget(containers.expansion_limit(len(self.target)))
-        out = Output(SourcePieces(self.ref, self.ref_index, budget))
+        out = Output(SourcePieces(self.ref, self.ref_index, budget), Reached(self.progress))
         streams = GzipStreams(out, budget, Searches())
         if kind == "zip":
             pair = Pair(self.ref, self.target, self.ref_index, self.target_index)

@@ -171,12 +171,18 @@ def boundaries(compressed: memoryview, content_size: int, spacing: int) -> list[
     return [Restart(offsets[i], bits[i]) for i in range(count[0])]
 
 
-def find(params: Params, content: memoryview, compressed: memoryview) -> list[Restart] | None:
+def find(
+    params: Params,
+    content: memoryview,
+    compressed: memoryview,
+    progress: Callable[[int], object] | None = None,
+) -> list[Restart] | None:
     """The restarts with which ``params`` re-create ``compressed`` from
     ``content`` in chunks, each chunk checked; None where they do not (the
     first chunk differs: other parameters), and the writer deflates it in
     one go.  A chunk that differs loses its restart (it joins the one
-    before), and only the chunks so joined are checked again."""
+    before), and only the chunks so joined are checked again.  ``progress``
+    is told each chunk's compressed bytes as it is checked."""
     spacing = max(_SPACING, len(content) // _CHUNKS)
     found = boundaries(compressed, len(content), spacing)
     if found is None:
@@ -186,7 +192,7 @@ def find(params: Params, content: memoryview, compressed: memoryview) -> list[Re
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         for _ in range(_ROUNDS):
             bounds = [b for b in _bounds(restarts) if b not in checked]
-            wrong = _differing(params, content, compressed, bounds, pool)
+            wrong = _differing(params, content, compressed, bounds, pool, progress)
             if Restart(0, 0) in wrong:
                 return None
             if not wrong:
@@ -202,17 +208,21 @@ def _differing(
     compressed: memoryview,
     bounds: list[tuple[Restart, Restart | None]],
     pool: Executor,
+    progress: Callable[[int], object] | None = None,
 ) -> set[Restart]:
     """The starts of the chunks whose bits differ from the stream's."""
     futures = [pool.submit(chunk, params, content, s, e) for s, e in bounds]
     wrong = set()
     for (start, end), future in zip(bounds, futures, strict=True):
+        stop = len(compressed) if end is None else (end.bit + 7) // 8
         try:
             bits = int.from_bytes(future.result(), "little")
         except CorruptContentsDeltaError:
             wrong.add(start)
             continue
-        stop = len(compressed) if end is None else (end.bit + 7) // 8
+        finally:
+            if progress is not None:
+                progress(stop - start.bit // 8)
         theirs = int.from_bytes(compressed[start.bit // 8 : stop], "little")
         skip = start.bit % 8
         if end is not None:
@@ -227,11 +237,18 @@ class Checker:
     """The whole-stream check of a long stream's candidate parameters (see
     :meth:`~deltaglider.archive.deflate.ParamSearch.find`): in chunks on
     every core where they restart, keeping the restarts found; else one
-    deflate of it all."""
+    deflate of it all.  ``progress`` is told the stream's bytes as chunks
+    are checked."""
 
-    def __init__(self, content: memoryview, compressed: memoryview) -> None:
+    def __init__(
+        self,
+        content: memoryview,
+        compressed: memoryview,
+        progress: Callable[[int], object] | None = None,
+    ) -> None:
         self.content = content
         self.compressed = compressed
+        self.progress = progress
         self.found: dict[Params, tuple[Restart, ...]] = {}
 
     def restarts_of(self, params: Params | None) -> tuple[Restart, ...]:
@@ -240,7 +257,7 @@ class Checker:
 
     def __call__(self, params: Params) -> bool:
         if restartable(params, len(self.content)):
-            found = find(params, self.content, self.compressed)
+            found = find(params, self.content, self.compressed, self.progress)
             if found is not None:
                 self.found[params] = tuple(found)
                 return True

@@ -37,9 +37,11 @@ class GzipStreams:
         flags = GUNZIP if containers.kind(ref) == "gzip" else 0
         return self.stream(target, Source(0, len(ref), flags), level=0)
 
-    def members(self, view: memoryview) -> list[GzipPart]:
+    def members(self, view: memoryview, at: int | None = None) -> list[GzipPart]:
         """A gzip stream's members, inflated, with their deflate parameters
-        (any thread)."""
+        (any thread); with ``at``, the stream's offset in the file, each
+        member's progress is reported as it is planned."""
+        reached = self.out.reached
         parts: list[GzipPart] = []
         pos = 0
         while True:
@@ -51,10 +53,13 @@ class GzipStreams:
             member, content = found
             self.budget.give_back(room - len(content))
             compressed = view[member.stream : member.trailer]
-            checker = restarts.Checker(memoryview(content), compressed)
+            chunks = None if at is None else reached.within(at + member.stream, at + member.trailer)
+            checker = restarts.Checker(memoryview(content), compressed, chunks)
             params = self.searches("gzip").find(content, compressed, member.levels, checker)
             parts.append(GzipPart(member, content, params, checker.restarts_of(params)))
             pos = member.trailer + 8
+            if at is not None:
+                reached.to(at + pos)
         return parts
 
     def stream(
@@ -68,7 +73,8 @@ class GzipStreams:
         its members' content compared with ``base``."""
         ops: list[Op] = []
         pos = 0
-        for part in self.members(view) if members is None else members:
+        found = self.members(view, 0 if level == 0 else None) if members is None else members
+        for part in found:
             member, content = part.member, part.content
             ops.append(self.out.lit(view[pos : member.stream]))
             compressed = view[member.stream : member.trailer]

@@ -121,6 +121,7 @@ class ZipMembers:
                     items.append(_Expanded(member_ops, self.out.data[mark:]))
                 del self.out.data[mark:]
                 pos = member.end
+            self.out.reached.to(pos)
         items.append(_Gap(pos, len(self.target)))
         ops: list[Op] = []
         merged = self._copied(items)
@@ -274,7 +275,8 @@ class ZipMembers:
             return None  # damaged, or no room left: carried as it is
         content = inflated[0]
         self.budget.give_back(room - len(content))
-        checker = restarts.Checker(memoryview(content), compressed)
+        chunks = self.out.reached.within(member.data, member.end)
+        checker = restarts.Checker(memoryview(content), compressed, chunks)
         params = self.streams.searches("zip").find(content, compressed, None, checker)
         inner = None
         if params is not None and other is not None:

@@ -21,7 +21,7 @@ from deltaglider.core import checksums, keys, metadata
 from deltaglider.core.errors import DeltaGliderError, PreconditionFailedError
 from deltaglider.core.room import Room
 from deltaglider.core.stamps import STAMP_FIELD, Stamp, next_stamp, stamp_of
-from deltaglider.metering import Meter, MeteredReader
+from deltaglider.metering import Meter, MeteredReader, counted
 from deltaglider.ports.storage import ObjectHead
 
 CREATE_ONLY_FIELD = "dg-create-only"
@@ -140,7 +140,8 @@ class Forms(Room):
                 return put(cast(BinaryIO, reader))
         if not isinstance(body, (bytes, bytearray, memoryview)):
             body.seek(0)  # a spooled delta: from its start on each attempt
-        return put(body)
+            return put(body)
+        return put(counted(body, meter))  # a file read into memory: counted as it is sent
 
     def settle(
         self, bucket: str, mine: str, etag: str, stamp: Stamp, other: str, create_only: bool

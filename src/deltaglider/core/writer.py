@@ -43,7 +43,7 @@ from deltaglider.core.models import PutSummary
 from deltaglider.core.reader import CHUNK, Discard, HashingWriter
 from deltaglider.core.references import References, SpaceChangedError
 from deltaglider.core.room import EnginePorts, Room
-from deltaglider.metering import Meter, MeteredReader
+from deltaglider.metering import Meter, MeteredReader, counted
 from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
 from deltaglider.ports.support import HashPort
 
@@ -228,7 +228,7 @@ class Writer(Room):
         ref_key = keys.reference_key(prefix)
 
         def create(meta: Mapping[str, str]) -> None:
-            self._create_reference(bucket, ref_key, body, meta, extras.fields)
+            self._create_reference(bucket, ref_key, body, meta, extras.fields, meter)
 
         existing = self.references.for_put(bucket, ref_key, name, sha, create)
         created = existing is None
@@ -246,7 +246,7 @@ class Writer(Room):
                 delta = self.diff.encode(body, body, max_size=None)
             else:
                 reference = self._reference(bucket, ref_key, ref_sha)
-                delta, contents = self._encode(key, reference, body, limit)
+                delta, contents = self._encode(key, reference, body, limit, meter)
         except DeltaTooLargeError:
             self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
             self.metrics.increment("deltaglider.put.ratio_exceeded")
@@ -258,18 +258,20 @@ class Writer(Room):
         return self._store_delta(bucket, key, delta, facts, created, extras)
 
     def _encode(
-        self, key: str, reference: bytes, body: bytes, limit: int | None
+        self, key: str, reference: bytes, body: bytes, limit: int | None, meter: Meter | None
     ) -> tuple[bytes, tuple[str, str] | None]:
         """The smaller of the two deltas an archive can have: of its contents
         (verified to rebuild it) or of its bytes.  The plain one is not
         encoded when the contents delta is tiny; the contents one is kept
-        only if clearly smaller.  DeltaTooLargeError if neither fits."""
+        only if clearly smaller.  DeltaTooLargeError if neither fits.
+        ``meter`` counts the archive's bytes as they are taken apart."""
         contents = None
         if self.diff.archive_kind(body) in self.archive_kinds:
             try:
                 contents = self.diff.encode_contents(
-                    reference, body, kinds=self.archive_kinds, max_size=limit
-                )
+                    reference, body, kinds=self.archive_kinds, max_size=limit,
+                    progress=None if meter is None else meter.add,
+                )  # fmt: skip
             except DeltaTooLargeError:
                 contents = None
         if contents is None:
@@ -313,12 +315,17 @@ class Writer(Room):
         body: Body,
         meta: Mapping[str, str],
         fields: Mapping[str, str],
+        meter: Meter,
     ) -> None:
+        """Upload the space's first file as its reference, counted by
+        ``meter`` as it is sent."""
         if isinstance(body, Path):
             with open(body, "rb") as handle:
-                self.storage.put(bucket, ref_key, handle, meta, if_none_match=True, fields=fields)
+                metered = cast(BinaryIO, MeteredReader(cast(BinaryIO, handle), meter))
+                self.storage.put(bucket, ref_key, metered, meta, if_none_match=True, fields=fields)
         else:
-            self.storage.put(bucket, ref_key, body, meta, if_none_match=True, fields=fields)
+            sent = counted(body, meter)
+            self.storage.put(bucket, ref_key, sent, meta, if_none_match=True, fields=fields)
 
     def _encode_streamed(
         self,
@@ -421,7 +428,7 @@ class Writer(Room):
         try:
             if self.in_memory(file, size, in_memory):
                 loaded = self.references.load(bucket, ref_key, ref_sha)
-                delta, _ = self._encode(key, loaded, file.read_bytes(), limit)
+                delta, _ = self._encode(key, loaded, file.read_bytes(), limit, None)
                 return "delta", len(delta)
             with (
                 self.references.open(bucket, ref_key, ref_sha) as reference,

@@ -70,11 +70,18 @@ class DiffPort(Protocol):
         ...
 
     def encode_contents(
-        self, reference: bytes, target: bytes, *, kinds: frozenset[str], max_size: int | None
+        self,
+        reference: bytes,
+        target: bytes,
+        *,
+        kinds: frozenset[str],
+        max_size: int | None,
+        progress: Callable[[int], object] | None = None,
     ) -> bytes | None:
         """The contents delta of an archive of one of ``kinds``, verified to
         rebuild it; None where it does not apply.  DeltaTooLargeError when
-        over ``max_size``."""
+        over ``max_size``.  ``progress`` is told the target's bytes as they
+        are taken apart."""
         ...
 
     def decode_contents(
