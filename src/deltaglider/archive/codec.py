@@ -79,6 +79,7 @@ def encode(
     if not plan.useful:
         return None
     data = b"".join(plan.data)
+    plan.data.clear()  # views of the target's inflated members: let them go
     recipe = Recipe(len(target), len(data), tuple(plan.sources), tuple(plan.ops))
     head = dump(recipe)
     budget = None if max_size is None else max_size - len(head)
