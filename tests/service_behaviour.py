@@ -20,7 +20,7 @@ from deltaglider.core.errors import (
     ObjectNotFoundError,
     UnsupportedObjectError,
 )
-from deltaglider.core.models import DeltaSpace, ObjectKey
+from deltaglider.core.models import DeltaSpace, ObjectKey, PutOptions
 from deltaglider.core.service import DeltaService
 from deltaglider.ports.storage import ObjectHead, StoragePort
 
@@ -126,10 +126,11 @@ class ServiceBehaviour:
         unrelated = os.urandom(300_000)
         assert service.put_bytes(BUCKET, "rel/b.zip", unrelated).operation == "PUT"
         assert "rel/b.zip" in physical(storage)
-        assert service.put_bytes(BUCKET, "rel/c.zip", V2, max_ratio=0.0).operation == "PUT"
+        no_delta = PutOptions(max_ratio=0.0)
+        assert service.put_bytes(BUCKET, "rel/c.zip", V2, no_delta).operation == "PUT"
         assert service.get_bytes(BUCKET, "rel/b.zip")[0] == unrelated
         with pytest.raises(ValueError, match="max_ratio"):
-            service.put_bytes(BUCKET, "rel/d.zip", V2, max_ratio=1.5)
+            service.put_bytes(BUCKET, "rel/d.zip", V2, PutOptions(max_ratio=1.5))
 
     @pytest.mark.parametrize(
         "key", ["reference.bin", "a/reference.bin", "a/x.zip.delta", "dir/", ""]
@@ -239,10 +240,9 @@ class ServiceBehaviour:
         assert service.get_bytes(BUCKET, "u/b.zip")[0] == V2
 
     def test_user_metadata_and_content_type_survive(self, service: DeltaService) -> None:
-        service.put_bytes(
-            BUCKET, "m/a.zip", V1, user_metadata={"Build": "42"}, content_type="application/zip"
-        )
-        service.put_bytes(BUCKET, "m/readme.txt", b"x", user_metadata={"owner": "ops"})
+        options = PutOptions(user_metadata={"Build": "42"}, content_type="application/zip")
+        service.put_bytes(BUCKET, "m/a.zip", V1, options)
+        service.put_bytes(BUCKET, "m/readme.txt", b"x", PutOptions(user_metadata={"owner": "ops"}))
         _, stored = service.get_bytes(BUCKET, "m/a.zip")
         assert (stored.user_metadata, stored.content_type) == ({"build": "42"}, "application/zip")
         assert service.get_bytes(BUCKET, "m/readme.txt")[1].user_metadata == {"owner": "ops"}

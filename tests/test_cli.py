@@ -23,6 +23,7 @@ from helpers import drop_size_markers, mutate
 from seaweed import ACCESS_KEY, REGION, SECRET_KEY, s3_client
 
 from deltaglider import DeltaGliderClient, archive, create_client
+from deltaglider.core.models import PutOptions
 from deltaglider.core.size_cache import SIZE_CACHE_KEY
 
 V1 = os.urandom(200_000)
@@ -492,7 +493,7 @@ def test_purge_names_each_thing_it_removes(cli: Cli) -> None:
     only delta is not an "expired temporary copy"."""
     service = cli.client.service
     service.put_bytes(cli.bucket, "u/a.zip", V1)
-    service.put_bytes(cli.bucket, "u/a.zip", V2, delta=False)
+    service.put_bytes(cli.bucket, "u/a.zip", V2, PutOptions(delta=False))
     assert service.storage.head(cli.bucket, "u/reference.bin") is not None
     done = cli("purge", cli.bucket)
     assert f"purged: {cli.url('u/reference.bin')} (unused reference)" in done.stdout
@@ -506,7 +507,8 @@ def test_migrate_is_resumable_and_reports_savings(cli: Cli) -> None:
     cli.client.create_bucket(Bucket=source)
     try:
         for key, data in (("app/a.zip", V1), ("app/b.zip", V2), ("app/c.zip", V3)):
-            cli.client.service.put_bytes(source, key, data, delta=False)  # a plain bucket
+            # a plain bucket
+            cli.client.service.put_bytes(source, key, data, PutOptions(delta=False))
         refused = cli("migrate", f"s3://{source}/app", cli.url("m/"))
         assert refused.returncode == 2
         assert "--yes" in refused.stderr
@@ -532,7 +534,7 @@ def test_migrate_is_resumable_and_reports_savings(cli: Cli) -> None:
         # A source object rewritten since, to the same size, is copied again.
         time.sleep(1.1)  # S3 times are kept to the second
         changed = V3[:-5] + b"XXXXX"
-        cli.client.service.put_bytes(source, "app/c.zip", changed, delta=False)
+        cli.client.service.put_bytes(source, "app/c.zip", changed, PutOptions(delta=False))
         redone = json.loads(
             cli("migrate", "--yes", "--json", f"s3://{source}/app", cli.url("m/")).stdout
         )

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from test_cli import V1, V2, V3, Cli, cli  # noqa: F401 - the fixture
 
+from deltaglider.core.models import PutOptions
+
 
 def test_mv_moves_each_way_and_keeps_sources_whose_copy_failed(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
     (tmp_path / "app-1.zip").write_bytes(V1)
@@ -114,7 +116,7 @@ def test_migrate_takes_no_delta_and_max_ratio(cli: Cli) -> None:  # noqa: F811
     cli.client.create_bucket(Bucket=source)
     try:
         for key, data in (("app/a.zip", V1), ("app/b.zip", V2)):
-            cli.client.service.put_bytes(source, key, data, delta=False)
+            cli.client.service.put_bytes(source, key, data, PutOptions(delta=False))
         plain = cli("migrate", "--yes", "--no-delta", f"s3://{source}/app", cli.url("n/"))
         assert plain.returncode == 0, plain.stderr
         assert cli.client.get_object_info(cli.url("n/b.zip")).is_delta is False

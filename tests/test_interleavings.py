@@ -32,6 +32,7 @@ from deltaglider.adapters.codec_xdelta import XDeltaCodec
 from deltaglider.adapters.local_storage import LocalStorage
 from deltaglider.core import keys
 from deltaglider.core.errors import PreconditionFailedError
+from deltaglider.core.models import PutOptions
 from deltaglider.core.service import DeltaService
 from deltaglider.ports.storage import StoragePort
 
@@ -91,14 +92,8 @@ class Op:
             assert got in self.allowed, "a read racing a write gave neither version"
         else:
             assert self.value is not None
-            service.put_bytes(
-                bucket,
-                key,
-                self.value,
-                delta=self.delta,
-                max_ratio=1.0,
-                create_only=self.kind == "create",
-            )
+            options = PutOptions(1.0, self.delta, create_only=self.kind == "create")
+            service.put_bytes(bucket, key, self.value, options)
 
 
 def put(key: str, value: bytes, *, delta: bool = True) -> Op:
@@ -271,7 +266,7 @@ def run_scenario(
         store, prefix = fresh_state()
         setup = engine(store, T0 - timedelta(days=1))
         for key, value, candidate in scenario.initial:
-            setup.put_bytes(BUCKET, prefix + key, value, delta=candidate)
+            setup.put_bytes(BUCKET, prefix + key, value, PutOptions(delta=candidate))
         state.update(store=store, prefix=prefix)
         operations = []
         for index, series in enumerate(scenario.series()):

@@ -22,7 +22,7 @@ from deltaglider.adapters.cache import cache_from_env
 from deltaglider.adapters.codec_xdelta import XDeltaCodec
 from deltaglider.adapters.local_storage import LocalStorage
 from deltaglider.adapters.memory_budget import MemoryBudget
-from deltaglider.core import writer
+from deltaglider.core import memory_policy
 from deltaglider.core.service import DeltaService
 from deltaglider.xdelta import options, streaming
 from deltaglider.xdelta.options import (
@@ -237,7 +237,7 @@ def zip_of(data: bytes) -> bytes:
 def test_large_opaque_files_stream_and_archives_stay_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer, "_OPAQUE_IN_MEMORY", 1 * MiB)  # as if 64 MiB were small
+    monkeypatch.setattr(memory_policy, "OPAQUE_IN_MEMORY", 1 * MiB)  # as if 64 MiB were small
     store = LocalStorage(tmp_path / "store")
     store.create_bucket("mem")
     codec = SpyCodec()

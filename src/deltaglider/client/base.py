@@ -4,6 +4,7 @@ the one upload funnel every put goes through."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ from deltaglider.client.listing import Lister
 from deltaglider.client.models import BucketStats
 from deltaglider.client.urls import parse_s3_url
 from deltaglider.core.errors import BucketNotFoundError
-from deltaglider.core.models import PutSummary
+from deltaglider.core.models import PutOptions, PutSummary
 from deltaglider.core.service import DeltaService
 from deltaglider.metering import ProgressCallback
 
@@ -52,37 +53,23 @@ class ClientBase:
         bucket: str,
         key: str,
         body: bytes | bytearray | memoryview | str | Path | IO[bytes] | None,
-        user: Mapping[str, str] | None,
-        content_type: str | None,
-        max_ratio: float | None,
-        tags: Mapping[str, str] | None = None,
-        delta: bool = True,
+        options: PutOptions,
         progress: ProgressCallback | None = None,
-        fields: Mapping[str, str] | None = None,
-        create_only: bool = False,
-        crc32: str | None = None,
     ) -> PutSummary:
-        extras: dict[str, Any] = {
-            "delta": delta,
-            "max_ratio": max_ratio,
-            "user_metadata": user,
-            "content_type": content_type,
-            "tags": self._lifecycle.tags_for(bucket, key, tags),
-            "fields": fields,
-            "create_only": create_only,
-            "crc32": crc32,
-        }
+        """One put of any body, with the tags its prefix's lifecycle rules
+        add to those ``options`` give."""
+        tags = self._lifecycle.tags_for(bucket, key, options.tags)
+        options = dataclasses.replace(options, tags=tags)
         try:
             if isinstance(body, Path):
-                return self.service.put_file(bucket, key, body, progress=progress, **extras)
+                return self.service.put_file(bucket, key, body, options, progress=progress)
             if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
                 data = body.encode() if isinstance(body, str) else bytes(body or b"")
-                return _reported(self.service.put_bytes(bucket, key, data, **extras), progress)
+                return _reported(self.service.put_bytes(bucket, key, data, options), progress)
             with _Spooled(body, self.service.stream_threshold) as spooled:
                 if isinstance(spooled, Path):
-                    return self.service.put_file(bucket, key, spooled, progress=progress, **extras)
-                summary = self.service.put_bytes(bucket, key, spooled, **extras)
-                return _reported(summary, progress)
+                    return self.service.put_file(bucket, key, spooled, options, progress=progress)
+                return _reported(self.service.put_bytes(bucket, key, spooled, options), progress)
         finally:
             self._changed(bucket)
 

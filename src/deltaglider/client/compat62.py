@@ -15,6 +15,7 @@ from deltaglider.client.base import ClientBase
 from deltaglider.client.models import UploadSummary
 from deltaglider.client.responses import quoted, upload_summary
 from deltaglider.core import keys
+from deltaglider.core.models import PutOptions
 
 ChunkProgress = Callable[[int, int, int, int], object]
 """(chunk number from 1, chunks in all, bytes sent, bytes in all)."""
@@ -54,7 +55,7 @@ class Compat62Methods(ClientBase):
                 reported += 1
                 progress_callback(reported, chunks, boundary, total)
 
-        summary = self._put(bucket, key, path, None, None, max_ratio, progress=progress)
+        summary = self._put(bucket, key, path, PutOptions(max_ratio=max_ratio), progress)
         if progress_callback is not None and reported < chunks:  # an empty file
             progress_callback(chunks, chunks, total, total)
         return upload_summary(summary)

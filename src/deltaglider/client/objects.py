@@ -25,7 +25,7 @@ from deltaglider.client.responses import (
     written_fields,
 )
 from deltaglider.core.errors import ObjectNotFoundError, PreconditionFailedError
-from deltaglider.core.models import StoredObject
+from deltaglider.core.models import PutOptions, StoredObject
 
 _DELETE_LIMIT = 1000  # keys per DeleteObjects request, as S3 allows
 
@@ -77,10 +77,11 @@ class ObjectMethods(ClientBase):
         check_body(Body)
         with self._errors("PutObject"):
             tags = tags_of(Tagging)
-            summary = self._put(
-                Bucket, Key, Body, Metadata, ContentType, max_ratio, tags, delta,
-                fields=fields, create_only=IfNoneMatch == "*", crc32=ChecksumCRC32,
+            options = PutOptions(
+                max_ratio, delta, Metadata or {}, ContentType, tags or {}, fields,
+                create_only=IfNoneMatch == "*", crc32=ChecksumCRC32,
             )  # fmt: skip
+            summary = self._put(Bucket, Key, Body, options)
         response = {
             "ETag": quoted(summary.etag),
             "ChecksumCRC32": summary.crc32,
@@ -359,17 +360,15 @@ class ObjectMethods(ClientBase):
                     tags = tags_of(Tagging) or {}
                 replace = MetadataDirective == "REPLACE"
                 kept = self.service.storage.object_fields
-                summary = self._put(
-                    Bucket,
-                    Key,
-                    stream,
+                options = PutOptions(
+                    max_ratio,
+                    delta,
                     dict(Metadata or {}) if replace else stored.user_metadata,
                     ContentType if replace else stored.content_type,
-                    max_ratio,
                     tags,
-                    delta,
-                    fields=fields if replace else copied_fields(stored, fields, kept),
+                    fields if replace else copied_fields(stored, fields, kept),
                 )
+                summary = self._put(Bucket, Key, stream, options)
         response = with_headers({})
         response["CopyObjectResult"] = {
             "ETag": quoted(summary.etag),

@@ -15,7 +15,7 @@ from deltaglider.client.models import CompressionEstimate, ObjectInfo, UploadSum
 from deltaglider.client.responses import quoted, upload_summary
 from deltaglider.client.urls import parse_s3_url
 from deltaglider.core import keys
-from deltaglider.core.models import ObjectKey, VerifyResult
+from deltaglider.core.models import ObjectKey, PutOptions, VerifyResult
 from deltaglider.metering import ProgressCallback
 
 
@@ -37,7 +37,8 @@ class SimpleApi(ClientBase):
         ``delta=False`` stores it as is (no reference, no delta);
         ``progress`` is called with the bytes consumed since its last call."""
         path, bucket, key = self._upload_target(file_path, s3_url)
-        summary = self._put(bucket, key, path, None, None, max_ratio, tags, delta, progress)
+        options = PutOptions(max_ratio=max_ratio, delta=delta, tags=tags or {})
+        summary = self._put(bucket, key, path, options, progress)
         return upload_summary(summary)
 
     def download(

@@ -14,7 +14,7 @@ from s3transfer.manager import TransferManager
 
 from deltaglider.client.base import CHUNK, ClientBase
 from deltaglider.client.responses import tags_of
-from deltaglider.core.models import ObjectKey
+from deltaglider.core.models import ObjectKey, PutOptions
 from deltaglider.metering import ProgressCallback
 
 
@@ -62,18 +62,14 @@ class TransferMethods(ClientBase):
             "PutObject", {k: v for k, v in extra.items() if k not in named}
         )
         with self._errors("PutObject"):
-            self._put(
-                bucket,
-                key,
-                body,
-                extra.get("Metadata"),
-                extra.get("ContentType"),
-                None,
-                tags_of(extra.get("Tagging")),
-                progress=callback,
+            options = PutOptions(
+                user_metadata=extra.get("Metadata") or {},
+                content_type=extra.get("ContentType"),
+                tags=tags_of(extra.get("Tagging")) or {},
                 fields=fields,
                 crc32=extra.get("ChecksumCRC32"),
             )
+            self._put(bucket, key, body, options, callback)
 
     def download_file(
         self,

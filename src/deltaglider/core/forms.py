@@ -12,13 +12,12 @@ to any other form at its settle, so two never both succeed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from deltaglider.core import checksums, keys, metadata
 from deltaglider.core.errors import DeltaGliderError, PreconditionFailedError
+from deltaglider.core.models import PutOptions
 from deltaglider.core.room import Room
 from deltaglider.core.stamps import STAMP_FIELD, Stamp, next_stamp, stamp_of
 from deltaglider.metering import Meter, MeteredReader, counted
@@ -30,39 +29,6 @@ _SETTLE_ATTEMPTS = 8
 
 Body = bytes | Path
 """A file's bytes in memory, or the path of a file streamed from disk."""
-
-
-@dataclass(frozen=True)
-class Extras:
-    """What the caller stores beside the bytes, and the put's condition."""
-
-    user: dict[str, str]
-    content_type: str | None
-    tags: dict[str, str]
-    fields: dict[str, str]
-    """S3 object fields (``CacheControl``, ``ServerSideEncryption``...),
-    set on every object the put writes: the file's form and a reference it
-    creates."""
-    create_only: bool = False
-    """Write only if the key holds nothing (S3's ``If-None-Match: *``)."""
-    crc32: str | None = None
-    """The file's CRC32 (base64, as S3 gives it): given by the caller, it
-    is checked against the body; the put records the one it computes."""
-
-    @classmethod
-    def of(
-        cls,
-        user: Mapping[str, str] | None,
-        content_type: str | None,
-        tags: Mapping[str, str] | None,
-        fields: Mapping[str, str] | None = None,
-        *,
-        create_only: bool = False,
-        crc32: str | None = None,
-    ) -> Extras:
-        return cls(
-            dict(user or {}), content_type, dict(tags or {}), dict(fields or {}), create_only, crc32
-        )
 
 
 class Forms(Room):
@@ -81,7 +47,7 @@ class Forms(Room):
         physical_key: str,
         body: Body | BinaryIO,
         meta: dict[str, str],
-        extras: Extras,
+        options: PutOptions,
         meter: Meter | None,
     ) -> tuple[str, Stamp]:
         """PUT one form of ``key`` with a stamp above both forms' current
@@ -91,20 +57,22 @@ class Forms(Room):
         write in between means taking a new stamp and trying again.
         Returns the ETag written and its stamp."""
         other_key = keys.delta_key(key) if physical_key == key else key
-        if extras.crc32 is not None:
-            meta = {**meta, checksums.CRC32_FIELD: extras.crc32}
-        if extras.create_only:
+        if options.crc32 is not None:
+            meta = {**meta, checksums.CRC32_FIELD: options.crc32}
+        if options.create_only:
             meta = {**meta, CREATE_ONLY_FIELD: "true"}
         for _ in range(_SETTLE_ATTEMPTS):
             here = self.storage.head(bucket, physical_key)
             other = self.storage.head(bucket, other_key)
-            if extras.create_only and (here is not None or other is not None):
+            if options.create_only and (here is not None or other is not None):
                 raise PreconditionFailedError(f"s3://{bucket}/{key} already exists")
             stamp = next_stamp(self.clock.now(), key, here, other)
-            full = metadata.with_user_metadata({**meta, STAMP_FIELD: str(stamp)}, extras.user)
+            full = metadata.with_user_metadata(
+                {**meta, STAMP_FIELD: str(stamp)}, options.user_metadata
+            )
             try:
                 etag = self._put_body(
-                    bucket, physical_key, body, full, extras, meter, here.etag if here else None
+                    bucket, physical_key, body, full, options, meter, here.etag if here else None
                 )
             except PreconditionFailedError:
                 continue
@@ -117,7 +85,7 @@ class Forms(Room):
         physical_key: str,
         body: Body | BinaryIO,
         meta: dict[str, str],
-        extras: Extras,
+        options: PutOptions,
         meter: Meter | None,
         current: str | None,
     ) -> str:
@@ -127,9 +95,9 @@ class Forms(Room):
                 physical_key,
                 payload,
                 meta,
-                content_type=extras.content_type,
-                tags=extras.tags,
-                fields=extras.fields,
+                content_type=options.content_type,
+                tags=options.tags,
+                fields=options.fields,
                 if_match=current,
                 if_none_match=current is None,
             )

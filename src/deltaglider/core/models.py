@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +37,37 @@ class ObjectKey:
     def full_key(self) -> str:
         """``bucket/key``."""
         return f"{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class PutOptions:
+    """How one put stores its file, as its caller asks: made once (the SDK
+    makes it from a call's arguments) and handed down as it is to the
+    writer, which records every field on the object it writes."""
+
+    max_ratio: float | None = None
+    """A delta is kept only up to this share of the file's size (None: the
+    service's ``max_ratio``)."""
+    delta: bool = True
+    """False: store the file as is, whatever its name."""
+    user_metadata: Mapping[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """S3 object fields (``CacheControl``, ``ServerSideEncryption``...), on
+    every object the put writes: the file's form and a reference it creates."""
+    create_only: bool = False
+    """Write only if the key holds nothing (S3's ``If-None-Match: *``):
+    else PreconditionFailedError; two racing create-only puts never both
+    succeed."""
+    crc32: str | None = None
+    """The file's CRC32 (base64, as S3 writes it): checked against the body
+    before anything is written (ChecksumMismatchError); the put records the
+    one it computes."""
+
+    def __post_init__(self) -> None:
+        for name in ("user_metadata", "tags", "fields"):  # the caller's dicts may change after
+            object.__setattr__(self, name, dict(getattr(self, name)))
 
 
 @dataclass

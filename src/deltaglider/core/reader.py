@@ -24,6 +24,7 @@ from deltaglider.core.errors import (
     ObjectNotFoundError,
     UnsupportedObjectError,
 )
+from deltaglider.core.memory_policy import MemoryPolicy
 from deltaglider.core.models import StoredObject
 from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts, Room
@@ -104,12 +105,12 @@ class Reader(Room):
     """Locates and rebuilds logical objects."""
 
     def __init__(
-        self, ports: EnginePorts, references: References, diff: DiffPort, stream_threshold: int
+        self, ports: EnginePorts, references: References, diff: DiffPort, memory: MemoryPolicy
     ) -> None:
         super().__init__(ports)
         self.references = references
         self.diff = diff
-        self.stream_threshold = stream_threshold
+        self.memory = memory
 
     # -- finding ------------------------------------------------------------
 
@@ -239,10 +240,10 @@ class Reader(Room):
     # -- rebuilding ---------------------------------------------------------
 
     def in_memory(self, stored: StoredObject) -> bool:
-        """Whether the object is rebuilt in memory rather than streamed.  A
-        contents delta always is (writers make them only of files up to
-        their stream threshold, and their expansion is bounded)."""
-        return stored.size <= self.stream_threshold or stored.delta_format is not None
+        """Whether the object is rebuilt in memory rather than streamed."""
+        if not stored.is_delta:
+            return self.memory.holds(stored.size)
+        return self.memory.decodes_in_memory(stored.size, contents=stored.delta_format is not None)
 
     def rebuild(
         self, stored: StoredObject, body: BinaryIO, sink: Sink, progress: Progress | None = None

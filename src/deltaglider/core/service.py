@@ -27,14 +27,15 @@ from deltaglider.core.errors import (
     ObjectNotFoundError,
     UnsupportedObjectError,
 )
-from deltaglider.core.forms import Extras
 from deltaglider.core.housekeeping import Housekeeping
 from deltaglider.core.listing import LogicalEntry, LogicalListing, list_logical
+from deltaglider.core.memory_policy import MemoryPolicy
 from deltaglider.core.models import (
     BucketStats,
     DeltaSpace,
     GetSummary,
     ObjectKey,
+    PutOptions,
     PutSummary,
     StoredObject,
     VerifyResult,
@@ -59,7 +60,7 @@ STREAM_THRESHOLD = 256 << 20
 """Delta candidates larger than this are encoded and rebuilt by the
 streaming codec, with the reference read from the encrypted cache file:
 memory stays bounded whatever the file size.  (Files that take no contents
-delta are encoded streamed from 64 MiB: see ``Writer.in_memory``.)"""
+delta are encoded streamed from 64 MiB: see :class:`MemoryPolicy`.)"""
 
 
 class DeltaService:
@@ -79,8 +80,7 @@ class DeltaService:
         stream_threshold: int = STREAM_THRESHOLD,
         archive_deltas: str = "all",
     ) -> None:
-        if stream_threshold < 0:
-            raise ValueError(f"stream_threshold must not be negative, got {stream_threshold}")
+        self.memory = MemoryPolicy(stream_threshold)
         self.storage = storage
         self.diff = diff
         self.hasher = hasher
@@ -92,24 +92,24 @@ class DeltaService:
         self.max_ratio = checked_ratio(max_ratio)
         ports = EnginePorts(storage, hasher, clock, logger, metrics, tool_version)
         self.references = References(ports, cache)
-        self.reader = Reader(ports, self.references, diff, stream_threshold)
+        self.reader = Reader(ports, self.references, diff, self.memory)
         if archive_deltas not in ARCHIVE_MODES:
             raise ValueError(
                 f"archive_deltas must be one of {', '.join(ARCHIVE_MODES)}, got {archive_deltas!r}"
             )
-        self.writer = Writer(ports, self.references, diff, ARCHIVE_MODES[archive_deltas])
+        self.writer = Writer(
+            ports, self.references, diff, self.memory, ARCHIVE_MODES[archive_deltas]
+        )
         self.housekeeping = Housekeeping(ports, self.references, self.reader)
 
     @property
     def stream_threshold(self) -> int:
         """Objects larger than this are streamed, not held in memory."""
-        return self.reader.stream_threshold
+        return self.memory.stream_threshold
 
     @stream_threshold.setter
     def stream_threshold(self, value: int) -> None:
-        if value < 0:
-            raise ValueError(f"stream_threshold must not be negative, got {value}")
-        self.reader.stream_threshold = value
+        self.memory.stream_threshold = value
 
     # -- put ------------------------------------------------------------------
 
@@ -118,99 +118,57 @@ class DeltaService:
     ) -> PutSummary:
         """Store a local file in ``delta_space`` under its own name."""
         key = keys.join_key(delta_space.prefix, file.name)
-        return self.put_file(delta_space.bucket, key, file, max_ratio=max_ratio)
+        return self.put_file(delta_space.bucket, key, file, PutOptions(max_ratio=max_ratio))
 
     def put_file(
         self,
         bucket: str,
         key: str,
         file: Path,
+        options: PutOptions | None = None,
         *,
-        max_ratio: float | None = None,
-        user_metadata: Mapping[str, str] | None = None,
-        content_type: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        delta: bool = True,
         progress: ProgressCallback | None = None,
-        fields: Mapping[str, str] | None = None,
-        create_only: bool = False,
-        crc32: str | None = None,
     ) -> PutSummary:
-        """Store a local file under logical ``key``; ``progress`` is called
-        with the bytes of the file consumed since its last call.
+        """Store a local file under logical ``key`` as ``options`` say (see
+        :class:`PutOptions`: the defaults store a delta where it pays,
+        without metadata); ``progress`` is called with the bytes of the file
+        consumed since its last call.
 
         A file that is not a delta candidate (or with ``delta=False``) is
         streamed from disk as is (any size).  A candidate is read into
         memory to be encoded if it is an archive taking a contents delta
         no larger than ``stream_threshold``, or any file up to 64 MiB;
         else it is streamed through the codec against the reference's
-        encrypted cache file, a window at a time.
-
-        ``fields`` (S3 object fields among the store's ``object_fields``)
-        go on every object the put writes.  With ``create_only`` the put
-        writes only if the key holds nothing, else PreconditionFailedError
-        (two racing create-only puts never both succeed).  ``crc32`` (base64,
-        as S3 writes it) is checked against the file: another one raises
-        ChecksumMismatchError before anything is written."""
+        encrypted cache file, a window at a time (:class:`MemoryPolicy`)."""
         size = file.stat().st_size
         meter = Meter(progress, size)
+        options = options or PutOptions()
         summary = self.writer.put(
-            bucket,
-            key,
-            file,
-            size=size,
-            ratio=self._ratio(max_ratio),
-            extras=Extras.of(
-                user_metadata, content_type, tags, fields, create_only=create_only, crc32=crc32
-            ),
-            delta=delta,
-            in_memory=size <= self.stream_threshold,
+            bucket, key, file, size=size, ratio=self._ratio(options.max_ratio), options=options,
             meter=meter,
-        )
+        )  # fmt: skip
         meter.finish()
         return summary
 
     def put_bytes(
-        self,
-        bucket: str,
-        key: str,
-        data: bytes,
-        *,
-        max_ratio: float | None = None,
-        user_metadata: Mapping[str, str] | None = None,
-        content_type: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        delta: bool = True,
-        fields: Mapping[str, str] | None = None,
-        create_only: bool = False,
-        crc32: str | None = None,
+        self, bucket: str, key: str, data: bytes, options: PutOptions | None = None
     ) -> PutSummary:
-        """Store ``data`` under logical ``key``: as a delta when it pays
-        (``delta=False`` stores it as is, whatever its name).  User
-        metadata, content type and tags go on the stored file (its delta,
-        or itself), never on the space's reference; ``fields`` and
-        ``create_only`` are as for :meth:`put_file`."""
+        """Store ``data`` under logical ``key`` as ``options`` say: as a
+        delta when it pays (``delta=False`` stores it as is, whatever its
+        name).  User metadata, content type and tags go on the stored file
+        (its delta, or itself), never on the space's reference."""
+        options = options or PutOptions()
         return self.writer.put(
-            bucket,
-            key,
-            data,
-            size=len(data),
-            ratio=self._ratio(max_ratio),
-            extras=Extras.of(
-                user_metadata, content_type, tags, fields, create_only=create_only, crc32=crc32
-            ),
-            delta=delta,
-            in_memory=len(data) <= self.stream_threshold,
-            meter=Meter(None, len(data)),
-        )
+            bucket, key, data, size=len(data), ratio=self._ratio(options.max_ratio),
+            options=options, meter=Meter(None, len(data)),
+        )  # fmt: skip
 
     def estimate_put(
         self, bucket: str, key: str, file: Path, max_ratio: float | None = None
     ) -> tuple[str, int]:
         """How ``file`` would be stored under ``key`` now, writing nothing:
         ``("direct" | "reference" | "delta", stored bytes)``."""
-        in_memory = file.stat().st_size <= self.stream_threshold
-        return self.writer.estimate(bucket, key, file, self._ratio(max_ratio), in_memory=in_memory)
+        return self.writer.estimate(bucket, key, file, self._ratio(max_ratio))
 
     def _ratio(self, max_ratio: float | None) -> float:
         return self.max_ratio if max_ratio is None else checked_ratio(max_ratio)

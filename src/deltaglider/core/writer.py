@@ -38,8 +38,9 @@ from deltaglider.core.errors import (
     InvalidKeyError,
     MissingReferenceError,
 )
-from deltaglider.core.forms import Body, Extras, Forms
-from deltaglider.core.models import PutSummary
+from deltaglider.core.forms import Body, Forms
+from deltaglider.core.memory_policy import MemoryPolicy
+from deltaglider.core.models import PutOptions, PutSummary
 from deltaglider.core.reader import CHUNK, Discard, HashingWriter
 from deltaglider.core.references import References, SpaceChangedError
 from deltaglider.core.room import EnginePorts, Room
@@ -49,21 +50,45 @@ from deltaglider.ports.support import HashPort
 
 _PUT_ATTEMPTS = 4
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
-_OPAQUE_IN_MEMORY = 64 << 20
-"""A file that takes no contents delta and is larger than this is encoded
-streamed even under the stream threshold: beyond the codec's streaming
-window (64 MiB) the streamed delta is as small or smaller, and neither the
-file nor the whole reference is held (docs/benchmarks.md)."""
+
+
+@dataclass(frozen=True)
+class _Put:
+    """One put, as the writer carries it from step to step."""
+
+    bucket: str
+    key: str
+    body: Body
+    size: int
+    sha: str
+    ratio: float
+    options: PutOptions
+    """As the caller gave them, with the body's CRC32."""
+    meter: Meter
+
+    @property
+    def prefix(self) -> str:
+        return keys.split_key(self.key)[0]
+
+    @property
+    def name(self) -> str:
+        return keys.split_key(self.key)[1]
+
+
+@dataclass(frozen=True)
+class _Against:
+    """The reference a delta is encoded against: the space's, or the put's
+    own file if the put ``created`` it."""
+
+    key: str
+    sha: str
+    created: bool
 
 
 @dataclass(frozen=True)
 class _DeltaFacts:
-    """What a delta's metadata records."""
+    """What a delta's metadata records beside the put's own facts."""
 
-    file_size: int
-    file_sha: str
-    ref_key: str
-    ref_sha: str
     delta_size: int
     delta_sha: str
     contents: tuple[str, str] | None = None  # a contents delta: format, deflate
@@ -100,11 +125,13 @@ class Writer(Room):
         ports: EnginePorts,
         references: References,
         diff: DiffPort,
+        memory: MemoryPolicy,
         archive_kinds: frozenset[str] = ARCHIVE_MODES["all"],
     ) -> None:
         super().__init__(ports)
         self.references = references
         self.diff = diff
+        self.memory = memory
         self.archive_kinds = archive_kinds
         self.forms = Forms(ports)
 
@@ -125,37 +152,36 @@ class Writer(Room):
         *,
         size: int,
         ratio: float,
-        extras: Extras,
-        delta: bool,
-        in_memory: bool,
+        options: PutOptions,
         meter: Meter,
     ) -> PutSummary:
-        """Store ``body`` (``size`` bytes) under ``key``: as a delta when it
-        is a candidate and pays, else as is.  The key is checked before the
-        body is hashed or anything is written.  A delta candidate given as a
-        path is encoded from disk unless ``in_memory``."""
+        """Store ``body`` (``size`` bytes) under ``key`` as ``options`` say:
+        as a delta when it is a candidate and pays within ``ratio``, else
+        as is.  The key is checked before the body is hashed or anything is
+        written.  A delta candidate given as a path is read into memory or
+        encoded from disk as the memory policy says."""
         self.check_key(key)
-        if extras.create_only:
+        if options.create_only:
             self.forms.require_free(bucket, key)
         if isinstance(body, Path):
             sha, crc = file_digests(self.hasher, body)
         else:
             sha, crc = self.hasher.sha256(body), checksums.crc32(body)
-        if extras.crc32 is not None and extras.crc32 != checksums.crc32_text(crc):
+        if options.crc32 is not None and options.crc32 != checksums.crc32_text(crc):
             raise ChecksumMismatchError(
-                f"s3://{bucket}/{key}: the CRC32 given ({extras.crc32}) is not the body's "
+                f"s3://{bucket}/{key}: the CRC32 given ({options.crc32}) is not the body's "
                 f"({checksums.crc32_text(crc)}); nothing was written"
             )
-        extras = replace(extras, crc32=checksums.crc32_text(crc))
-        candidate = delta and size > 0 and self.is_candidate(key, body)
-        if not candidate:
-            return self._put_direct(bucket, key, body, size, sha, extras, meter)
-        streamed = not self.in_memory(body, size, in_memory)
+        options = replace(options, crc32=checksums.crc32_text(crc))
+        put = _Put(bucket, key, body, size, sha, ratio, options, meter)
+        if not (options.delta and size > 0 and self.is_candidate(key, body)):
+            return self._put_direct(put)
+        streamed = not self.memory.encodes_in_memory(size, archive=self._takes_contents(body))
         if not streamed and isinstance(body, Path):
-            body = body.read_bytes()
+            put = replace(put, body=body.read_bytes())
         for attempt in range(1, _PUT_ATTEMPTS + 1):
             try:
-                return self._put_delta(bucket, key, body, size, sha, ratio, extras, meter, streamed)
+                return self._put_delta(put, streamed)
             except SpaceChangedError as exc:
                 if attempt == _PUT_ATTEMPTS:
                     raise DeltaGliderError(
@@ -170,12 +196,6 @@ class Writer(Room):
         contents deltas, whatever its name."""
         return keys.is_delta_candidate(keys.split_key(key)[1]) or self._takes_contents(body)
 
-    def in_memory(self, body: Body, size: int, allowed: bool) -> bool:
-        """Whether a delta candidate is encoded in memory: if ``allowed``
-        (within the stream threshold), and, unless it takes a contents
-        delta, no larger than :data:`_OPAQUE_IN_MEMORY`."""
-        return allowed and (size <= _OPAQUE_IN_MEMORY or self._takes_contents(body))
-
     def _takes_contents(self, body: Body) -> bool:
         """Whether the file is an archive handled by contents deltas."""
         if not self.archive_kinds:
@@ -187,75 +207,56 @@ class Writer(Room):
 
     # -- as is ----------------------------------------------------------------
 
-    def _put_direct(
-        self,
-        bucket: str,
-        key: str,
-        body: Body,
-        size: int,
-        sha: str,
-        extras: Extras,
-        meter: Meter,
-    ) -> PutSummary:
+    def _put_direct(self, put: _Put) -> PutSummary:
         meta = metadata.direct_metadata(
             tool=self.tool_version,
-            original_name=keys.split_key(key)[1],
-            sha256=sha,
-            size=size,
+            original_name=put.name,
+            sha256=put.sha,
+            size=put.size,
             created_at=self.clock.now(),
         )
-        etag, stamp = self.forms.store(bucket, key, key, body, meta, extras, meter)
-        self.forms.settle(bucket, key, etag, stamp, keys.delta_key(key), extras.create_only)
+        etag, stamp = self.forms.store(
+            put.bucket, put.key, put.key, put.body, meta, put.options, put.meter
+        )
+        create_only = put.options.create_only
+        self.forms.settle(put.bucket, put.key, etag, stamp, keys.delta_key(put.key), create_only)
         self.metrics.increment("deltaglider.put.direct")
-        self.logger.debug("stored directly", key=key, size=size)
-        return PutSummary("PUT", bucket, key, size, sha, etag=etag, crc32=extras.crc32)
+        self.logger.debug("stored directly", key=put.key, size=put.size)
+        return PutSummary(
+            "PUT", put.bucket, put.key, put.size, put.sha, etag=etag, crc32=put.options.crc32
+        )
 
     # -- as a delta -----------------------------------------------------------
 
-    def _put_delta(
-        self,
-        bucket: str,
-        key: str,
-        body: Body,
-        size: int,
-        sha: str,
-        ratio: float,
-        extras: Extras,
-        meter: Meter,
-        streamed: bool,
-    ) -> PutSummary:
-        prefix, name = keys.split_key(key)
-        ref_key = keys.reference_key(prefix)
+    def _put_delta(self, put: _Put, streamed: bool) -> PutSummary:
+        ref_key = keys.reference_key(put.prefix)
 
         def create(meta: Mapping[str, str]) -> None:
-            self._create_reference(bucket, ref_key, body, meta, extras.fields, meter)
+            self._create_reference(put, ref_key, meta)
 
-        existing = self.references.for_put(bucket, ref_key, name, sha, create)
+        existing = self.references.for_put(put.bucket, ref_key, put.name, put.sha, create)
         created = existing is None
-        ref_sha = sha if existing is None else existing
-        limit = None if created else math.floor(ratio * size)
+        ref = _Against(ref_key, put.sha if existing is None else existing, created)
+        limit = None if created else math.floor(put.ratio * put.size)
         try:
             if streamed:
-                return self._encode_streamed(
-                    bucket, key, body, size, sha, ref_key, ref_sha, created, limit, extras, meter,
-                )  # fmt: skip
+                return self._encode_streamed(put, ref, limit)
+            body = put.body
             assert not isinstance(body, Path)  # read into memory by put()
             contents = None
             if created:
-                self.references.cache.put(sha, body)
+                self.references.cache.put(put.sha, body)
                 delta = self.diff.encode(body, body, max_size=None)
             else:
-                reference = self._reference(bucket, ref_key, ref_sha)
-                delta, contents = self._encode(key, reference, body, limit, meter)
+                reference = self._reference(put.bucket, ref)
+                delta, contents = self._encode(put.key, reference, body, limit, put.meter)
         except DeltaTooLargeError:
-            self.logger.debug("delta over max_ratio; storing directly", key=key, ratio=ratio)
+            self.logger.debug("delta over max_ratio; storing directly", key=put.key)
             self.metrics.increment("deltaglider.put.ratio_exceeded")
-            return self._put_direct(bucket, key, body, size, sha, extras, meter)
-        meter.add(size)  # encoded in one step: all of it consumed
-        facts = _DeltaFacts(
-            size, sha, ref_key, ref_sha, len(delta), self.hasher.sha256(delta), contents
-        )
-        return self._store_delta(bucket, key, delta, facts, created, extras)
+            return self._put_direct(put)
+        put.meter.add(put.size)  # encoded in one step: all of it consumed
+        facts = _DeltaFacts(len(delta), self.hasher.sha256(delta), contents)
+        return self._store_delta(put, ref, delta, facts)
 
     def _encode(
         self, key: str, reference: bytes, body: bytes, limit: int | None, meter: Meter | None
@@ -289,132 +290,99 @@ class Writer(Room):
         return plain, None
 
     @overload
-    def _reference(self, bucket: str, ref_key: str, sha: str) -> bytes: ...
+    def _reference(self, bucket: str, ref: _Against) -> bytes: ...
 
     @overload
-    def _reference(
-        self, bucket: str, ref_key: str, sha: str, *, stream: Literal[True]
-    ) -> BinaryIO: ...
+    def _reference(self, bucket: str, ref: _Against, *, stream: Literal[True]) -> BinaryIO: ...
 
-    def _reference(
-        self, bucket: str, ref_key: str, sha: str, *, stream: bool = False
-    ) -> bytes | BinaryIO:
+    def _reference(self, bucket: str, ref: _Against, *, stream: bool = False) -> bytes | BinaryIO:
         """The reference to encode against; one removed since the put saw
         it means the space changed: the put starts again."""
         try:
             if stream:
-                return self.references.open(bucket, ref_key, sha)
-            return self.references.load(bucket, ref_key, sha)
+                return self.references.open(bucket, ref.key, ref.sha)
+            return self.references.load(bucket, ref.key, ref.sha)
         except MissingReferenceError as exc:
             raise SpaceChangedError(str(exc)) from exc
 
-    def _create_reference(
-        self,
-        bucket: str,
-        ref_key: str,
-        body: Body,
-        meta: Mapping[str, str],
-        fields: Mapping[str, str],
-        meter: Meter,
-    ) -> None:
-        """Upload the space's first file as its reference, counted by
-        ``meter`` as it is sent."""
-        if isinstance(body, Path):
-            with open(body, "rb") as handle:
-                metered = cast(BinaryIO, MeteredReader(cast(BinaryIO, handle), meter))
-                self.storage.put(bucket, ref_key, metered, meta, if_none_match=True, fields=fields)
+    def _create_reference(self, put: _Put, ref_key: str, meta: Mapping[str, str]) -> None:
+        """Upload the space's first file as its reference (with the put's
+        object fields, none of its metadata), counted as it is sent."""
+        fields = put.options.fields
+        if isinstance(put.body, Path):
+            with open(put.body, "rb") as handle:
+                sent = cast(BinaryIO, MeteredReader(cast(BinaryIO, handle), put.meter))
+                self.storage.put(put.bucket, ref_key, sent, meta, if_none_match=True, fields=fields)
         else:
-            sent = counted(body, meter)
-            self.storage.put(bucket, ref_key, sent, meta, if_none_match=True, fields=fields)
+            held = counted(put.body, put.meter)
+            self.storage.put(put.bucket, ref_key, held, meta, if_none_match=True, fields=fields)
 
-    def _encode_streamed(
-        self,
-        bucket: str,
-        key: str,
-        body: Body,
-        size: int,
-        sha: str,
-        ref_key: str,
-        ref_sha: str,
-        created: bool,
-        limit: int | None,
-        extras: Extras,
-        meter: Meter,
-    ) -> PutSummary:
+    def _encode_streamed(self, put: _Put, ref: _Against, limit: int | None) -> PutSummary:
         """A large file's delta, streamed: the file is read from disk (or
         from the bytes given, uncopied), the reference from its encrypted
         cache file a window at a time, and the delta spooled (in memory up
         to 64 MiB, then to a private temporary file)."""
-        if created:
-            with _opened(body) as handle:
-                self.references.cache.put_stream(sha, handle, size)
+        if ref.created:
+            with _opened(put.body) as handle:
+                self.references.cache.put_stream(put.sha, handle, put.size)
         with (
-            self._reference(bucket, ref_key, ref_sha, stream=True) as reference,
-            _opened(body) as target,
+            self._reference(put.bucket, ref, stream=True) as reference,
+            _opened(put.body) as target,
             tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool,
         ):
             delta = HashingWriter(spool, self.hasher.running())
-            metered = cast(BinaryIO, MeteredReader(target, meter))
+            metered = cast(BinaryIO, MeteredReader(target, put.meter))
             delta_size = self.diff.encode_stream(reference, metered, delta, max_size=limit)
             spool.seek(0)
-            facts = _DeltaFacts(size, sha, ref_key, ref_sha, delta_size, delta.hexdigest())
-            return self._store_delta(bucket, key, cast(BinaryIO, spool), facts, created, extras)
+            facts = _DeltaFacts(delta_size, delta.hexdigest())
+            return self._store_delta(put, ref, cast(BinaryIO, spool), facts)
 
     def _store_delta(
-        self,
-        bucket: str,
-        key: str,
-        body: bytes | BinaryIO,
-        facts: _DeltaFacts,
-        created: bool,
-        extras: Extras,
+        self, put: _Put, ref: _Against, delta: bytes | BinaryIO, facts: _DeltaFacts
     ) -> PutSummary:
         """Write a delta, check its reference is still the space's, settle."""
-        note = metadata.NOTE_ZERO_DIFF if created else None
         meta = metadata.delta_metadata(
             tool=self.tool_version,
-            original_name=keys.split_key(key)[1],
-            sha256=facts.file_sha,
-            size=facts.file_size,
+            original_name=put.name,
+            sha256=put.sha,
+            size=put.size,
             created_at=self.clock.now(),
-            ref_key=facts.ref_key,
-            ref_sha256=facts.ref_sha,
+            ref_key=ref.key,
+            ref_sha256=ref.sha,
             delta_size=facts.delta_size,
-            note=note,
+            note=metadata.NOTE_ZERO_DIFF if ref.created else None,
             contents=facts.contents,
         )
-        delta_key = keys.delta_key(key)
-        etag, stamp = self.forms.store(bucket, key, delta_key, body, meta, extras, None)
-        self.references.check_unchanged(bucket, facts.ref_key, facts.ref_sha)
-        self.forms.settle(bucket, delta_key, etag, stamp, key, extras.create_only)
-        size_markers.record(self.storage, self.logger, bucket, delta_key, etag, facts.file_size)
+        bucket, delta_key = put.bucket, keys.delta_key(put.key)
+        etag, stamp = self.forms.store(bucket, put.key, delta_key, delta, meta, put.options, None)
+        self.references.check_unchanged(bucket, ref.key, ref.sha)
+        self.forms.settle(bucket, delta_key, etag, stamp, put.key, put.options.create_only)
+        size_markers.record(self.storage, self.logger, bucket, delta_key, etag, put.size)
         self.metrics.increment("deltaglider.put.delta")
-        self.logger.debug("stored as delta", key=key, size=facts.file_size, delta=facts.delta_size)
+        self.logger.debug("stored as delta", key=put.key, size=put.size, delta=facts.delta_size)
         return PutSummary(
             "PUT_DELTA",
             bucket,
-            key,
-            facts.file_size,
-            facts.file_sha,
+            put.key,
+            put.size,
+            put.sha,
             delta_size=facts.delta_size,
             delta_hash=facts.delta_sha,
-            delta_ratio=facts.delta_size / facts.file_size,
-            reference_hash=facts.ref_sha,
-            reference_created=created,
+            delta_ratio=facts.delta_size / put.size,
+            reference_hash=ref.sha,
+            reference_created=ref.created,
             etag=etag,
-            crc32=extras.crc32,
+            crc32=put.options.crc32,
         )
 
     # -- estimates --------------------------------------------------------------
 
-    def estimate(
-        self, bucket: str, key: str, file: Path, ratio: float, *, in_memory: bool
-    ) -> tuple[str, int]:
+    def estimate(self, bucket: str, key: str, file: Path, ratio: float) -> tuple[str, int]:
         """How ``file`` would be stored under ``key`` now, writing nothing:
         ``("direct" | "reference" | "delta", stored bytes)``.  A delta is
         really encoded against the space's reference (stopping at the cap),
         as the put would: in memory (an archive as a contents delta, where
-        that is smaller) if ``in_memory``, else streamed."""
+        that is smaller) or streamed, as the memory policy says."""
         self.check_key(key)
         size = file.stat().st_size
         if size == 0 or not self.is_candidate(key, file):
@@ -426,7 +394,7 @@ class Writer(Room):
         ref_sha = metadata.parse_reference(head.metadata, ref_key).sha256
         limit = math.floor(ratio * size)
         try:
-            if self.in_memory(file, size, in_memory):
+            if self.memory.encodes_in_memory(size, archive=self._takes_contents(file)):
                 loaded = self.references.load(bucket, ref_key, ref_sha)
                 delta, _ = self._encode(key, loaded, file.read_bytes(), limit, None)
                 return "delta", len(delta)
