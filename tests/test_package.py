@@ -23,6 +23,23 @@ def test_version_and_library_identity() -> None:
     assert ffi.string(lib.dg_xdelta3_version()).decode().startswith("xdelta3 3.1.1")
 
 
+def test_errors_are_exported_without_loading_the_sdk() -> None:
+    """``from deltaglider import IntegrityError`` and the rest, each the
+    engine's own class, without importing boto3."""
+    code = (
+        "import sys, deltaglider\n"
+        "from deltaglider.core import errors\n"
+        "names = [n for n in deltaglider.__all__ if n.endswith('Error')]\n"
+        "assert all(getattr(deltaglider, n) is getattr(errors, n) for n in names), names\n"
+        "assert issubclass(deltaglider.ObjectNotFoundError, FileNotFoundError)\n"
+        "assert 'boto3' not in sys.modules\n"
+        "print(len(names))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 10
+
+
 @pytest.mark.skipif(not (REPO / "vendor").is_dir(), reason="needs the source tree")
 def test_vendored_files_match_their_recorded_sha256() -> None:
     result = subprocess.run(

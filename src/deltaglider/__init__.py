@@ -4,6 +4,11 @@
 folder's files as one reference plus small deltas.  xdelta3 is compiled
 into the package (``deltaglider.xdelta``): no binary to install, no child
 process, no temporary files.
+
+The errors a caller can meet are exported here too; each also derives from
+the standard exception a caller of the simple API expects
+(``FileNotFoundError``, ``ValueError``...), and the boto3-shaped SDK turns
+them into botocore ``ClientError``s.
 """
 
 from __future__ import annotations
@@ -11,6 +16,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from deltaglider._version import __version__
+from deltaglider.core.errors import (
+    BucketNotEmptyError,
+    BucketNotFoundError,
+    ChecksumMismatchError,
+    DeltaGliderError,
+    IntegrityError,
+    InvalidKeyError,
+    MetadataError,
+    MissingReferenceError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    UnsupportedObjectError,
+)
 
 if TYPE_CHECKING:
     from deltaglider.client import (
@@ -23,10 +41,21 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "BucketNotEmptyError",
+    "BucketNotFoundError",
     "BucketStats",
+    "ChecksumMismatchError",
     "CompressionEstimate",
     "DeltaGliderClient",
+    "DeltaGliderError",
+    "IntegrityError",
+    "InvalidKeyError",
+    "MetadataError",
+    "MissingReferenceError",
     "ObjectInfo",
+    "ObjectNotFoundError",
+    "PreconditionFailedError",
+    "UnsupportedObjectError",
     "UploadSummary",
     "__version__",
     "create_client",

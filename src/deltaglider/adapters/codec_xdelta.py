@@ -13,12 +13,8 @@ from typing import IO, BinaryIO, cast
 
 from deltaglider import archive, xdelta
 from deltaglider.adapters.memory_budget import MemoryBudget
-from deltaglider.ports.codec import (
-    CorruptDeltaError,
-    DeltaTooLargeError,
-    Sink,
-    UnsupportedDeltaError,
-)
+from deltaglider.core.errors import CorruptDeltaError, DeltaTooLargeError, UnsupportedDeltaError
+from deltaglider.ports.codec import Sink
 from deltaglider.xdelta.header import external_compression
 from deltaglider.xdelta.options import DEFAULT_LEVEL, LEVEL_MATCHERS, plan_source
 from deltaglider.xdelta.streaming import DECODE_CACHE_BYTES

@@ -1,6 +1,8 @@
 """Every error of the package below the SDK (the codec's own are in
-:mod:`deltaglider.xdelta.errors`): the engine's, the stores' and the
-cache's, in one place at the bottom of the layers.
+:mod:`deltaglider.xdelta.errors`, the archive library's in
+:mod:`deltaglider.archive.errors`): the engine's, the stores', the cache's
+and the codec port's, in one place at the bottom of the layers; the ones a
+caller can meet are exported from :mod:`deltaglider`.
 
 Each derives from the standard exception a caller of the simple API expects
 (FileNotFoundError, ValueError, ...), so ``except ValueError`` keeps working;
@@ -64,3 +66,27 @@ class CacheUnavailableError(IntegrityError):
 
 class ChecksumMismatchError(DeltaGliderError, ValueError):
     """A checksum the caller gave is not the body's (S3's ``BadDigest``)."""
+
+
+class SpaceChangedError(DeltaGliderError):
+    """The space's reference changed while a put was using it: the put
+    starts again (a few times, then DeltaGliderError)."""
+
+
+# The codec port's contract (deltaglider.ports.codec): the adapter turns the
+# codec's own errors into these, and the engine never lets them out.
+
+
+class DeltaTooLargeError(DeltaGliderError):
+    """The delta would exceed the size cap: store the file directly."""
+
+
+class UnsupportedDeltaError(DeltaGliderError):
+    """A delta this codec cannot rebuild (made with what it does not have)."""
+
+
+class CorruptDeltaError(DeltaGliderError):
+    """A delta that does not decode against the reference given: damaged,
+    or not a delta.  The decode methods raise it, and only it, for what the
+    delta's bytes say; errors of the streams around them (a reference's
+    cache, the output) come through as they are."""

@@ -1,10 +1,10 @@
 """The one reader: finds a logical object's stored form and rebuilds its
 exact bytes into any sink, verified against the recorded SHA-256.
 
-A delta up to ``stream_threshold`` is decoded in memory against the
-reference's bytes; a larger one is streamed through the codec against the
-reference's cache file; an object stored as is is copied through.  That
-choice is made here and nowhere else.  Every path checks the SHA-256 before
+A delta the memory policy holds (:mod:`deltaglider.core.memory_policy`)
+is decoded in memory against the reference's bytes; a larger one is
+streamed through the codec against the reference's cache file; an object
+stored as is is copied through.  Every path checks the SHA-256 before
 it returns; a sink is written before the check, so callers write to
 something they discard on error (a temporary file, a spool, a buffer).
 """
@@ -19,9 +19,11 @@ from deltaglider.core import keys, metadata
 from deltaglider.core.checksums import CRC32_FIELD
 from deltaglider.core.errors import (
     CacheCorruptError,
+    CorruptDeltaError,
     IntegrityError,
     MetadataError,
     ObjectNotFoundError,
+    UnsupportedDeltaError,
     UnsupportedObjectError,
 )
 from deltaglider.core.memory_policy import MemoryPolicy
@@ -32,7 +34,7 @@ from deltaglider.core.stamps import current_form
 from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
 from deltaglider.metering import ProgressCallback as Progress
-from deltaglider.ports.codec import CorruptDeltaError, DiffPort, Sink, UnsupportedDeltaError
+from deltaglider.ports.codec import DiffPort, Sink
 from deltaglider.ports.storage import ObjectHead
 from deltaglider.ports.support import RunningHash
 

@@ -24,12 +24,12 @@ from typing import BinaryIO
 from deltaglider.core import keys, metadata
 from deltaglider.core.errors import (
     CacheUnavailableError,
-    DeltaGliderError,
     IntegrityError,
     MetadataError,
     MissingReferenceError,
     ObjectNotFoundError,
     PreconditionFailedError,
+    SpaceChangedError,
 )
 from deltaglider.core.room import EnginePorts, Room
 from deltaglider.core.stamps import next_stamp
@@ -37,10 +37,6 @@ from deltaglider.ports.cache import CachePort
 from deltaglider.ports.storage import ObjectHead
 
 RETIRED_PREFIX = keys.CONTROL_PREFIX + "retired/"
-
-
-class SpaceChangedError(DeltaGliderError):
-    """The space's reference changed while a put was using it."""
 
 
 def retired_prefix(ref_key: str, sha256: str) -> str:

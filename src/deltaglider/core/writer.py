@@ -35,17 +35,19 @@ from deltaglider.core import checksums, keys, metadata, size_markers
 from deltaglider.core.errors import (
     ChecksumMismatchError,
     DeltaGliderError,
+    DeltaTooLargeError,
     InvalidKeyError,
     MissingReferenceError,
+    SpaceChangedError,
 )
 from deltaglider.core.forms import Body, Forms
 from deltaglider.core.memory_policy import MemoryPolicy
 from deltaglider.core.models import PutOptions, PutSummary
 from deltaglider.core.reader import CHUNK, Discard, HashingWriter
-from deltaglider.core.references import References, SpaceChangedError
+from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts, Room
 from deltaglider.metering import Meter, MeteredReader, counted
-from deltaglider.ports.codec import DeltaTooLargeError, DiffPort
+from deltaglider.ports.codec import DiffPort
 from deltaglider.ports.support import HashPort
 
 _PUT_ATTEMPTS = 4

@@ -1,24 +1,11 @@
-"""The delta codec port."""
+"""The delta codec port.  What its methods raise is in
+:mod:`deltaglider.core.errors` (DeltaTooLargeError, UnsupportedDeltaError,
+CorruptDeltaError)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
-
-
-class DeltaTooLargeError(Exception):
-    """The delta would exceed the size cap: store the file directly."""
-
-
-class UnsupportedDeltaError(Exception):
-    """A delta this codec cannot rebuild (made with what it does not have)."""
-
-
-class CorruptDeltaError(Exception):
-    """A delta that does not decode against the reference given: damaged,
-    or not a delta.  The decode methods raise it, and only it, for what the
-    delta's bytes say; errors of the streams around them (a reference's
-    cache, the output) come through as they are."""
 
 
 class Sink(Protocol):
