@@ -30,67 +30,17 @@ from deltaglider.core.memory_policy import MemoryPolicy
 from deltaglider.core.models import StoredObject
 from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts, Room
+from deltaglider.core.sinks import CHUNK, BufferReader, Collector, HashingWriter
 from deltaglider.core.stamps import current_form
-from deltaglider.fsutil import RandomAccessReader
 from deltaglider.metering import Meter, MeteredWriter
 from deltaglider.metering import ProgressCallback as Progress
 from deltaglider.ports.codec import DiffPort, Sink
 from deltaglider.ports.storage import ObjectHead
-from deltaglider.ports.support import RunningHash
 
-CHUNK = 1 << 20
 _SPOOL = 64 << 20  # deltas up to this size stay in memory when streaming
 _HEADER_PEEK = 64 << 10
 _LISTED_ATTEMPTS = 4
 _KEEP_REBUILT_AFTER = 1.0  # seconds: a contents delta this slow to rebuild is cached
-
-
-class HashingWriter:
-    """Passes writes on to ``out`` and hashes them on the way."""
-
-    def __init__(self, out: Sink, running: RunningHash) -> None:
-        self._out = out
-        self._hash = running
-
-    def write(self, data: bytes | bytearray | memoryview) -> object:
-        self._hash.update(data)
-        return self._out.write(data)
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
-
-
-class Discard:
-    """A sink for output that is only hashed."""
-
-    def write(self, data: bytes | bytearray | memoryview) -> object:
-        return len(data)
-
-
-class BufferReader(RandomAccessReader):
-    """A seekable stream over bytes already in memory, without copying them
-    (``io.BytesIO`` would copy a rebuilt bytearray)."""
-
-    def __init__(self, data: bytes | bytearray) -> None:
-        super().__init__(len(data))
-        self._view = memoryview(data)
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self._view[self.position : self.position + len(buffer)]
-        memoryview(buffer).cast("B")[: len(chunk)] = chunk
-        self.position += len(chunk)
-        return len(chunk)
-
-
-class _Collector:
-    """A sink that keeps what it is given, in order."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes | bytearray | memoryview) -> object:
-        self.parts.append(bytes(data))
-        return len(data)
 
 
 def physical_forms(key: str) -> tuple[str, ...]:
@@ -272,7 +222,7 @@ class Reader(Room):
                 data = self._decode(stored, body.read())
             self._checked(stored, self.hasher.sha256(data))
             return data
-        collected = _Collector()
+        collected = Collector()
         self.rebuild(stored, body, collected)
         return b"".join(collected.parts)
 

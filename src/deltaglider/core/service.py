@@ -40,9 +40,10 @@ from deltaglider.core.models import (
     StoredObject,
     VerifyResult,
 )
-from deltaglider.core.reader import Discard, Reader
+from deltaglider.core.reader import Reader
 from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts
+from deltaglider.core.sinks import Discard
 from deltaglider.core.size_cache import DeltaSizeCache
 from deltaglider.core.stats import StatsMode, bucket_stats
 from deltaglider.core.writer import ARCHIVE_MODES, Writer, checked_ratio

@@ -43,9 +43,9 @@ from deltaglider.core.errors import (
 from deltaglider.core.forms import Body, Forms
 from deltaglider.core.memory_policy import MemoryPolicy
 from deltaglider.core.models import PutOptions, PutSummary
-from deltaglider.core.reader import CHUNK, Discard, HashingWriter
 from deltaglider.core.references import References
 from deltaglider.core.room import EnginePorts, Room
+from deltaglider.core.sinks import CHUNK, Discard, HashingWriter
 from deltaglider.metering import Meter, MeteredReader, counted
 from deltaglider.ports.codec import DiffPort
 from deltaglider.ports.support import HashPort
