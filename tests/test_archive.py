@@ -12,12 +12,14 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from archives import RNG, edited, hand_made_zip, make_zip, release, source_tarball, tarball, text
 
 from deltaglider import archive, xdelta
 from deltaglider.archive import containers
+from deltaglider.archive import deflate as deflate_module
 from deltaglider.archive.deflate import Params, ParamSearch, deflate
 
 
@@ -238,6 +240,31 @@ def test_parameters_found_and_redeflated_exactly() -> None:
         assert params is not None
         assert bytes(deflate(params, content, len(compressed))) == compressed
     assert Params.unpack(Params(5, 12, 3, 2).pack()) == Params(5, 12, 3, 2)
+
+
+def test_the_right_parameters_cost_one_deflate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search deflates the matching candidate's content once, not a probe
+    of its first block and then all of it again; a wrong candidate stops at
+    its first output that differs."""
+    content = text(5, 20_000)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    compressed = compressor.compress(content) + compressor.flush()
+    assert len(compressed) > 16 << 10  # long enough that a probe was worth it
+    calls: list[tuple[Params, int]] = []
+    original = deflate_module._matches
+
+    def counted(params: Params, data: Any, stream: Any, probe: int) -> bool:
+        calls.append((params, probe))
+        return original(params, data, stream, probe)
+
+    monkeypatch.setattr(deflate_module, "_matches", counted)
+    search = ParamSearch("zip")
+    search.find(content, compressed)  # 9 is not the first level tried
+    assert calls[-1][0] == Params(9)
+    assert [probe for params, probe in calls if params == Params(9)] == [0]
+    calls.clear()
+    assert search.find(content, compressed) == Params(9)  # what worked comes first
+    assert calls == [(Params(9), 0)]
 
 
 def test_another_deflate_implementation_is_refused() -> None:

@@ -36,7 +36,7 @@ uses, these names joined by commas (the first alone when it uses only
 zlib, as before there were others)."""
 IMPLEMENTATION = FAMILY_NAMES[ZLIB]
 
-_PROBE = 4 << 10  # output bytes a candidate must match before a full try
+_PROBE = 4 << 10  # output bytes a candidate must match before its chunks are checked
 _LARGE = 64 << 10  # a stream this large costs a deflate's first block per try
 _UNUSUAL_UP_TO = 256 << 10  # unusual sets are tried on streams up to this size
 PIGZ_BLOCK = 128 << 10  # pigz's default chunk (-b 128)
@@ -157,8 +157,10 @@ class ParamSearch:
     ) -> Params | None:
         """The parameters whose deflate of ``content`` is ``compressed``, or
         None; only ``levels`` are tried if given (a gzip header's XFL).
-        ``whole``: how a candidate that passed the probe is checked on the
-        whole stream (by default, one deflate of it all)."""
+        ``whole``: how a candidate is checked on the whole stream (by
+        default :func:`matches`: one deflate, which stops at the first
+        output byte that differs, so a wrong candidate costs its first
+        block and the right one a single deflate)."""
         if self._missed >= _GIVE_UP and not self._found:
             return None
         usual = self._order if len(content) > PIGZ_BLOCK else self._unchunked
@@ -168,13 +170,10 @@ class ParamSearch:
             candidates = usual
         else:  # a stream matched nothing: from then on, only what worked lately
             candidates = usual[: 1 if len(compressed) > _LARGE else 3]
-        probe = _PROBE if len(compressed) > 4 * _PROBE else 0
         for params in candidates:
             if levels is not None and params.level not in levels:
                 continue
-            if not _matches(params, content, compressed, probe):
-                continue
-            if probe and not (whole or _whole(content, compressed))(params):
+            if not (whole or _whole(content, compressed))(params):
                 continue
             if params in self._order:
                 self._order.remove(params)
@@ -226,8 +225,18 @@ def _whole(content: bytes | memoryview, compressed: bytes | memoryview) -> Calla
 
 
 def matches(params: Params, content: bytes | memoryview, compressed: bytes | memoryview) -> bool:
-    """Whether ``params`` deflate ``content`` to exactly ``compressed``."""
+    """Whether ``params`` deflate ``content`` to exactly ``compressed``
+    (the deflate stops at the first output byte that differs)."""
     return _matches(params, content, compressed, 0)
+
+
+def starts_alike(
+    params: Params, content: bytes | memoryview, compressed: bytes | memoryview
+) -> bool:
+    """Whether the first output ``params`` make of ``content`` (4 KiB, or
+    all of a short stream) is ``compressed``'s: a wrong candidate ruled out
+    at the cost of its first block."""
+    return _matches(params, content, compressed, _PROBE if len(compressed) > _PROBE else 0)
 
 
 def deflate(params: Params, content: bytes | bytearray | memoryview, size: int) -> bytearray:

@@ -20,7 +20,14 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from deltaglider._xdelta3 import ffi, lib
-from deltaglider.archive.deflate import INFOZIP, ZLIB, Params, deflater_of, matches
+from deltaglider.archive.deflate import (
+    INFOZIP,
+    ZLIB,
+    Params,
+    deflater_of,
+    matches,
+    starts_alike,
+)
 from deltaglider.archive.errors import CorruptContentsDeltaError
 
 NAME = "restarts-1"
@@ -257,6 +264,10 @@ class Checker:
 
     def __call__(self, params: Params) -> bool:
         if restartable(params, len(self.content)):
+            # A wrong candidate fails its first block, before every core is
+            # given its chunks.
+            if not starts_alike(params, self.content, self.compressed):
+                return False
             found = find(params, self.content, self.compressed, self.progress)
             if found is not None:
                 self.found[params] = tuple(found)
