@@ -129,3 +129,24 @@ def test_damaged_restarts_are_refused_or_give_other_bytes() -> None:
         found = (*op.restarts[:k], moved, *op.restarts[k + 1 :])
         with contextlib.suppress(archive.ArchiveDeltaError, xdelta.XDeltaError):
             assert archive.decode(v1, with_restarts(found), size=len(v2)) != v2
+
+
+def test_a_chunk_is_compared_with_the_stream_bit_for_bit() -> None:
+    """The check compares exactly bits ``skip`` to ``count`` of a chunk and
+    the stream (as the integers they spell would): a flip inside that range
+    is found, wherever it falls (a partial first or last byte included),
+    and a flip outside it is not."""
+    rnd = random.Random(7)
+    for _ in range(400):
+        size = rnd.randrange(1, 40)
+        theirs = bytes(rnd.getrandbits(8) for _ in range(size))
+        skip = rnd.randrange(8)
+        count = rnd.randrange(skip, 8 * size + 1)
+        flip = rnd.randrange(8 * size)
+        ours = bytearray(theirs)
+        ours[flip // 8] ^= 1 << (flip % 8)
+        mask = (1 << count) - (1 << skip)
+        as_integers = (int.from_bytes(ours, "little") ^ int.from_bytes(theirs, "little")) & mask
+        assert restarts._same_bits(ours, memoryview(theirs), skip, count) == (as_integers == 0)
+        assert restarts._same_bits(bytearray(theirs), memoryview(theirs), skip, count)
+    assert not restarts._same_bits(bytearray(b"\x00"), memoryview(b"\x00\x00"), 0, 16)  # short

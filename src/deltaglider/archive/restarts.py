@@ -221,23 +221,44 @@ def _differing(
     futures = [pool.submit(chunk, params, content, s, e) for s, e in bounds]
     wrong = set()
     for (start, end), future in zip(bounds, futures, strict=True):
+        first = start.bit // 8  # a chunk's bytes are laid out from the stream's byte
         stop = len(compressed) if end is None else (end.bit + 7) // 8
         try:
-            bits = int.from_bytes(future.result(), "little")
+            ours = future.result()
         except CorruptContentsDeltaError:
             wrong.add(start)
             continue
         finally:
             if progress is not None:
-                progress(stop - start.bit // 8)
-        theirs = int.from_bytes(compressed[start.bit // 8 : stop], "little")
-        skip = start.bit % 8
-        if end is not None:
-            mask = (1 << (end.bit - start.bit // 8 * 8)) - 1
-            bits, theirs = bits & mask, theirs & mask
-        if bits >> skip != theirs >> skip:
+                progress(stop - first)
+        theirs = compressed[first:]
+        if end is None:  # the last chunk: all of it, to the stream's last byte
+            same = len(ours) == len(theirs) and _same_bits(
+                ours, theirs, start.bit % 8, 8 * len(ours)
+            )
+        else:
+            same = _same_bits(ours, theirs, start.bit % 8, end.bit - 8 * first)
+        if not same:
             wrong.add(start)
     return wrong
+
+
+def _same_bits(ours: bytearray, theirs: memoryview, skip: int, count: int) -> bool:
+    """Whether bits ``skip`` to ``count`` (least significant first) of two
+    byte strings laid out from the same byte are the same: whole bytes
+    compared at C speed, the partial ones at either end masked."""
+    if 8 * len(ours) < count or 8 * len(theirs) < count:
+        return False
+    whole_from, whole_to = (skip + 7) // 8, count // 8
+    if whole_from < whole_to and not ours.startswith(theirs[whole_from:whole_to], whole_from):
+        return False
+    for index in {skip // 8, count // 8}:
+        if whole_from <= index < whole_to:
+            continue
+        low, high = max(skip - 8 * index, 0), min(count - 8 * index, 8)
+        if low < high and (ours[index] ^ theirs[index]) & ((1 << high) - (1 << low)):
+            return False
+    return True
 
 
 class Checker:
