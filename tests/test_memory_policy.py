@@ -282,3 +282,13 @@ def test_streamed_window_follows_a_file_that_grew(monkeypatch: pytest.MonkeyPatc
     small = io.BytesIO()
     lost = xdelta.encode_file(io.BytesIO(source), io.BytesIO(target), small, source_window=MiB)
     assert lost > 3 * size  # what the fixed window does
+
+
+def test_put_options_keep_their_own_copies() -> None:
+    """The caller's dicts may change after; None is taken as none."""
+    from deltaglider.core.models import PutOptions
+
+    tags = {"team": "a"}
+    options = PutOptions(tags=tags, user_metadata=None, fields=None)  # type: ignore[arg-type]
+    tags["team"] = "b"
+    assert (options.tags, options.user_metadata, options.fields) == ({"team": "a"}, {}, {})

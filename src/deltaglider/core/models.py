@@ -66,8 +66,9 @@ class PutOptions:
     one it computes."""
 
     def __post_init__(self) -> None:
-        for name in ("user_metadata", "tags", "fields"):  # the caller's dicts may change after
-            object.__setattr__(self, name, dict(getattr(self, name)))
+        # A copy of the caller's dicts (they may change after); None is none.
+        for name in ("user_metadata", "tags", "fields"):
+            object.__setattr__(self, name, dict(getattr(self, name) or {}))
 
 
 @dataclass
