@@ -108,10 +108,10 @@ def _jar(members: int, version: int) -> bytes:
     return out.getvalue()
 
 
-def _best_of_two(run: object) -> float:
+def _best_of_three(run: object) -> float:
     assert callable(run)
     times = []
-    for _ in range(2):
+    for _ in range(3):  # the fastest of three: a shared machine's pauses aside
         started = time.perf_counter()
         run()
         times.append(time.perf_counter() - started)
@@ -126,7 +126,7 @@ def test_time_grows_linearly_with_the_members_changed() -> None:
         reference, target = _jar(members, 1), _jar(members, 2)
         payload = archive.encode(reference, target)
         assert payload is not None
-        timings[members] = _best_of_two(
+        timings[members] = _best_of_three(
             lambda r=reference, p=payload, t=target: archive.decode(r, p, size=len(t))
         )
     assert timings[8_000] < 8 * timings[2_000], timings
