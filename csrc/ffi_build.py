@@ -3,7 +3,7 @@
 CMake runs ``python csrc/ffi_build.py OUT.c`` at build time, so the generated
 file never goes stale.  The declarations come from the block between the
 ``cdef-begin``/``cdef-end`` markers of each header (``dg_xdelta3.h``,
-``dg_deflate.h``): one source of truth for the C compiler and for cffi.
+``dg_deflate.h``, ``dg_parse.h``): one source of truth for the C compiler and for cffi.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cffi
 
-HEADERS = [Path(__file__).with_name(name) for name in ("dg_xdelta3.h", "dg_deflate.h")]
+HEADERS = [Path(__file__).with_name(name) for name in ("dg_xdelta3.h", "dg_deflate.h", "dg_parse.h")]
 _CDEF = re.compile(r"/\* cdef-begin \*/(.*)/\* cdef-end \*/", re.S)
 
 

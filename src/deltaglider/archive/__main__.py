@@ -60,6 +60,7 @@ def _inspect(args: argparse.Namespace) -> int:
     for params, count in sorted(facts.params.items(), key=lambda item: -item[1]):
         print(f"  {count:6d} x {params}")
     print(f"spliced:               {facts.spliced} streams, {facts.spliced_bytes} bytes")
+    print(f"written from a parse:  {facts.parsed} streams, {facts.parsed_bytes} bytes")
     print(f"header changed only:   {facts.relinked} members (data copied by name)")
     print(f"directory:             {facts.directory_entries} entries, offsets relative")
     print(f"carried as they are:   {facts.carried_bytes} bytes (headers, members not "

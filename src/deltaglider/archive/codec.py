@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from deltaglider import xdelta
-from deltaglider.archive import containers, restarts, splice
+from deltaglider.archive import containers, parse, restarts, splice
 from deltaglider.archive.containers import Buffer, ZipIndex
 from deltaglider.archive.deflate import FAMILY_NAMES, IMPLEMENTATION
 from deltaglider.archive.errors import CorruptContentsDeltaError, UnsupportedDeflateError
@@ -28,6 +28,7 @@ from deltaglider.archive.recipe import (
     Directory,
     Lit,
     Members,
+    Parsed,
     Recipe,
     Source,
     Splice,
@@ -134,7 +135,7 @@ def decode(
         CorruptContentsDeltaError: the delta is damaged.
     """
     recorded = None if implementation is None else implementation.split(",")
-    known = [*FAMILY_NAMES.values(), splice.NAME, restarts.NAME]
+    known = [*FAMILY_NAMES.values(), splice.NAME, restarts.NAME, parse.NAME]
     unknown = [name for name in recorded or [] if name not in known]
     if unknown:
         raise UnsupportedDeflateError(
@@ -147,7 +148,7 @@ def decode(
 def deflate_names(payload: bytes | memoryview) -> str:
     """What re-creates a contents delta's compressed streams, as recorded
     on it: the names of the deflate families its recipe uses, and of the
-    splice if it splices, joined by commas."""
+    splice, restarts and parse where it uses them, joined by commas."""
     recipe, _, _ = split(payload)
     return ",".join(_families(recipe)) or IMPLEMENTATION
 
@@ -157,7 +158,8 @@ def _families(recipe: Recipe) -> list[str]:
     used = {op.params.family for op in ops if isinstance(op, Deflate)}
     names = [name for family, name in FAMILY_NAMES.items() if family in used]
     names += [splice.NAME] * any(isinstance(op, Splice) for op in ops)
-    return names + [restarts.NAME] * any(isinstance(op, Deflate) and op.restarts for op in ops)
+    names += [restarts.NAME] * any(isinstance(op, Deflate) and op.restarts for op in ops)
+    return names + [parse.NAME] * any(isinstance(op, Parsed) for op in ops)
 
 
 def _decode(
@@ -219,6 +221,9 @@ class Description:
     spliced: int
     """Streams rebuilt from the reference's bits around a run of their own."""
     spliced_bytes: int
+    parsed: int
+    """Streams written from their parse (no deflate family re-creates them)."""
+    parsed_bytes: int
     carried_bytes: int
     """Bytes of the file taken from the data stream as they are (headers,
     directories, members carried compressed)."""
@@ -233,7 +238,7 @@ def describe(payload: bytes | memoryview) -> Description:
     """A contents delta's recipe, summarised."""
     recipe, vcdiff, recipe_size = split(payload)
     copied = redeflated = copied_bytes = redeflated_bytes = carried = relinked = entries = 0
-    spliced = spliced_bytes = 0
+    spliced = spliced_bytes = parsed = parsed_bytes = 0
     params: dict[str, int] = {}
     for depth, op in walk(recipe.ops):
         if isinstance(op, Copy):
@@ -250,6 +255,8 @@ def describe(payload: bytes | memoryview) -> Description:
             params[name] = params.get(name, 0) + 1
         elif isinstance(op, Splice):
             spliced, spliced_bytes = spliced + 1, spliced_bytes + op.size
+        elif isinstance(op, Parsed):
+            parsed, parsed_bytes = parsed + 1, parsed_bytes + (op.size if depth == 0 else 0)
         elif isinstance(op, Lit) and depth == 0:
             carried += op.size
         elif isinstance(op, Members):
@@ -268,6 +275,8 @@ def describe(payload: bytes | memoryview) -> Description:
         redeflated_bytes=redeflated_bytes,
         spliced=spliced,
         spliced_bytes=spliced_bytes,
+        parsed=parsed,
+        parsed_bytes=parsed_bytes,
         carried_bytes=carried,
         relinked=relinked,
         directory_entries=entries,

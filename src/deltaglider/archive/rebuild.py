@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from deltaglider.archive import containers, restarts, splice
+from deltaglider.archive import containers, parse, restarts, splice
 from deltaglider.archive.containers import MAX_EXPANDED, Buffer
 from deltaglider.archive.deflate import Params, deflate
 from deltaglider.archive.errors import CorruptContentsDeltaError
@@ -21,6 +21,7 @@ from deltaglider.archive.recipe import (
     GUNZIP,
     INFLATE,
     MATCHED,
+    PARSE,
     SKELETON,
     SLICE,
     Copy,
@@ -29,6 +30,7 @@ from deltaglider.archive.recipe import (
     Lit,
     Members,
     Op,
+    Parsed,
     Source,
     Splice,
     Src,
@@ -85,6 +87,8 @@ def _whole_piece(
     if source.flags & SKELETON:
         return index.skeleton or b""
     piece: bytes | memoryview = reference[source.offset : source.offset + source.size]
+    if source.flags & PARSE:
+        return _parses(piece, source.flags & (INFLATE | GUNZIP), room)
     if source.flags & INFLATE:
         cap = containers.expansion_limit(len(piece))
         inflated = containers.inflate(piece, cap if room is None else min(cap, room))
@@ -100,6 +104,47 @@ def _whole_piece(
             raise PieceTooLargeError
         piece = gunzipped or piece
     return piece
+
+
+def _parses(stream: Buffer, kind: int, room: int | None) -> bytes:
+    """The parse of a raw deflate stream (INFLATE), or of a gzip stream's
+    members joined (GUNZIP, as far as :func:`containers.gunzip` reads),
+    their content within the limits (``room``, if less, the writer's:
+    :class:`PieceTooLargeError` past it).  A stream that does not parse is
+    damage: the writer adds only pieces that do."""
+    if kind == INFLATE:
+        cap = containers.expansion_limit(len(stream))
+        inflated = containers.inflate(stream, cap if room is None else min(cap, room))
+        if inflated is None or inflated[1] != len(stream):
+            if room is not None and room < cap:
+                raise PieceTooLargeError
+            raise CorruptContentsDeltaError("a parse piece's stream does not inflate")
+        return _parse_one(stream, inflated[0])
+    if kind != GUNZIP:
+        raise CorruptContentsDeltaError("a parse piece is neither of a member nor of a gzip stream")
+    view = memoryview(stream)
+    limit = MAX_EXPANDED if room is None else min(MAX_EXPANDED, room)
+    parses: list[bytes] = []
+    total = pos = 0
+    while (found := containers.gzip_member(view, pos)) is not None:
+        member, content = found  # parsed as found: one member's content held at a time
+        total += len(content)
+        if total > limit:
+            if room is not None and room < MAX_EXPANDED:
+                raise PieceTooLargeError
+            raise CorruptContentsDeltaError("a parse piece's streams expand past the limits")
+        parses.append(_parse_one(view[member.stream : member.trailer], content))
+        pos = member.trailer + 8
+    if not parses:
+        raise CorruptContentsDeltaError("a parse piece's stream is not gzip")
+    return b"".join(parses)
+
+
+def _parse_one(stream: Buffer, content: Buffer) -> bytes:
+    made = parse.parse_of(stream, content)
+    if made is None:
+        raise CorruptContentsDeltaError("a parse piece's stream does not parse")
+    return made
 
 
 class Pieces:
@@ -169,10 +214,16 @@ def joined(parts: list[bytes | memoryview]) -> bytes | memoryview:
 
 @dataclass
 class _Job:
-    """A deflate to run: its op and the pieces of its content."""
+    """A deflate to run: its op, the pieces of its content and, for a
+    stream written from its parse, the parse."""
 
-    op: Deflate
+    op: Deflate | Parsed
     parts: list[memoryview | _Job]
+    parse: memoryview | None = None
+
+    @property
+    def restarted(self) -> bool:
+        return isinstance(self.op, Deflate) and bool(self.op.restarts)
 
 
 class _Layout:
@@ -233,6 +284,17 @@ class _Layout:
                 out.append(self._read(op))
             elif isinstance(op, Splice):
                 out.append(memoryview(self._spliced(op)))
+            elif isinstance(op, Parsed):
+                if self.position + op.parse > len(self.data):
+                    raise CorruptContentsDeltaError("the recipe reads past its data")
+                made = self.data[self.position : self.position + op.parse]
+                self.position += op.parse
+                job = _Job(op, self.parts(op.parts), made)
+                if op.size > parse.bound(sum(_size(part) for part in job.parts), op.parse):
+                    raise CorruptContentsDeltaError(
+                        "the recipe writes more bytes than a parse of its content could"
+                    )
+                out.append(job)
             else:
                 job = _Job(op, self.parts(op.parts))
                 if op.restarts and not all(isinstance(p, memoryview) for p in job.parts):
@@ -333,6 +395,10 @@ def _run(
 ) -> Buffer:
     content: list[Buffer] = [p if isinstance(p, memoryview) else _run(p, known) for p in job.parts]
     op = job.op
+    if isinstance(op, Parsed):
+        assert job.parse is not None  # laid out with it
+        whole = content[0] if len(content) == 1 else b"".join(content)
+        return parse.written(whole, job.parse, op.size)
     found = None if known is None else known(op, content)
     if found is not None:
         return found
@@ -382,8 +448,8 @@ def assemble(
     produced = sum(_size(part) for part in parts)
     if produced != size:  # checked before the output is allocated
         raise CorruptContentsDeltaError(f"the recipe produces {produced} bytes, not {size}")
-    jobs = [p for p in parts if isinstance(p, _Job) and not p.op.restarts]
-    restarted = any(isinstance(p, _Job) and p.op.restarts for p in parts)
+    jobs = [p for p in parts if isinstance(p, _Job) and not p.restarted]
+    restarted = any(isinstance(p, _Job) and p.restarted for p in parts)
     cores = os.cpu_count() or 1
     results: dict[int, tuple[Future[list[Buffer]], int]] = {}
     pool: Executor | None = None
@@ -402,7 +468,7 @@ def assemble(
                     chunk = done[0].result()[done[1]]
                 else:
                     chunk = _run(part, known, pool, progress)
-                    if part.op.restarts:  # it told its progress itself, chunk by chunk
+                    if part.restarted:  # it told its progress itself, chunk by chunk
                         reported += len(chunk)
             else:
                 chunk = part

@@ -12,6 +12,10 @@ Ops (the file is their output, in order):
 - ``Deflate(params, n, parts, restarts)``: the output of ``parts``
   deflated with ``params``, which must be exactly ``n`` bytes; with
   restarts, in chunks (:mod:`deltaglider.archive.restarts`);
+- ``Parsed(size, parts, parse)``: the stream a recorded parse makes of
+  the output of ``parts`` (:mod:`deltaglider.archive.parse`), exactly
+  ``size`` bytes; the parse is the next ``parse`` bytes of the data stream,
+  read before the parts';
 - ``Splice(source, size, cut)``: the bits of ``source`` (a ``Copy`` or
   ``Src``: a compressed stream of the reference) around a run of the data
   stream's (:mod:`deltaglider.archive.splice`), exactly ``size`` bytes;
@@ -29,7 +33,9 @@ Ops (the file is their output, in order):
 Sources: ranges of the reference file, taken as is, inflated (a zip
 member's raw deflate stream) and/or gunzipped (a gzip stream's members'
 contents), or its skeleton (a zip reference's bytes outside its members'
-data: local headers, descriptors, central directory); SLICE takes only
+data: local headers, descriptors, central directory); PARSE with INFLATE
+(a raw deflate stream) or GUNZIP (a gzip stream's members) is the parse of
+the stream(s) instead of the content, joined; SLICE takes only
 ``start``..``start + length`` of the result (one file of a tarball).  ``Src`` offsets are
 into all of them, concatenated; the xdelta3 part is encoded against those
 flagged MATCHED, concatenated in the same order (xdelta3 finds matches best
@@ -52,8 +58,8 @@ MAGIC = b"DGC\x01"
 
 MAX_DEPTH = 3  # a file, a zip member, a gzip stream inside it
 _MAX_RECIPE = 64 << 20
-_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY, _SPLICE, _RESTARTED = range(1, 10)
-INFLATE, GUNZIP, MATCHED, SKELETON, SLICE = 1, 2, 4, 8, 16
+_LIT, _COPY, _DEFLATE, _END, _SRC, _MEMBERS, _DIRECTORY, _SPLICE, _RESTARTED, _PARSED = range(1, 11)
+INFLATE, GUNZIP, MATCHED, SKELETON, SLICE, PARSE = 1, 2, 4, 8, 16, 32
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,20 @@ class Deflate:
 
 
 @dataclass(frozen=True)
+class Parsed:
+    size: int
+    parts: tuple[Op, ...]
+    parse: int
+
+
+@dataclass(frozen=True)
 class Splice:
     source: Copy | Src
     size: int
     cut: Cut
 
 
-Op = Lit | Copy | Src | Members | Directory | Deflate | Splice
+Op = Lit | Copy | Src | Members | Directory | Deflate | Parsed | Splice
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,7 @@ class Source:
 
     offset: int
     size: int
-    flags: int  # INFLATE, GUNZIP, SKELETON, MATCHED, SLICE
+    flags: int  # INFLATE, GUNZIP, SKELETON, MATCHED, SLICE, PARSE
     start: int = 0  # with SLICE: only these bytes of the piece
     length: int = 0
 
@@ -152,6 +165,12 @@ def _write_ops(ops: tuple[Op, ...] | list[Op], out: bytearray) -> None:
             out.append(_COPY if isinstance(op, Copy) else _SRC)
             _varint(op.offset, out)
             _varint(op.size, out)
+        elif isinstance(op, Parsed):
+            out.append(_PARSED)
+            _varint(op.size, out)
+            _varint(op.parse, out)
+            _write_ops(op.parts, out)
+            out.append(_END)
         elif isinstance(op, Splice):
             out.append(_SPLICE)
             _write_ops([op.source], out)
@@ -288,6 +307,11 @@ def _parse_ops(reader: _Reader, depth: int) -> tuple[Op, ...]:
                     Cut(reader.varint(), reader.varint(), reader.varint()),
                 )
             )
+        elif tag == _PARSED:
+            if depth + 1 >= MAX_DEPTH:
+                raise CorruptContentsDeltaError("the recipe nests deflate too deep")
+            size, parse = reader.varint(), reader.varint()
+            ops.append(Parsed(size, _parse_ops(reader, depth + 1), parse))
         elif tag in (_DEFLATE, _RESTARTED):
             if depth + 1 >= MAX_DEPTH:
                 raise CorruptContentsDeltaError("the recipe nests deflate too deep")
@@ -319,5 +343,5 @@ def walk(ops: tuple[Op, ...], depth: int = 0) -> Iterator[tuple[int, Op]]:
     """Every op with its depth, depth first."""
     for op in ops:
         yield depth, op
-        if isinstance(op, Deflate):
+        if isinstance(op, (Deflate, Parsed)):
             yield from walk(op.parts, depth + 1)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deltaglider.archive import containers, restarts
+from deltaglider.archive import containers, parse, restarts
 from deltaglider.archive.deflate import Params
+from deltaglider.archive.errors import CorruptContentsDeltaError
 from deltaglider.archive.pieces import ExpansionBudget
 from deltaglider.archive.plan import VERSION, Output, Searches, joined
-from deltaglider.archive.recipe import GUNZIP, SLICE, Deflate, Op, Source, Src
+from deltaglider.archive.recipe import GUNZIP, PARSE, SLICE, Deflate, Op, Parsed, Source, Src
 
 
 @dataclass(frozen=True)
@@ -78,21 +79,48 @@ class GzipStreams:
             member, content = part.member, part.content
             ops.append(self.out.lit(view[pos : member.stream]))
             compressed = view[member.stream : member.trailer]
-            if part.params is None:
-                ops.append(self.out.carry(compressed))
-            else:
+            if part.params is not None:
                 self.out.redeflated(part.params, content, compressed, part.restarts)
-                inner = (
-                    (level == 0 and self.tar(memoryview(content), base))
-                    or self.out.against(memoryview(content), base)
-                    or [self.out.lit(content)]
-                )
-                ops.append(Deflate(part.params, len(compressed), tuple(inner), part.restarts))
+                inner = self._content(content, base, level)
+                ops.append(Deflate(part.params, len(compressed), inner, part.restarts))
+            else:
+                parsed = self._parsed(part, compressed, base, level)
+                ops.append(parsed or self.out.carry(compressed))
             ops.append(self.out.lit(view[member.trailer : member.trailer + 8]))
             pos = member.trailer + 8
         if pos < len(view):
             ops.append(self.out.lit(view[pos:]))
         return ops
+
+    def _content(self, content: bytes, base: Source | None, level: int) -> tuple[Op, ...]:
+        """A member's content: a tarball file by file, or against ``base``,
+        or as it is."""
+        return tuple(
+            (level == 0 and self.tar(memoryview(content), base))
+            or self.out.against(memoryview(content), base)
+            or [self.out.lit(content)]
+        )
+
+    def _parsed(
+        self, part: GzipPart, compressed: memoryview, base: Source | None, level: int
+    ) -> Parsed | None:
+        """A member no deflate family re-creates, written from its parse:
+        its parse against the reference's members' (a gzip file's, whose
+        content ``base`` is), then its content as a re-created member's.
+        None where either does not parse (it is carried)."""
+        if level or base is None or base.flags != GUNZIP:
+            return None
+        made = parse.parse_of(compressed, part.content)
+        if made is None:
+            return None
+        theirs = Source(base.offset, base.size, GUNZIP | PARSE)
+        try:
+            self.out.pieces.bytes_of(theirs)
+        except CorruptContentsDeltaError:
+            return None  # a reference member no parse reads: nothing to delta against
+        self.out.pieces.add(theirs, matched=True)
+        self.out.data.append(made)  # before the content's: a reader lays it out first
+        return Parsed(len(compressed), self._content(part.content, base, level), len(made))
 
     def tar(self, content: memoryview, base: Source | None) -> list[Op] | None:
         """A tarball's content file by file against the reference's: a file

@@ -16,19 +16,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from deltaglider.archive import containers, restarts, splice
+from deltaglider.archive import containers, parse, restarts, splice
 from deltaglider.archive.deflate import Params
+from deltaglider.archive.errors import CorruptContentsDeltaError
 from deltaglider.archive.pieces import ExpansionBudget
 from deltaglider.archive.plan import VERSION, Output, Pair, joined
 from deltaglider.archive.recipe import (
     GUNZIP,
     INFLATE,
+    PARSE,
     SKELETON,
     Copy,
     Deflate,
     Directory,
     Members,
     Op,
+    Parsed,
     Source,
     Splice,
 )
@@ -52,12 +55,14 @@ class _Spliced:
 @dataclass(frozen=True)
 class _Inflated:
     """A changed member's content, the parameters that deflate it back
-    (None if none do) and, when it is a gzip stream to expand, its members."""
+    (None if none do), when it is a gzip stream to expand, its members; and
+    when no parameters do, its parse (None if its counterpart has none)."""
 
     content: bytes
     params: Params | None
     inner: list[GzipPart] | None
     restarts: tuple[restarts.Restart, ...] = ()
+    parse: bytes | None = None
 
 
 _Analysis = _Spliced | _Inflated | None
@@ -240,9 +245,9 @@ class ZipMembers:
         """The slow part of a changed deflated member, run on any thread:
         its splice from its counterpart's bits where it has few of its own
         (a changed gzip header's time inside; content that does not
-        compress), else its content and deflate parameters, else a splice
-        that saves half its bits (a deflate none of ours re-creates, changed
-        in one place); None: none of these, it is carried as it is."""
+        compress), else its content and deflate parameters or its parse,
+        else a splice that saves half its bits; None: none of these, it is
+        carried as it is."""
         compressed = self.target[member.data : member.end]
         other = self._counterpart(member.name)
         spliced = None
@@ -254,7 +259,7 @@ class ZipMembers:
                 if len(spliced.middle) <= _SPLICED:
                     return spliced
         inflated = self._inflated(member, compressed, other)
-        if inflated is not None and inflated.params is not None:
+        if inflated is not None and (inflated.params is not None or inflated.parse is not None):
             return inflated
         if spliced is not None and 2 * len(spliced.middle) <= len(compressed):
             return spliced
@@ -289,7 +294,24 @@ class ZipMembers:
             ):
                 self.out.pieces.bytes_of(Source(base.offset, base.size, base.flags | GUNZIP))
                 inner = self.streams.members(memoryview(content))
-        return _Inflated(content, params, inner, checker.restarts_of(params))
+        made = None if params is not None else self._parse(compressed, content, other)
+        return _Inflated(content, params, inner, checker.restarts_of(params), made)
+
+    def _parse(
+        self, compressed: memoryview, content: bytes, other: containers.ZipMember | None
+    ) -> bytes | None:
+        """A member's parse, where its counterpart is deflated and parses
+        too (its parse is what this one deltas against)."""
+        if other is None or other.method != 8:
+            return None
+        made = parse.parse_of(compressed, content)
+        if made is None:
+            return None
+        try:
+            self.out.pieces.bytes_of(Source(other.data, other.end - other.data, INFLATE | PARSE))
+        except CorruptContentsDeltaError:
+            return None
+        return made
 
     def _analysed_batches(
         self, found: list[containers.ZipMember]
@@ -334,14 +356,29 @@ class ZipMembers:
         if isinstance(inflated, _Spliced):
             self.out.data.append(inflated.middle)
             return [inflated.op]
-        if inflated is None or inflated.params is None:
+        if inflated is None or (inflated.params is None and inflated.parse is None):
             return [self._carried(compressed, other)]
+        if inflated.params is None:
+            return [self._parsed(compressed, inflated, other)]
         parts = self._content(memoryview(inflated.content), other, inflated.inner)
         # Restarted chunks are deflated from content as it is, not re-deflated.
         nested = any(isinstance(op, Deflate) for op in parts)
         found = () if nested else inflated.restarts
         self.out.redeflated(inflated.params, inflated.content, compressed, found)
         return [Deflate(inflated.params, len(compressed), tuple(parts), found)]
+
+    def _parsed(
+        self, compressed: memoryview, inflated: _Inflated, other: containers.ZipMember | None
+    ) -> Parsed:
+        """A member written from its parse, against its counterpart's parse
+        and content."""
+        assert inflated.parse is not None  # as _parse found it,
+        assert other is not None  # against this counterpart
+        theirs = Source(other.data, other.end - other.data, INFLATE | PARSE)
+        self.out.pieces.add(theirs, matched=True)
+        self.out.data.append(inflated.parse)  # before the content's: a reader lays it out first
+        parts = self._content(memoryview(inflated.content), other)
+        return Parsed(len(compressed), tuple(parts), len(inflated.parse))
 
     def _carried(self, compressed: memoryview, other: containers.ZipMember | None) -> Op:
         """A member carried as it is (a deflate none of ours re-creates:
