@@ -48,6 +48,7 @@ from bench_archives import fresh_bucket, sdk  # noqa: E402
 from bench_cli import compile_installed  # noqa: E402
 from bench_codec import publish, releases  # noqa: E402
 from dg62 import install  # noqa: E402
+from producers import build_go_producer  # noqa: E402
 from seaweed import s3_client, seaweedfs  # noqa: E402
 
 ABOUT = (
@@ -62,42 +63,6 @@ ABOUT = (
     "--patch-from* (`-19 --long=27`): each version against the first, with their command "
     "lines. *vs zlib-made*: our put and get times over the first row's."
 )
-
-GO_TOOLS = """
-package main
-
-import (
-	"archive/zip"
-	"compress/gzip"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-)
-
-func main() {
-	if os.Args[1] == "gzip" { // stdin to stdout
-		w, _ := gzip.NewWriterLevel(os.Stdout, gzip.DefaultCompression)
-		io.Copy(w, os.Stdin)
-		w.Close()
-		return
-	}
-	out, _ := os.Create(os.Args[2]) // zip OUT DIR
-	w := zip.NewWriter(out)
-	filepath.WalkDir(os.Args[3], func(path string, d fs.DirEntry, err error) error {
-		if d.IsDir() {
-			return nil
-		}
-		name, _ := filepath.Rel(os.Args[3], path)
-		f, _ := w.Create(filepath.ToSlash(name))
-		data, _ := os.ReadFile(path)
-		f.Write(data)
-		return nil
-	})
-	w.Close()
-	out.Close()
-}
-"""
 
 Producer = Callable[[bytes], bytes]
 
@@ -114,12 +79,7 @@ def go_tools(work: Path) -> Path | None:
     if shutil.which("go") is None:
         return None
     (work / "go").mkdir(exist_ok=True)
-    (work / "go" / "main.go").write_text(GO_TOOLS)
-    (work / "go" / "go.mod").write_text("module producers\n\ngo 1.19\n")
-    binary = work / "go" / "producers"
-    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=work / "go", check=True,
-                   env={**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off"})  # fmt: skip
-    return binary
+    return build_go_producer(work / "go")
 
 
 def gzip_producers(work: Path) -> dict[str, Producer | None]:

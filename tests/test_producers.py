@@ -14,13 +14,14 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from client_backends import backend  # noqa: F401 - fixture
-from producers import compressed, tar, tool, tree, zipped
+from producers import compressed, go_producer, module, tar, tool, tree, zipped
 
 from deltaglider import DeltaGliderClient, archive
-from deltaglider.archive import containers, restarts
+from deltaglider.archive import containers, parse, restarts
 from deltaglider.archive.deflate import FAMILY_NAMES, PIGZ, Params, ParamSearch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,15 +180,80 @@ def test_gnu_gzip_members_inside_a_zip(tars: tuple[bytes, bytes]) -> None:
     assert len(payload) <= 0.02 * len(v2)
 
 
-def test_a_stream_no_family_re_creates_is_carried_exactly(tars: tuple[bytes, bytes]) -> None:
-    """7-Zip's deflate is none of ours: its tarballs still round-trip (the
-    plain delta or a contents delta carrying the stream)."""
+PARSED = {  # optimal parsers' choices change far past a change: their parses delta less
+    "7-Zip": (lambda work: ["7zz", "a", "-tgzip", "-si", "-so", "-bd", "t.gz"], 0.4),
+    "libdeflate -6": (lambda work: ["libdeflate-gzip", "-6", "-n", "-c"], 0.05),
+    "libdeflate -12": (lambda work: ["libdeflate-gzip", "-12", "-n", "-c"], 0.4),
+    "Go": (lambda work: [str(go_producer(work)), "gzip"], 0.03),
+}
+
+
+@pytest.mark.parametrize(("make", "share"), PARSED.values(), ids=PARSED.keys())
+def test_tarballs_no_family_re_creates_are_written_from_their_parse(
+    tars: tuple[bytes, bytes], tmp_path: Path, make: Any, share: float
+) -> None:
+    """7-Zip's, libdeflate's (its optimal parser at -12 too) and Go's
+    deflate are none of ours: their tarballs are written back from their
+    content and parse, the parse against the reference's."""
+    command = make(tmp_path)
+    tool(command[0])
+    v1, v2 = (compressed(command, data) for data in tars)
+    payload = round_trip(v1, v2)
+    assert families(payload) == {parse.NAME}
+    assert archive.describe(payload).parsed == 1
+    assert len(payload) <= share * len(v2), f"{len(payload)} bytes of {len(v2)}"
+
+
+@pytest.mark.parametrize("name", ["zlib_ng", "isal"])
+def test_tarballs_of_zlib_ng_and_isa_l_are_written_from_their_parse(
+    tars: tuple[bytes, bytes], name: str
+) -> None:
+    gzip_module = module(f"{name}.gzip_ng" if name == "zlib_ng" else f"{name}.igzip")
+    v1, v2 = (gzip_module.compress(data, mtime=0) for data in tars)
+    payload = round_trip(v1, v2)
+    assert families(payload) == {parse.NAME}
+    assert len(payload) <= 0.05 * len(v2), f"{len(payload)} bytes of {len(v2)}"
+
+
+@pytest.mark.parametrize("maker", ["7-Zip", "Go"])
+def test_zips_no_family_re_creates_are_written_from_their_parse(
+    trees: tuple[Path, Path], tmp_path: Path, maker: str
+) -> None:
+    """Their changed members are written from their parse; the rest copied."""
+    made = []
+    for root in trees:
+        out = tmp_path / f"{root.name}.zip"
+        if maker == "7-Zip":
+            tool("7zz")
+            made.append(zipped(["7zz", "a", "-tzip", "-bd"], root, out))
+        else:
+            subprocess.run([go_producer(tmp_path), "zip", out, root], check=True)
+            made.append(out.read_bytes())
+    payload = round_trip(made[0], made[1])
+    assert families(payload) == {parse.NAME}
+    assert archive.describe(payload).parsed >= 1  # the changed module
+    assert len(payload) <= 0.005 * len(made[1]), f"{len(payload)} bytes of {len(made[1])}"
+
+
+def test_a_reader_without_the_parse_refuses(tars: tuple[bytes, bytes]) -> None:
     tool("7zz")
     v1, v2 = (compressed(["7zz", "a", "-tgzip", "-si", "-so", "-bd", "t.gz"], t) for t in tars)
-    payload = archive.encode(v1, v2)
+    payload = round_trip(v1, v2)
+    with pytest.raises(archive.CorruptContentsDeltaError, match=parse.NAME):
+        archive.decode(v1, payload, size=len(v2), implementation=ZLIB)  # says zlib only
+    with pytest.raises(archive.UnsupportedDeflateError, match="deflate-parse-2"):
+        archive.decode(v1, payload, size=len(v2), implementation="deflate-parse-2")
+
+
+def test_a_damaged_reference_stream_is_carried_not_parsed(tars: tuple[bytes, bytes]) -> None:
+    """A reference whose stream does not parse (cut short) gives nothing to
+    delta a parse against: the target's stream is carried, exactly."""
+    tool("7zz")
+    v1, v2 = (compressed(["7zz", "a", "-tgzip", "-si", "-so", "-bd", "t.gz"], t) for t in tars)
+    payload = archive.encode(v1[: len(v1) // 2], v2)
     if payload is not None:
-        assert archive.decode(v1, payload, size=len(v2),
-                              implementation=archive.deflate_names(payload)) == v2  # fmt: skip
+        assert archive.describe(payload).parsed == 0
+        assert archive.decode(v1[: len(v1) // 2], payload, size=len(v2)) == v2
 
 
 def test_a_reader_without_the_family_refuses(tars: tuple[bytes, bytes]) -> None:
@@ -244,6 +310,24 @@ def test_gnu_tarballs_through_the_sdk(
     assert head is not None
     assert head.metadata["dg-deflate"] == GNU
     assert int(head.metadata["dg-delta-size"]) <= 0.02 * len(versions[1])
+
+
+def test_parsed_tarballs_through_the_sdk(
+    backend: tuple[DeltaGliderClient, str],  # noqa: F811
+    tars: tuple[bytes, bytes],
+    tmp_path: Path,
+) -> None:
+    client, bucket = backend
+    command = [str(go_producer(tmp_path)), "gzip"]
+    versions = [compressed(command, data) for data in tars]
+    for i, data in enumerate(versions):
+        client.put_object(Bucket=bucket, Key=f"rel/pkg-{i}.tar.gz", Body=data)
+    for i, data in enumerate(versions):
+        assert client.get_object(Bucket=bucket, Key=f"rel/pkg-{i}.tar.gz")["Body"].read() == data
+    head = client.service.storage.head(bucket, "rel/pkg-1.tar.gz.delta")
+    assert head is not None
+    assert head.metadata["dg-deflate"] == parse.NAME
+    assert int(head.metadata["dg-delta-size"]) <= 0.03 * len(versions[1])
 
 
 @pytest.mark.skipif(not (ROOT / "vendor").is_dir(), reason="needs the source tree")
