@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzz the C decoder through tests/fuzz/fuzz_decode.py with real coverage:
+# Fuzz the C decoders through tests/fuzz/ (fuzz_decode.py: xdelta3's;
+# fuzz_parse.py: the deflate parse codec's), each for SECONDS, with real coverage:
 # the extension is rebuilt with clang's sanitizer coverage and ASan, and
 # libFuzzer + ASan are preloaded as one library so that atheris drives the
 # same libFuzzer that sees the C counters.
@@ -29,16 +30,19 @@ CC=clang-14 CFLAGS="-fsanitize=fuzzer-no-link,address -g -O1" \
 site=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 mkdir -p "$work/crashes"
 status=0
-ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$work/asan_with_fuzzer.so" \
-  PYTHONPATH="$work/pkg:$site" \
-  python3 -S "$repo/tests/fuzz/fuzz_decode.py" \
-  -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 \
-  -artifact_prefix="$work/crashes/" 2>"$work/log" || status=$?
-grep -E "^(stat::|#[0-9]+ +DONE)|ERROR|SUMMARY" "$work/log" || true
-if [ "$status" -ne 0 ]; then
-  tail -n 60 "$work/log"
-  mkdir -p "$repo/fuzz-crashes" && cp "$work"/crashes/* "$repo/fuzz-crashes/" 2>/dev/null || true
-  echo "fuzzing found a failure (inputs copied to fuzz-crashes/)" >&2
-  exit "$status"
-fi
-echo "fuzz: no failure in ${seconds}s"
+for target in fuzz_decode fuzz_parse; do
+  ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$work/asan_with_fuzzer.so" \
+    PYTHONPATH="$work/pkg:$site" \
+    python3 -S "$repo/tests/fuzz/$target.py" \
+    -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 \
+    -artifact_prefix="$work/crashes/$target-" 2>"$work/log" || status=$?
+  echo "--- $target"
+  grep -E "^(stat::|#[0-9]+ +DONE)|ERROR|SUMMARY" "$work/log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -n 60 "$work/log"
+    mkdir -p "$repo/fuzz-crashes" && cp "$work"/crashes/* "$repo/fuzz-crashes/" 2>/dev/null || true
+    echo "fuzzing $target found a failure (inputs copied to fuzz-crashes/)" >&2
+    exit "$status"
+  fi
+done
+echo "fuzz: no failure in ${seconds}s per target"
