@@ -14,7 +14,9 @@ from pathlib import Path
 
 import cffi
 
-HEADERS = [Path(__file__).with_name(name) for name in ("dg_xdelta3.h", "dg_deflate.h", "dg_parse.h")]
+HEADERS = [
+    Path(__file__).with_name(name) for name in ("dg_xdelta3.h", "dg_deflate.h", "dg_parse.h")
+]
 _CDEF = re.compile(r"/\* cdef-begin \*/(.*)/\* cdef-end \*/", re.S)
 
 
