@@ -80,10 +80,12 @@ static uint16_t reversed(uint16_t code, int length) {
 }
 
 /* The canonical code of lengths[0..n): 0, or -1 where zlib's inflate
- * refuses it (over-subscribed, or incomplete with codes longer than 1). */
-static int build(huffman *h, const uint8_t *lengths, int n) {
+ * refuses it (over-subscribed, or incomplete with codes longer than 1);
+ * its decoding tables too where `decoding` (a writer needs only the codes). */
+static int build(huffman *h, const uint8_t *lengths, int n, int decoding) {
     memset(h->count, 0, sizeof(h->count));
-    memset(h->fast, 0, sizeof(h->fast));
+    if (decoding)
+        memset(h->fast, 0, sizeof(h->fast));
     memset(h->length, 0, sizeof(h->length));
     int longest = 0;
     for (int s = 0; s < n; s++) {
@@ -113,9 +115,11 @@ static int build(huffman *h, const uint8_t *lengths, int n) {
         int len = lengths[s];
         if (!len)
             continue;
-        h->symbol[offset[len]++] = (uint16_t)s;
         uint16_t r = reversed(next[len]++, len);
         h->code[s] = r;
+        if (!decoding)
+            continue;
+        h->symbol[offset[len]++] = (uint16_t)s;
         if (len <= FAST_BITS)
             for (uint32_t fill = r; fill < (1u << FAST_BITS); fill += 1u << len)
                 h->fast[fill] = (uint16_t)(s | len << 9);
@@ -157,14 +161,15 @@ static void fixed_codes(huffman *lit, huffman *dist) {
         lengths[s] = 7;
     for (; s < 288; s++)
         lengths[s] = 8;
-    build(lit, lengths, 288);
+    build(lit, lengths, 288, 1);
     memset(lengths, 5, 32); /* 30 and 31 complete the code; no stream uses them */
-    build(dist, lengths, 32);
+    build(dist, lengths, 32, 1);
 }
 
-/* A dynamic block's header (after its 3 type bits) into its two codes:
+/* A dynamic block's header (after its 3 type bits) into its two codes
+ * (with their decoding tables where `decoding`):
  * 0, or -1 where zlib's inflate would refuse it. */
-static int read_header(bits_in *in, huffman *lit, huffman *dist) {
+static int read_header(bits_in *in, huffman *lit, huffman *dist, int decoding) {
     int nlit = (int)take(in, 5) + 257, ndist = (int)take(in, 5) + 1, nclen = (int)take(in, 4) + 4;
     if (nlit > 286 || ndist > 30)
         return -1;
@@ -172,7 +177,7 @@ static int read_header(bits_in *in, huffman *lit, huffman *dist) {
     for (int i = 0; i < nclen; i++)
         lengths[CLEN_ORDER[i]] = (uint8_t)take(in, 3);
     huffman *clen = lit; /* the code-length code is used up before lit is built */
-    if (build(clen, lengths, 19) != 0)
+    if (build(clen, lengths, 19, 1) != 0)
         return -1;
     memset(lengths, 0, 19);
     for (int i = 0; i < nlit + ndist;) {
@@ -201,7 +206,8 @@ static int read_header(bits_in *in, huffman *lit, huffman *dist) {
     }
     if (lengths[256] == 0)
         return -1; /* no end-of-block code */
-    if (build(lit, lengths, nlit) != 0 || build(dist, lengths + nlit, ndist) != 0)
+    if (build(lit, lengths, nlit, decoding) != 0 ||
+        build(dist, lengths + nlit, ndist, decoding) != 0)
         return -1;
     return overrun(in) ? -1 : 0;
 }
@@ -210,12 +216,12 @@ static int read_header(bits_in *in, huffman *lit, huffman *dist) {
 /* -- the chains: earlier places with the same three bytes ----------------- */
 
 #define WINDOW 32768
-#define HASH_BITS 16
 #define WALK 4096 /* places a walk may pass; past them a match records its distance */
 
 typedef struct {
-    int64_t head[1 << HASH_BITS]; /* the latest place of each hash, -1: none */
-    int64_t prev[WINDOW];         /* the place before it with its hash, by place % WINDOW */
+    int64_t *head; /* the latest place of each hash, -1: none */
+    int64_t *prev; /* the place before each with its hash, by place % WINDOW */
+    int bits;      /* of the hash: from the content's size, so a small stream's chains are small */
     const uint8_t *content;
     size_t len;
     size_t inserted; /* places below this are in the chains */
@@ -226,15 +232,22 @@ static uint32_t three(const uint8_t *at) {
     return (uint32_t)at[0] << 16 | (uint32_t)at[1] << 8 | at[2];
 }
 
-static uint32_t hash_of(const uint8_t *at) {
-    return (three(at) * 2654435761u) >> (32 - HASH_BITS);
+static uint32_t hash_of(const chains *c, const uint8_t *at) {
+    return (three(at) * 2654435761u) >> (32 - c->bits);
 }
 
 static chains *chains_new(const uint8_t *content, size_t len) {
-    chains *c = malloc(sizeof(chains));
+    int bits = 8;
+    while (bits < 16 && ((size_t)1 << bits) < len)
+        bits++;
+    size_t heads = (size_t)1 << bits, places = len < WINDOW ? (len ? len : 1) : WINDOW;
+    chains *c = malloc(sizeof(chains) + (heads + places) * sizeof(int64_t));
     if (!c)
         return NULL;
-    memset(c->head, 0xff, sizeof(c->head));
+    c->head = (int64_t *)(c + 1);
+    c->prev = c->head + heads; /* written before it is read: no need to clear it */
+    memset(c->head, 0xff, heads * sizeof(int64_t));
+    c->bits = bits;
     c->content = content;
     c->len = len;
     c->inserted = 0;
@@ -247,7 +260,7 @@ static void insert_to(chains *c, size_t p) {
     size_t limit = c->len > 2 ? c->len - 2 : 0; /* places with three bytes */
     size_t end = p < limit ? p : limit;
     for (size_t q = c->inserted; q < end; q++) {
-        uint32_t h = hash_of(c->content + q);
+        uint32_t h = hash_of(c, c->content + q);
         c->prev[q % WINDOW] = c->head[h];
         c->head[h] = (int64_t)q;
     }
@@ -263,7 +276,7 @@ static int64_t walk_to(chains *c, size_t p, size_t distance) {
     uint32_t want = three(c->content + p);
     int64_t q = (int64_t)p - (int64_t)distance, k = 0;
     uint64_t limit = c->budget < WALK ? c->budget : WALK, steps = 0;
-    for (int64_t at = c->head[hash_of(c->content + p)]; at >= q && steps < limit;
+    for (int64_t at = c->head[hash_of(c, c->content + p)]; at >= q && steps < limit;
          at = c->prev[at % WINDOW]) {
         steps++;
         if (three(c->content + at) != want)
@@ -284,7 +297,7 @@ static size_t walk_by(chains *c, size_t p, uint64_t k) {
     uint32_t want = three(c->content + p);
     int64_t oldest = (int64_t)p - WINDOW;
     uint64_t limit = c->budget < WALK ? c->budget : WALK, steps = 0;
-    for (int64_t at = c->head[hash_of(c->content + p)]; at >= 0 && at >= oldest && steps < limit;
+    for (int64_t at = c->head[hash_of(c, c->content + p)]; at >= 0 && at >= oldest && steps < limit;
          at = c->prev[at % WINDOW]) {
         steps++;
         if (three(c->content + at) != want)
@@ -411,7 +424,7 @@ int dg_parse_read(const uint8_t *data, size_t in_len, const uint8_t *content, si
                   size_t out_cap, uint8_t **out, size_t *out_len) {
     bits_in in = {data, in_len, 0, 0, 0};
     reader r = {{NULL, 0, 0, out_cap, 0}, NULL, content, content_len, 0};
-    huffman *codes = malloc(2 * sizeof(huffman));
+    huffman *codes = malloc(4 * sizeof(huffman)); /* a dynamic block's two, the fixed two */
     r.chains = chains_new(content, content_len);
     int result = DG_PARSE_INVALID;
     *out = NULL;
@@ -420,9 +433,10 @@ int dg_parse_read(const uint8_t *data, size_t in_len, const uint8_t *content, si
         result = DG_PARSE_ERR_NOMEM;
         goto done;
     }
-    huffman *lit = codes, *dist = codes + 1;
+    fixed_codes(codes + 2, codes + 3);
     int final = 0;
     while (!final) {
+        huffman *lit = codes, *dist = codes + 1;
         final = (int)take(&in, 1);
         int type = (int)take(&in, 2);
         if (type == 3 || overrun(&in))
@@ -445,10 +459,10 @@ int dg_parse_read(const uint8_t *data, size_t in_len, const uint8_t *content, si
             r.pos += len;
         } else {
             if (type == 1) {
-                fixed_codes(lit, dist);
+                lit = codes + 2, dist = codes + 3;
             } else {
                 uint64_t start = bits_done(&in);
-                if (read_header(&in, lit, dist) != 0)
+                if (read_header(&in, lit, dist, 1) != 0)
                     goto done;
                 uint64_t n = bits_done(&in) - start;
                 put_varint(&r.out, n);
@@ -622,17 +636,18 @@ int dg_parse_write(const uint8_t *content, size_t content_len, const uint8_t *pa
                    size_t parse_len, uint8_t *out, size_t out_len) {
     writer w = {{parse, parse_len, 0, 0}, {out, out_len, 0, 0, 0, 0}, NULL, content,
                 content_len, 0};
-    huffman *codes = malloc(2 * sizeof(huffman));
+    huffman *codes = malloc(4 * sizeof(huffman)); /* a dynamic block's two, the fixed two */
     w.chains = chains_new(content, content_len);
     int result = DG_PARSE_INVALID, final = 0;
     if (!codes || !w.chains) {
         result = DG_PARSE_ERR_NOMEM;
         goto done;
     }
-    huffman *lit = codes, *dist = codes + 1;
+    fixed_codes(codes + 2, codes + 3);
     parse_in *t = &w.t;
     bits_out *o = &w.o;
     while (!final) {
+        huffman *lit = codes, *dist = codes + 1;
         uint8_t kind = parse_byte(t);
         int type = kind & 3;
         final = kind >> 2 & 1;
@@ -658,14 +673,14 @@ int dg_parse_write(const uint8_t *content, size_t content_len, const uint8_t *pa
             continue;
         }
         if (type == 1) {
-            fixed_codes(lit, dist);
+            lit = codes + 2, dist = codes + 3;
         } else {
             uint64_t n = parse_varint(t);
             if (t->bad || n > (uint64_t)(t->len - t->pos) * 8)
                 goto done;
             size_t bytes = (size_t)((n + 7) / 8);
             bits_in header = {t->data + t->pos, bytes, 0, 0, 0};
-            if (read_header(&header, lit, dist) != 0 || bits_done(&header) != n)
+            if (read_header(&header, lit, dist, 0) != 0 || bits_done(&header) != n)
                 goto done;
             if (n % 8 && t->data[t->pos + bytes - 1] >> (n % 8))
                 goto done; /* bits past the header's: not as the reader writes them */
