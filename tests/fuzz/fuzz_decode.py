@@ -13,10 +13,9 @@ from __future__ import annotations
 import io
 import os
 import random
-import sys
-import tempfile
 
 import atheris
+from runner import run
 
 with atheris.instrument_imports():
     from deltaglider import xdelta
@@ -68,15 +67,5 @@ def test_one_input(data: bytes) -> None:
             assert sink.getvalue() == out[:written]
 
 
-def main() -> None:
-    argv = list(sys.argv)
-    if not any(not a.startswith("-") for a in argv[1:]):
-        corpus = tempfile.mkdtemp(prefix="dg-fuzz-")
-        seed_corpus(corpus)
-        argv.append(corpus)
-    atheris.Setup(argv, test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    run(seed_corpus, test_one_input)

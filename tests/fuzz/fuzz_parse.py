@@ -17,11 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import sys
-import tempfile
 import zlib
 
 import atheris
+from runner import run
 
 with atheris.instrument_imports():
     from deltaglider.archive import CorruptContentsDeltaError, parse
@@ -60,15 +59,5 @@ def test_one_input(data: bytes) -> None:
             parse.written(content, made, out)
 
 
-def main() -> None:
-    argv = list(sys.argv)
-    if not any(not a.startswith("-") for a in argv[1:]):
-        corpus = tempfile.mkdtemp(prefix="dg-fuzz-parse-")
-        seed_corpus(corpus)
-        argv.append(corpus)
-    atheris.Setup(argv, test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    run(seed_corpus, test_one_input)

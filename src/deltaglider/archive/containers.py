@@ -316,7 +316,7 @@ def gzip_member(
     """The gzip member at ``start`` and its content, or None if there is
     none, it is damaged, or it would inflate beyond the limits (``limit``
     bytes, if given)."""
-    header = _gzip_header_end(view, start)
+    header = gzip_header_end(view, start)
     if header is None:
         return None
     inflated = inflate(view[header:], limit)
@@ -332,7 +332,9 @@ def gzip_member(
 _NAME_SCAN = 4096
 
 
-def _gzip_header_end(view: memoryview, pos: int) -> int | None:
+def gzip_header_end(view: memoryview, pos: int) -> int | None:
+    """Where the deflate stream of the gzip member at ``pos`` starts (None:
+    no gzip header there)."""
     if len(view) < pos + 10 or view[pos : pos + 3] != GZIP_MAGIC:
         return None
     flags = view[pos + 3]

@@ -65,7 +65,7 @@ def source_piece(
     whole = source.whole
     piece = None if built is None else built.get(whole)
     if piece is None:
-        piece = _whole_piece(reference, whole, index, room)
+        piece = _whole_piece(reference, whole, index, room, built)
         if built is not None:
             built[whole] = piece
     if not source.flags & SLICE:
@@ -80,7 +80,11 @@ class PieceTooLargeError(Exception):
 
 
 def _whole_piece(
-    reference: memoryview, source: Source, index: containers.ZipIndex, room: int | None
+    reference: memoryview,
+    source: Source,
+    index: containers.ZipIndex,
+    room: int | None,
+    built: dict[Source, bytes | memoryview] | None,
 ) -> bytes | memoryview:
     if source.offset + source.size > len(reference):
         raise CorruptContentsDeltaError("a source lies outside the reference")
@@ -88,7 +92,9 @@ def _whole_piece(
         return index.skeleton or b""
     piece: bytes | memoryview = reference[source.offset : source.offset + source.size]
     if source.flags & PARSE:
-        return _parses(piece, source.flags & (INFLATE | GUNZIP), room)
+        kind = source.flags & (INFLATE | GUNZIP)
+        content = None if built is None else built.get(Source(source.offset, source.size, kind))
+        return _parses(piece, kind, room, content if isinstance(content, bytes) else None)
     if source.flags & INFLATE:
         cap = containers.expansion_limit(len(piece))
         inflated = containers.inflate(piece, cap if room is None else min(cap, room))
@@ -106,12 +112,21 @@ def _whole_piece(
     return piece
 
 
-def _parses(stream: Buffer, kind: int, room: int | None) -> bytes:
+def _parses(stream: Buffer, kind: int, room: int | None, content: bytes | None) -> bytes:
     """The parse of a raw deflate stream (INFLATE), or of a gzip stream's
     members joined (GUNZIP, as far as :func:`containers.gunzip` reads),
     their content within the limits (``room``, if less, the writer's:
     :class:`PieceTooLargeError` past it).  A stream that does not parse is
-    damage: the writer adds only pieces that do."""
+    damage: the writer adds only pieces that do.  ``content``: the stream's
+    content piece, where it is built already (a gzip file's, if it is one
+    member): it is not inflated again."""
+    if content is not None:
+        view = memoryview(stream)
+        start = 0 if kind == INFLATE else containers.gzip_header_end(view, 0)
+        end = len(view) if kind == INFLATE else len(view) - 8
+        made = None if start is None else parse.parse_of(view[start:end], content)
+        if made is not None:  # the parse reads exactly that content: the same bytes as below
+            return made
     if kind == INFLATE:
         cap = containers.expansion_limit(len(stream))
         inflated = containers.inflate(stream, cap if room is None else min(cap, room))

@@ -114,6 +114,7 @@ class GzipStreams:
         if made is None:
             return None
         theirs = Source(base.offset, base.size, GUNZIP | PARSE)
+        self.out.pieces.add(base)  # first: its parse is read from it, not inflated again
         try:
             self.out.pieces.bytes_of(theirs)
         except CorruptContentsDeltaError:

@@ -307,6 +307,7 @@ class ZipMembers:
         made = parse.parse_of(compressed, content)
         if made is None:
             return None
+        self.out.pieces.bytes_of(_base(other))  # first: its parse is read from it
         try:
             self.out.pieces.bytes_of(Source(other.data, other.end - other.data, INFLATE | PARSE))
         except CorruptContentsDeltaError:
@@ -375,6 +376,7 @@ class ZipMembers:
         assert inflated.parse is not None  # as _parse found it,
         assert other is not None  # against this counterpart
         theirs = Source(other.data, other.end - other.data, INFLATE | PARSE)
+        self.out.pieces.add(_base(other))  # first, as a reader builds it: its parse reads it
         self.out.pieces.add(theirs, matched=True)
         self.out.data.append(inflated.parse)  # before the content's: a reader lays it out first
         parts = self._content(memoryview(inflated.content), other)
