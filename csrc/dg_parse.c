@@ -4,311 +4,11 @@
  * code, so what one writes the other reads. */
 #include "dg_parse.h"
 
+#include "dg_chains.h"
+#include "dg_huffman.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#define FAST_BITS 10 /* codes up to this long decode by one table look-up */
-#define MAX_BITS 15
-
-static const uint16_t LEN_BASE[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const uint8_t LEN_EXTRA[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t DIST_BASE[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
-                                       33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
-                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-static const uint8_t DIST_EXTRA[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-static const uint8_t CLEN_ORDER[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
-
-/* -- bits in -------------------------------------------------------------- */
-
-typedef struct {
-    const uint8_t *data;
-    size_t len;
-    size_t pos; /* next byte to load (past len: zeros, which are looked at, never used) */
-    uint64_t buf;
-    int count; /* bits in buf */
-} bits_in;
-
-static void need(bits_in *in, int n) {
-    while (in->count < n) {
-        if (in->pos < in->len)
-            in->buf |= (uint64_t)in->data[in->pos] << in->count;
-        in->pos++;
-        in->count += 8;
-    }
-}
-
-static uint32_t take(bits_in *in, int n) {
-    if (n == 0)
-        return 0;
-    need(in, n);
-    uint32_t v = (uint32_t)(in->buf & ((1u << n) - 1));
-    in->buf >>= n;
-    in->count -= n;
-    return v;
-}
-
-/* Bits consumed so far. */
-static uint64_t bits_done(const bits_in *in) {
-    return (uint64_t)in->pos * 8 - (uint64_t)in->count;
-}
-
-/* Whether bits past the end were consumed. */
-static int overrun(const bits_in *in) {
-    return bits_done(in) > (uint64_t)in->len * 8;
-}
-
-/* -- Huffman codes -------------------------------------------------------- */
-
-typedef struct {
-    uint16_t fast[1 << FAST_BITS]; /* symbol | length << 9, 0: longer or none */
-    uint16_t count[MAX_BITS + 1];
-    uint16_t symbol[288]; /* by length, then value: the canonical order */
-    uint16_t code[288];   /* each symbol's code, bit-reversed as it is written */
-    uint8_t length[288];
-} huffman;
-
-static uint16_t reversed(uint16_t code, int length) {
-    uint16_t r = 0;
-    for (int i = 0; i < length; i++) {
-        r = (uint16_t)(r << 1 | (code & 1));
-        code >>= 1;
-    }
-    return r;
-}
-
-/* The canonical code of lengths[0..n): 0, or -1 where zlib's inflate
- * refuses it (over-subscribed, or incomplete with codes longer than 1);
- * its decoding tables too where `decoding` (a writer needs only the codes). */
-static int build(huffman *h, const uint8_t *lengths, int n, int decoding) {
-    memset(h->count, 0, sizeof(h->count));
-    if (decoding)
-        memset(h->fast, 0, sizeof(h->fast));
-    memset(h->length, 0, sizeof(h->length));
-    int longest = 0;
-    for (int s = 0; s < n; s++) {
-        h->count[lengths[s]]++;
-        h->length[s] = lengths[s];
-        if (lengths[s] > longest)
-            longest = lengths[s];
-    }
-    int left = 1;
-    for (int len = 1; len <= MAX_BITS; len++) {
-        left = (left << 1) - h->count[len];
-        if (left < 0)
-            return -1;
-    }
-    if (left > 0 && longest > 1)
-        return -1;
-    uint16_t offset[MAX_BITS + 2], next[MAX_BITS + 1];
-    uint16_t code = 0;
-    offset[1] = 0;
-    for (int len = 1; len <= MAX_BITS; len++) {
-        offset[len + 1] = (uint16_t)(offset[len] + h->count[len]);
-        code = (uint16_t)((code + (len > 1 ? h->count[len - 1] : 0)) << 1);
-        next[len] = code;
-    }
-    /* next[len] above is the first code of length len, as RFC 1951 3.2.2. */
-    for (int s = 0; s < n; s++) {
-        int len = lengths[s];
-        if (!len)
-            continue;
-        uint16_t r = reversed(next[len]++, len);
-        h->code[s] = r;
-        if (!decoding)
-            continue;
-        h->symbol[offset[len]++] = (uint16_t)s;
-        if (len <= FAST_BITS)
-            for (uint32_t fill = r; fill < (1u << FAST_BITS); fill += 1u << len)
-                h->fast[fill] = (uint16_t)(s | len << 9);
-    }
-    return 0;
-}
-
-/* The next symbol, or -1 where the bits are no code of h. */
-static int decode(bits_in *in, const huffman *h) {
-    need(in, MAX_BITS);
-    uint16_t e = h->fast[in->buf & ((1u << FAST_BITS) - 1)];
-    if (e) {
-        in->buf >>= e >> 9;
-        in->count -= e >> 9;
-        return e & 511;
-    }
-    /* A longer code: canonical decoding bit by bit (codes grow by length). */
-    int code = 0, first = 0, index = 0;
-    for (int len = 1; len <= MAX_BITS; len++) {
-        code |= (int)take(in, 1);
-        int count = h->count[len];
-        if (code - first < count)
-            return h->symbol[index + code - first];
-        index += count;
-        first = (first + count) << 1;
-        code <<= 1;
-    }
-    return -1;
-}
-
-static void fixed_codes(huffman *lit, huffman *dist) {
-    uint8_t lengths[288];
-    int s = 0;
-    for (; s < 144; s++)
-        lengths[s] = 8;
-    for (; s < 256; s++)
-        lengths[s] = 9;
-    for (; s < 280; s++)
-        lengths[s] = 7;
-    for (; s < 288; s++)
-        lengths[s] = 8;
-    build(lit, lengths, 288, 1);
-    memset(lengths, 5, 32); /* 30 and 31 complete the code; no stream uses them */
-    build(dist, lengths, 32, 1);
-}
-
-/* A dynamic block's header (after its 3 type bits) into its two codes
- * (with their decoding tables where `decoding`):
- * 0, or -1 where zlib's inflate would refuse it. */
-static int read_header(bits_in *in, huffman *lit, huffman *dist, int decoding) {
-    int nlit = (int)take(in, 5) + 257, ndist = (int)take(in, 5) + 1, nclen = (int)take(in, 4) + 4;
-    if (nlit > 286 || ndist > 30)
-        return -1;
-    uint8_t lengths[320] = {0};
-    for (int i = 0; i < nclen; i++)
-        lengths[CLEN_ORDER[i]] = (uint8_t)take(in, 3);
-    huffman *clen = lit; /* the code-length code is used up before lit is built */
-    if (build(clen, lengths, 19, 1) != 0)
-        return -1;
-    memset(lengths, 0, 19);
-    for (int i = 0; i < nlit + ndist;) {
-        int sym = decode(in, clen);
-        if (sym < 0 || overrun(in))
-            return -1;
-        if (sym < 16) {
-            lengths[i++] = (uint8_t)sym;
-            continue;
-        }
-        int repeat, value = 0;
-        if (sym == 16) {
-            if (i == 0)
-                return -1;
-            value = lengths[i - 1];
-            repeat = 3 + (int)take(in, 2);
-        } else if (sym == 17) {
-            repeat = 3 + (int)take(in, 3);
-        } else {
-            repeat = 11 + (int)take(in, 7);
-        }
-        if (i + repeat > nlit + ndist)
-            return -1;
-        while (repeat--)
-            lengths[i++] = (uint8_t)value;
-    }
-    if (lengths[256] == 0)
-        return -1; /* no end-of-block code */
-    if (build(lit, lengths, nlit, decoding) != 0 ||
-        build(dist, lengths + nlit, ndist, decoding) != 0)
-        return -1;
-    return overrun(in) ? -1 : 0;
-}
-
-
-/* -- the chains: earlier places with the same three bytes ----------------- */
-
-#define WINDOW 32768
-#define WALK 4096 /* places a walk may pass; past them a match records its distance */
-
-typedef struct {
-    int64_t *head; /* the latest place of each hash, -1: none */
-    int64_t *prev; /* the place before each with its hash, by place % WINDOW */
-    int bits;      /* of the hash: from the content's size, so a small stream's chains are small */
-    const uint8_t *content;
-    size_t len;
-    size_t inserted; /* places below this are in the chains */
-    uint64_t budget; /* places all walks may still pass */
-} chains;
-
-static uint32_t three(const uint8_t *at) {
-    return (uint32_t)at[0] << 16 | (uint32_t)at[1] << 8 | at[2];
-}
-
-static uint32_t hash_of(const chains *c, const uint8_t *at) {
-    return (three(at) * 2654435761u) >> (32 - c->bits);
-}
-
-static chains *chains_new(const uint8_t *content, size_t len) {
-    int bits = 8;
-    while (bits < 16 && ((size_t)1 << bits) < len)
-        bits++;
-    size_t heads = (size_t)1 << bits, places = len < WINDOW ? (len ? len : 1) : WINDOW;
-    chains *c = malloc(sizeof(chains) + (heads + places) * sizeof(int64_t));
-    if (!c)
-        return NULL;
-    c->head = (int64_t *)(c + 1);
-    c->prev = c->head + heads; /* written before it is read: no need to clear it */
-    memset(c->head, 0xff, heads * sizeof(int64_t));
-    c->bits = bits;
-    c->content = content;
-    c->len = len;
-    c->inserted = 0;
-    c->budget = (uint64_t)len * 16 + (1u << 20); /* bounds a hostile parse's walks */
-    return c;
-}
-
-/* Every place before p with three bytes from it into the chains. */
-static void insert_to(chains *c, size_t p) {
-    size_t limit = c->len > 2 ? c->len - 2 : 0; /* places with three bytes */
-    size_t end = p < limit ? p : limit;
-    for (size_t q = c->inserted; q < end; q++) {
-        uint32_t h = hash_of(c, c->content + q);
-        c->prev[q % WINDOW] = c->head[h];
-        c->head[h] = (int64_t)q;
-    }
-    if (end > c->inserted)
-        c->inserted = end;
-}
-
-/* How many earlier places with the three bytes at p lie after p - distance
- * (0 or more), or -1 where p - distance is not found within the walk's
- * bounds.  p has three bytes (a match starts there). */
-static int64_t walk_to(chains *c, size_t p, size_t distance) {
-    insert_to(c, p);
-    uint32_t want = three(c->content + p);
-    int64_t q = (int64_t)p - (int64_t)distance, k = 0;
-    uint64_t limit = c->budget < WALK ? c->budget : WALK, steps = 0;
-    for (int64_t at = c->head[hash_of(c, c->content + p)]; at >= q && steps < limit;
-         at = c->prev[at % WINDOW]) {
-        steps++;
-        if (three(c->content + at) != want)
-            continue;
-        if (at == q) {
-            c->budget -= steps;
-            return k;
-        }
-        k++;
-    }
-    return -1;
-}
-
-/* The distance back to the (k + 1)th earlier place with the three bytes at
- * p, or 0 where there is none within the window and the walk's bounds. */
-static size_t walk_by(chains *c, size_t p, uint64_t k) {
-    insert_to(c, p);
-    uint32_t want = three(c->content + p);
-    int64_t oldest = (int64_t)p - WINDOW;
-    uint64_t limit = c->budget < WALK ? c->budget : WALK, steps = 0;
-    for (int64_t at = c->head[hash_of(c, c->content + p)]; at >= 0 && at >= oldest && steps < limit;
-         at = c->prev[at % WINDOW]) {
-        steps++;
-        if (three(c->content + at) != want)
-            continue;
-        if (k-- == 0) {
-            c->budget -= steps;
-            return p - (size_t)at;
-        }
-    }
-    return 0;
-}
 
 /* -- bytes out, growing --------------------------------------------------- */
 
@@ -374,7 +74,7 @@ static void put_bits_of(growing *g, const uint8_t *data, uint64_t start, uint64_
 
 typedef struct {
     growing out;
-    chains *chains;
+    dg_chains *chains;
     const uint8_t *content;
     size_t len; /* the content's */
     size_t pos; /* content covered so far */
@@ -412,7 +112,7 @@ static int read_symbols(reader *r, bits_in *in, const huffman *lit, const huffma
             if (r->content[r->pos + i] != r->content[r->pos - distance + i])
                 return -1;
         put_varint(&r->out, sym == 27 && extra == 31 ? 256 : length - 3); /* 258 as code 284 */
-        int64_t k = walk_to(r->chains, r->pos, distance);
+        int64_t k = dg_chains_walk_to(r->chains, r->pos, distance);
         put_varint(&r->out, k >= 0 ? (uint64_t)k << 1 : (uint64_t)(distance - 1) << 1 | 1);
         r->pos += length;
         if (r->out.error)
@@ -425,7 +125,7 @@ int dg_parse_read(const uint8_t *data, size_t in_len, const uint8_t *content, si
     bits_in in = {data, in_len, 0, 0, 0};
     reader r = {{NULL, 0, 0, out_cap, 0}, NULL, content, content_len, 0};
     huffman *codes = malloc(4 * sizeof(huffman)); /* a dynamic block's two, the fixed two */
-    r.chains = chains_new(content, content_len);
+    r.chains = dg_chains_new(content, content_len);
     int result = DG_PARSE_INVALID;
     *out = NULL;
     *out_len = 0;
@@ -433,7 +133,7 @@ int dg_parse_read(const uint8_t *data, size_t in_len, const uint8_t *content, si
         result = DG_PARSE_ERR_NOMEM;
         goto done;
     }
-    fixed_codes(codes + 2, codes + 3);
+    dg_huffman_fixed(codes + 2, codes + 3);
     int final = 0;
     while (!final) {
         huffman *lit = codes, *dist = codes + 1;
@@ -462,7 +162,7 @@ int dg_parse_read(const uint8_t *data, size_t in_len, const uint8_t *content, si
                 lit = codes + 2, dist = codes + 3;
             } else {
                 uint64_t start = bits_done(&in);
-                if (read_header(&in, lit, dist, 1) != 0)
+                if (dg_huffman_read_header(&in, lit, dist, 1) != 0)
                     goto done;
                 uint64_t n = bits_done(&in) - start;
                 put_varint(&r.out, n);
@@ -584,7 +284,7 @@ static int write_match(bits_out *o, const huffman *lit, const huffman *dist, uin
 typedef struct {
     parse_in t;
     bits_out o;
-    chains *chains;
+    dg_chains *chains;
     const uint8_t *content;
     size_t len, pos;
 } writer;
@@ -608,11 +308,11 @@ static int write_symbols(writer *w, const huffman *lit, const huffman *dist) {
             return -1;
         size_t distance;
         if (source & 1) {
-            if ((source >> 1) >= WINDOW || (source >> 1) >= w->pos)
+            if ((source >> 1) >= DG_WINDOW || (source >> 1) >= w->pos)
                 return -1;
             distance = (size_t)(source >> 1) + 1;
         } else {
-            distance = walk_by(w->chains, w->pos, source >> 1);
+            distance = dg_chains_walk_by(w->chains, w->pos, source >> 1);
             if (distance == 0)
                 return -1;
         }
@@ -637,13 +337,13 @@ int dg_parse_write(const uint8_t *content, size_t content_len, const uint8_t *pa
     writer w = {{parse, parse_len, 0, 0}, {out, out_len, 0, 0, 0, 0}, NULL, content,
                 content_len, 0};
     huffman *codes = malloc(4 * sizeof(huffman)); /* a dynamic block's two, the fixed two */
-    w.chains = chains_new(content, content_len);
+    w.chains = dg_chains_new(content, content_len);
     int result = DG_PARSE_INVALID, final = 0;
     if (!codes || !w.chains) {
         result = DG_PARSE_ERR_NOMEM;
         goto done;
     }
-    fixed_codes(codes + 2, codes + 3);
+    dg_huffman_fixed(codes + 2, codes + 3);
     parse_in *t = &w.t;
     bits_out *o = &w.o;
     while (!final) {
@@ -680,7 +380,7 @@ int dg_parse_write(const uint8_t *content, size_t content_len, const uint8_t *pa
                 goto done;
             size_t bytes = (size_t)((n + 7) / 8);
             bits_in header = {t->data + t->pos, bytes, 0, 0, 0};
-            if (read_header(&header, lit, dist, 0) != 0 || bits_done(&header) != n)
+            if (dg_huffman_read_header(&header, lit, dist, 0) != 0 || bits_done(&header) != n)
                 goto done;
             if (n % 8 && t->data[t->pos + bytes - 1] >> (n % 8))
                 goto done; /* bits past the header's: not as the reader writes them */
