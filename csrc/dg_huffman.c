@@ -78,13 +78,23 @@ void dg_huffman_fixed(huffman *lit, huffman *dist) {
     build(dist, lengths, 32, 1);
 }
 
-int dg_huffman_read_header(bits_in *in, huffman *lit, huffman *dist, int decoding) {
+int dg_huffman_read_header(bits_in *in, huffman *lit, huffman *dist, int decoding,
+                           uint8_t *record, size_t *recorded) {
+    size_t at = 0;
     int nlit = (int)take(in, 5) + 257, ndist = (int)take(in, 5) + 1, nclen = (int)take(in, 4) + 4;
     if (nlit > 286 || ndist > 30)
         return -1;
+    if (record) {
+        record[at++] = (uint8_t)(nlit - 257);
+        record[at++] = (uint8_t)(ndist - 1);
+        record[at++] = (uint8_t)(nclen - 4);
+    }
     uint8_t lengths[320] = {0};
-    for (int i = 0; i < nclen; i++)
+    for (int i = 0; i < nclen; i++) {
         lengths[CLEN_ORDER[i]] = (uint8_t)take(in, 3);
+        if (record)
+            record[at++] = lengths[CLEN_ORDER[i]];
+    }
     huffman *clen = lit; /* the code-length code is used up before lit is built */
     if (build(clen, lengths, 19, 1) != 0)
         return -1;
@@ -93,21 +103,24 @@ int dg_huffman_read_header(bits_in *in, huffman *lit, huffman *dist, int decodin
         int sym = decode(in, clen);
         if (sym < 0 || overrun(in))
             return -1;
+        if (record)
+            record[at++] = (uint8_t)sym;
         if (sym < 16) {
             lengths[i++] = (uint8_t)sym;
             continue;
         }
-        int repeat, value = 0;
+        int extra, value = 0;
         if (sym == 16) {
             if (i == 0)
                 return -1;
             value = lengths[i - 1];
-            repeat = 3 + (int)take(in, 2);
-        } else if (sym == 17) {
-            repeat = 3 + (int)take(in, 3);
+            extra = (int)take(in, 2);
         } else {
-            repeat = 11 + (int)take(in, 7);
+            extra = (int)take(in, sym == 17 ? 3 : 7);
         }
+        if (record)
+            record[at++] = (uint8_t)extra;
+        int repeat = extra + (sym == 18 ? 11 : 3);
         if (i + repeat > nlit + ndist)
             return -1;
         while (repeat--)
@@ -118,7 +131,56 @@ int dg_huffman_read_header(bits_in *in, huffman *lit, huffman *dist, int decodin
     if (build(lit, lengths, nlit, decoding) != 0 ||
         build(dist, lengths + nlit, ndist, decoding) != 0)
         return -1;
+    if (recorded)
+        *recorded = at;
     return overrun(in) ? -1 : 0;
+}
+
+int dg_huffman_header_bits(const uint8_t *record, size_t len, uint8_t *bits, size_t cap,
+                           uint64_t *nbits) {
+    if (len < 3 || len > DG_HEADER_RECORD || record[0] > 29 || record[1] > 29 || record[2] > 15 ||
+        len < 3 + (size_t)record[2] + 4)
+        return -1;
+    size_t nclen = (size_t)record[2] + 4, at = 3 + nclen;
+    uint64_t n = 0;
+    memset(bits, 0, cap);
+#define PUT(value, count)                                                                          \
+    do {                                                                                           \
+        for (int b_ = 0; b_ < (count); b_++, n++) {                                                \
+            if (n / 8 >= cap)                                                                      \
+                return -1;                                                                         \
+            bits[n / 8] |= (uint8_t)(((value) >> b_ & 1) << (n % 8));                              \
+        }                                                                                          \
+    } while (0)
+    PUT(record[0], 5);
+    PUT(record[1], 5);
+    PUT(record[2], 4);
+    uint8_t lengths[19] = {0};
+    for (size_t i = 0; i < nclen; i++) {
+        if (record[3 + i] > 7)
+            return -1;
+        lengths[CLEN_ORDER[i]] = record[3 + i];
+        PUT(record[3 + i], 3);
+    }
+    huffman clen;
+    if (build(&clen, lengths, 19, 0) != 0)
+        return -1;
+    while (at < len) {
+        int sym = record[at++];
+        if (sym > 18 || !clen.length[sym])
+            return -1;
+        PUT(clen.code[sym], clen.length[sym]);
+        if (sym < 16)
+            continue;
+        int width = sym == 16 ? 2 : sym == 17 ? 3 : 7;
+        if (at >= len || record[at] >> width)
+            return -1;
+        uint8_t extra = record[at++]; /* PUT reads its value once a bit */
+        PUT(extra, width);
+    }
+#undef PUT
+    *nbits = n;
+    return 0;
 }
 
 

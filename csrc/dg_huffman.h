@@ -73,10 +73,24 @@ typedef struct {
 /* The fixed block's codes, with their decoding tables. */
 void dg_huffman_fixed(huffman *lit, huffman *dist);
 
+/* The most bytes a dynamic header's record takes: its three counts, 19
+ * code-length code lengths, and 316 code lengths each with an extra byte. */
+#define DG_HEADER_RECORD (3 + 19 + 2 * 316)
+
 /* A dynamic block's header (after its 3 type bits) into its two codes
  * (with their decoding tables where `decoding`): 0, or -1 where zlib's
- * inflate would refuse it. */
-int dg_huffman_read_header(bits_in *in, huffman *lit, huffman *dist, int decoding);
+ * inflate would refuse it.  With `record` (DG_HEADER_RECORD bytes), its
+ * fields as bytes, *recorded of them: HLIT - 257, HDIST - 1, HCLEN - 4, the
+ * code-length code's lengths in the order written, then each code-length
+ * symbol (0-18), 16-18 followed by their extra bits' value. */
+int dg_huffman_read_header(bits_in *in, huffman *lit, huffman *dist, int decoding,
+                           uint8_t *record, size_t *recorded);
+
+/* The bits of a header from its record (as dg_huffman_read_header makes
+ * it), into bits[0..cap), *nbits of them: 0, or -1 where the record is
+ * malformed or they would not fit (read them back to check the header). */
+int dg_huffman_header_bits(const uint8_t *record, size_t len, uint8_t *bits, size_t cap,
+                           uint64_t *nbits);
 
 /* The next symbol, or -1 where the bits are no code of h. */
 static inline int decode(bits_in *in, const huffman *h) {

@@ -55,20 +55,6 @@ static void put_varint(growing *g, uint64_t v) {
     g->data[g->len++] = (uint8_t)v;
 }
 
-/* Bits [start, start + n) of data, as bytes from bit 0 on. */
-static void put_bits_of(growing *g, const uint8_t *data, uint64_t start, uint64_t n) {
-    size_t bytes = (size_t)((n + 7) / 8);
-    if (reserve(g, bytes) != 0)
-        return;
-    uint8_t *out = g->data + g->len;
-    memset(out, 0, bytes);
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t at = start + i;
-        if (data[at / 8] >> (at % 8) & 1)
-            out[i / 8] |= (uint8_t)(1u << (i % 8));
-    }
-    g->len += bytes;
-}
 
 /* -- reading a stream into its parse -------------------------------------- */
 
@@ -161,12 +147,15 @@ int dg_parse_read(const uint8_t *data, size_t in_len, const uint8_t *content, si
             if (type == 1) {
                 lit = codes + 2, dist = codes + 3;
             } else {
-                uint64_t start = bits_done(&in);
-                if (dg_huffman_read_header(&in, lit, dist, 1) != 0)
+                uint8_t record[DG_HEADER_RECORD];
+                size_t n = 0;
+                if (dg_huffman_read_header(&in, lit, dist, 1, record, &n) != 0)
                     goto done;
-                uint64_t n = bits_done(&in) - start;
                 put_varint(&r.out, n);
-                put_bits_of(&r.out, data, start, n);
+                if (reserve(&r.out, n) != 0)
+                    goto done;
+                memcpy(r.out.data + r.out.len, record, n);
+                r.out.len += n;
             }
             if (read_symbols(&r, &in, lit, dist) != 0)
                 goto done;
@@ -376,17 +365,18 @@ int dg_parse_write(const uint8_t *content, size_t content_len, const uint8_t *pa
             lit = codes + 2, dist = codes + 3;
         } else {
             uint64_t n = parse_varint(t);
-            if (t->bad || n > (uint64_t)(t->len - t->pos) * 8)
+            uint8_t bits[1024];
+            uint64_t nbits = 0;
+            if (t->bad || n > t->len - t->pos ||
+                dg_huffman_header_bits(t->data + t->pos, (size_t)n, bits, sizeof(bits), &nbits) != 0)
                 goto done;
-            size_t bytes = (size_t)((n + 7) / 8);
-            bits_in header = {t->data + t->pos, bytes, 0, 0, 0};
-            if (dg_huffman_read_header(&header, lit, dist, 0) != 0 || bits_done(&header) != n)
-                goto done;
-            if (n % 8 && t->data[t->pos + bytes - 1] >> (n % 8))
-                goto done; /* bits past the header's: not as the reader writes them */
-            for (uint64_t i = 0; i < n; i++)
-                put(o, t->data[t->pos + i / 8] >> (i % 8) & 1, 1);
-            t->pos += bytes;
+            bits_in header = {bits, (size_t)((nbits + 7) / 8), 0, 0, 0};
+            if (dg_huffman_read_header(&header, lit, dist, 0, NULL, NULL) != 0 ||
+                bits_done(&header) != nbits)
+                goto done; /* a record its header does not read back as */
+            for (uint64_t i = 0; i < nbits; i++)
+                put(o, bits[i / 8] >> (i % 8) & 1, 1);
+            t->pos += (size_t)n;
         }
         if (write_symbols(&w, lit, dist) != 0)
             goto done;

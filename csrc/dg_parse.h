@@ -17,8 +17,8 @@
  *   bit 2: final), then
  *     stored: a byte of the padding bits before the block's bytes (their
  *       value), LEN (2 bytes, little-endian); the bytes are the content's;
- *     dynamic: the header's bit count after the 3 type bits, then those
- *       bits (bit i: bit i % 8 of byte i / 8);
+ *     dynamic: the header's fields as bytes, their count first (see
+ *       dg_huffman_read_header in dg_huffman.h);
  *     fixed and dynamic: runs, v = count << 1 | last: count literals (the
  *       content's next bytes), then unless last a match: length - 3 (0-255,
  *       258 as code 285; 256: 258 as code 284), then its source: k << 1,
