@@ -46,7 +46,10 @@ static void put_byte(growing *g, uint8_t b) {
 }
 
 static void put_varint(growing *g, uint64_t v) {
-    if (reserve(g, 10) != 0)
+    size_t size = 1;
+    for (uint64_t rest = v >> 7; rest; rest >>= 7)
+        size++;
+    if (reserve(g, size) != 0)
         return;
     while (v >= 0x80) {
         g->data[g->len++] = (uint8_t)(v | 0x80);
@@ -54,7 +57,6 @@ static void put_varint(growing *g, uint64_t v) {
     }
     g->data[g->len++] = (uint8_t)v;
 }
-
 
 /* -- reading a stream into its parse -------------------------------------- */
 
