@@ -191,8 +191,9 @@ def test_splices_that_read_a_reference_over_and_over_are_refused() -> None:
 
 @LINUX_ONLY
 def test_sizes_a_delta_claims_are_checked_before_allocating() -> None:
-    """A deflate claiming 2 GiB from 10 bytes of content, a data stream
-    claiming 2 GiB its VCDIFF does not produce."""
+    """A deflate, and a stream written from its parse, claiming 2 GiB from
+    10 bytes of content; a data stream claiming 2 GiB its VCDIFF does not
+    produce."""
     result = _child(
         """
         from deltaglider import xdelta
@@ -200,6 +201,7 @@ def test_sizes_a_delta_claims_are_checked_before_allocating() -> None:
         big = 2 << 30
         claims = [
             (recipe.Recipe(big, 10, (), (recipe.Deflate(Params(6), big, (recipe.Lit(10),)),)), 10),
+            (recipe.Recipe(big, 12, (), (recipe.Parsed(big, (recipe.Lit(10),), 2),)), 12),
             (recipe.Recipe(big, big, (), (recipe.Lit(big),)), 10),
         ]
         for claim, data in claims:
@@ -212,8 +214,9 @@ def test_sizes_a_delta_claims_are_checked_before_allocating() -> None:
         + PEAK,
         memory_limit=_LIMITED,
     )
-    assert result.stdout.count("refused:") == 2, result.stdout
+    assert result.stdout.count("refused:") == 3, result.stdout
     assert "deflates to more bytes than its content could" in result.stdout
+    assert "writes more bytes than a parse of its content could" in result.stdout
     assert "produces 10 bytes, the recipe says" in result.stdout
     assert _peak_mib(result) < 1024
 
